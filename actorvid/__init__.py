@@ -1,0 +1,3 @@
+"""actorvid: an AI marketing-video studio backend."""
+
+__version__ = "0.1.0"

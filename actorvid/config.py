@@ -1,0 +1,227 @@
+"""Settings from the environment, with an optional ``.env`` file in the working directory.
+
+The old backend's variable names (``REPLICATE_API_KEY``, ``XAI_API_KEY``, ``OPENAI_API_KEY``) are
+read as they are; everything of ours carries the ``ACTORVID_`` prefix. Values already in the
+environment win over the ``.env`` file, as with every dotenv loader.
+
+Secrets are kept in :class:`Secret` so that ``repr()`` of the settings (and therefore any log line
+or error that prints them) never shows a key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+class Secret:
+    """A string that does not print itself."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use."""
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse a ``.env`` file: ``KEY=value`` lines, ``#`` comments, optional quotes and ``export``."""
+    values: dict[str, str] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return values
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key] = value
+    return values
+
+
+def _int(env: Mapping[str, str], key: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be an integer") from None
+    if value < minimum:
+        raise ConfigError(f"{key} must be at least {minimum}")
+    return value
+
+
+def _float(env: Mapping[str, str], key: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a number") from None
+    if value < minimum:
+        raise ConfigError(f"{key} must be at least {minimum}")
+    return value
+
+
+def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{key} must be true or false")
+
+
+def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    raw = env.get(key, "")
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from its environment. Build with :func:`load_settings`."""
+
+    db_path: Path = Path("scenes.db")
+    data_dir: Path = Path(".")
+    public_base_url: str = ""
+
+    # Credentials of the external services (old names, read as they are).
+    replicate_api_key: Secret = field(default_factory=lambda: Secret(""))
+    xai_api_key: Secret = field(default_factory=lambda: Secret(""))
+    openai_api_key: Secret = field(default_factory=lambda: Secret(""))
+    replicate_webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+
+    # Base URLs, so tests can point the clients at loopback fakes.
+    replicate_base_url: str = "https://api.replicate.com/v1"
+    xai_base_url: str = "https://api.x.ai/v1"
+    openai_base_url: str = "https://api.openai.com/v1"
+    xai_model: str = "grok-4-1-fast-non-reasoning"
+    openai_model: str = "gpt-4o-mini"
+
+    # "auto" (remote where a key is set), "local" or "remote".
+    provider: str = "auto"
+
+    # HTTP and auth.
+    max_upload_bytes: int = 200 * 1024 * 1024
+    max_json_bytes: int = 2 * 1024 * 1024
+    session_ttl_seconds: int = 5 * 24 * 3600
+    access_token_ttl_seconds: int = 2 * 3600
+    cookie_secure: bool = False
+    cors_origins: tuple[str, ...] = ()
+
+    # URL ingestion.
+    url_allowlist: tuple[str, ...] = ()
+    fetch_timeout_seconds: float = 60.0
+    fetch_max_redirects: int = 5
+
+    # Work limits.
+    scene_concurrency: int = 10
+    replicate_creates_per_minute: int = 600
+    media_workers: int = 2
+    read_pool_size: int = 8
+
+    # ffmpeg binary; empty means PATH, then the imageio-ffmpeg wheel.
+    ffmpeg: str = ""
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as a dict fit for logs: secrets show only whether they are set."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Secret):
+                value = "set" if value else "unset"
+            elif isinstance(value, Path):
+                value = str(value)
+            out[f.name] = value
+        return out
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")
+) -> Settings:
+    """Read settings from ``environ`` (default ``os.environ``) over an optional ``.env`` file."""
+    env: dict[str, str] = {}
+    if dotenv is not None:
+        env.update(read_dotenv(dotenv))
+    env.update(os.environ if environ is None else environ)
+
+    provider = env.get("ACTORVID_PROVIDER", "auto").strip().lower() or "auto"
+    if provider not in ("auto", "local", "remote"):
+        raise ConfigError("ACTORVID_PROVIDER must be auto, local or remote")
+
+    db_path = Path(env.get("ACTORVID_DB", "scenes.db"))
+    data_dir = Path(env.get("ACTORVID_DATA_DIR") or db_path.parent or ".")
+    return Settings(
+        db_path=db_path,
+        data_dir=data_dir,
+        public_base_url=env.get("ACTORVID_PUBLIC_BASE_URL", "").rstrip("/"),
+        replicate_api_key=Secret(env.get("REPLICATE_API_KEY", "")),
+        xai_api_key=Secret(env.get("XAI_API_KEY", "")),
+        openai_api_key=Secret(env.get("OPENAI_API_KEY", "")),
+        replicate_webhook_secret=Secret(env.get("ACTORVID_REPLICATE_WEBHOOK_SECRET", "")),
+        replicate_base_url=env.get("ACTORVID_REPLICATE_BASE_URL", Settings.replicate_base_url)
+        .rstrip("/"),
+        xai_base_url=env.get("ACTORVID_XAI_BASE_URL", Settings.xai_base_url).rstrip("/"),
+        openai_base_url=env.get("ACTORVID_OPENAI_BASE_URL", Settings.openai_base_url).rstrip("/"),
+        xai_model=env.get("ACTORVID_XAI_MODEL", Settings.xai_model),
+        openai_model=env.get("ACTORVID_OPENAI_MODEL", Settings.openai_model),
+        provider=provider,
+        max_upload_bytes=_int(env, "ACTORVID_MAX_UPLOAD_BYTES", Settings.max_upload_bytes,
+                              minimum=1),
+        max_json_bytes=_int(env, "ACTORVID_MAX_JSON_BYTES", Settings.max_json_bytes, minimum=1),
+        session_ttl_seconds=_int(env, "ACTORVID_SESSION_TTL_SECONDS",
+                                 Settings.session_ttl_seconds, minimum=60),
+        access_token_ttl_seconds=_int(env, "ACTORVID_ACCESS_TOKEN_TTL_SECONDS",
+                                      Settings.access_token_ttl_seconds, minimum=60),
+        cookie_secure=_bool(env, "ACTORVID_COOKIE_SECURE", False),
+        cors_origins=_list(env, "ACTORVID_CORS_ORIGINS"),
+        url_allowlist=_list(env, "ACTORVID_URL_ALLOWLIST"),
+        fetch_timeout_seconds=_float(env, "ACTORVID_FETCH_TIMEOUT_SECONDS",
+                                     Settings.fetch_timeout_seconds, minimum=0.1),
+        fetch_max_redirects=_int(env, "ACTORVID_FETCH_MAX_REDIRECTS",
+                                 Settings.fetch_max_redirects),
+        scene_concurrency=_int(env, "ACTORVID_SCENE_CONCURRENCY", Settings.scene_concurrency,
+                               minimum=1),
+        replicate_creates_per_minute=_int(env, "ACTORVID_REPLICATE_CREATES_PER_MINUTE",
+                                          Settings.replicate_creates_per_minute, minimum=1),
+        media_workers=_int(env, "ACTORVID_MEDIA_WORKERS", Settings.media_workers, minimum=1),
+        read_pool_size=_int(env, "ACTORVID_READ_POOL_SIZE", Settings.read_pool_size, minimum=1),
+        ffmpeg=env.get("ACTORVID_FFMPEG", ""),
+    )

@@ -1,0 +1,168 @@
+"""The small interfaces the workflows and actors call; each has a remote and a local version.
+
+Rendering and music are *prediction services*: ``create`` starts a piece of remote (or local
+background) work and returns at once with its id, ``get`` tells how it is going, ``cancel``
+stops it, ``download`` streams its output into a file. This is Replicate's shape; the local
+provider implements the same shape with ffmpeg on a bounded pool, so the SceneActor's
+create → store id → poll with timers → download → store cycle is the same offline and online.
+
+Selection and storyboard writing are plain calls (one LLM request each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO, Literal, Protocol, runtime_checkable
+
+PredictionStatus = Literal["starting", "processing", "succeeded", "failed", "canceled", "aborted"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "canceled", "aborted"})
+
+VideoModel = Literal["veo3", "hailuo"]
+AspectRatio = Literal["16:9", "9:16"]
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """An image to send to a model. ``read`` gives its bytes (images are small; videos never)."""
+
+    asset_id: str
+    content_type: str
+    size: int
+    blob_id: str
+    # A short-lived URL of ours, when ACTORVID_PUBLIC_BASE_URL is set; otherwise empty and the
+    # provider sends a data: URI or uploads the file.
+    access_url: str = ""
+
+
+@dataclass(frozen=True)
+class RenderInput:
+    """One clip: first frame → last frame, prompt, duration (already valid for the model)."""
+
+    model: VideoModel
+    first_frame: ImageInput
+    last_frame: ImageInput
+    prompt: str
+    duration: int
+    aspect_ratio: AspectRatio = "16:9"
+    resolution: str = "720p"
+
+
+@dataclass(frozen=True)
+class MusicInput:
+    """One soundtrack segment; ``continue_from`` is the previous segment to continue."""
+
+    prompt: str
+    duration: int
+    continue_from: ImageInput | None = None  # an audio blob reference, same shape as an image
+    scene_type: str = ""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    id: str
+    status: PredictionStatus
+    output: str | None = None
+    error: str | None = None
+    predict_time: float | None = None
+    data_removed: bool = False
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+@runtime_checkable
+class PredictionService(Protocol):
+    """A provider of paid (or local) predictions: video clips or music segments."""
+
+    name: str  # "replicate" or "local"
+
+    def create(self, inputs: RenderInput | MusicInput, *, tag: str) -> Prediction:
+        """Start one prediction. ``tag`` is unique per attempt so a lost answer can be found."""
+
+    def find(self, tag: str) -> Prediction | None:
+        """The prediction created with ``tag``, if the provider has it (after a lost answer)."""
+
+    def get(self, prediction_id: str) -> Prediction: ...
+
+    def cancel(self, prediction_id: str) -> Prediction: ...
+
+    def download(self, prediction: Prediction, dest: BinaryIO) -> int:
+        """Stream the output of a succeeded prediction into ``dest``; returns bytes written."""
+
+    def cost(self, inputs: RenderInput | MusicInput, prediction: Prediction) -> float:
+        """What this prediction cost (0 for local)."""
+
+
+@dataclass(frozen=True)
+class AssetSummary:
+    """What a selector knows of one image."""
+
+    id: str
+    name: str
+    tags: tuple[str, ...] = ()
+    width: int | None = None
+    height: int | None = None
+    image: ImageInput | None = None
+
+
+@dataclass(frozen=True)
+class SelectedPair:
+    first_id: str
+    last_id: str
+    scene_type: str = ""
+    score: float = 0.5
+    reasoning: str = ""
+
+
+@dataclass(frozen=True)
+class SelectionRequest:
+    assets: Sequence[AssetSummary]
+    num_pairs: int
+    # Property videos: exactly these scene types, one pair each, no image twice.
+    scene_types: Sequence[str] = ()
+    context: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SelectionResult:
+    pairs: list[SelectedPair]
+    provider: str  # "xai" or "local"
+    notes: list[str] = field(default_factory=list)  # repairs, fallbacks
+    cost: float = 0.0
+
+
+class Selector(Protocol):
+    name: str
+
+    def select(self, request: SelectionRequest) -> SelectionResult: ...
+
+
+@dataclass(frozen=True)
+class SceneDraft:
+    scene_number: int
+    duration: float
+    description: str
+    script: str = ""
+    shot_type: str = "medium"
+    transition: str = "cut"
+    assets: tuple[str, ...] = ()
+    metadata: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoryboardRequest:
+    brief: dict[str, object]
+    target_duration: float
+    scene_count: int
+    asset_ids: Sequence[str] = ()
+
+
+class StoryboardWriter(Protocol):
+    name: str
+
+    def write(self, request: StoryboardRequest) -> list[SceneDraft]: ...
+
+    def rewrite_scene(self, request: StoryboardRequest, scene: SceneDraft, feedback: str
+                      ) -> SceneDraft: ...

@@ -1,0 +1,210 @@
+"""Chunked binaries in SQLite.
+
+A blob is a row in ``blobs`` plus fixed-size rows in ``blob_chunks``. Each chunk row is created
+with ``zeroblob(n)`` and filled through ``Connection.blobopen``, one short write transaction per
+chunk, so a 100 MiB clip never holds the write lock for long and never sits whole in memory: the
+writer holds at most one chunk, the reader one chunk per stream. A blob is ``complete`` only once
+its last chunk is written; an interrupted write is deleted (here, or at the next start by
+:func:`delete_incomplete`). Readers take a pooled connection per chunk and give it back before
+yielding, so a slow client never pins a connection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from actorvid.clock import now_iso
+from actorvid.errors import NotFound, PayloadTooLarge
+from actorvid.store.db import Database
+
+CHUNK_SIZE = 1024 * 1024
+PIECE_SIZE = 256 * 1024  # what a reader yields at a time
+BLOB_WRITE_PIECE = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    id: str
+    size: int
+    sha256: str
+    chunk_size: int = CHUNK_SIZE
+
+
+def iter_file(fileobj: BinaryIO, piece_size: int = PIECE_SIZE) -> Iterator[bytes]:
+    """Read a binary file object in pieces (for :func:`write_blob`)."""
+    while True:
+        piece = fileobj.read(piece_size)
+        if not piece:
+            return
+        yield piece
+
+
+def _insert_chunk(conn: sqlite3.Connection, blob_id: str, seq: int, data: bytes | memoryview
+                  ) -> None:
+    cur = conn.execute(
+        "INSERT INTO blob_chunks (blob_id, seq, data) VALUES (:blob_id, :seq, zeroblob(:size))",
+        {"blob_id": blob_id, "seq": seq, "size": len(data)},
+    )
+    rowid = cur.lastrowid
+    assert rowid is not None
+    view = memoryview(data)
+    with conn.blobopen("blob_chunks", "data", rowid) as handle:
+        for start in range(0, len(view), BLOB_WRITE_PIECE):
+            handle.write(view[start:start + BLOB_WRITE_PIECE])
+
+
+def write_blob(
+    db: Database,
+    pieces: Iterable[bytes],
+    *,
+    max_size: int | None = None,
+    on_first_bytes: Callable[[bytes], None] | None = None,
+    blob_id: str | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> BlobInfo:
+    """Stream ``pieces`` into a new blob and return its id, size and SHA-256.
+
+    ``max_size`` raises :class:`PayloadTooLarge` as soon as it is passed. ``on_first_bytes`` is
+    called once with the first chunk (at most ``chunk_size`` bytes) before it is stored, so a
+    caller can sniff magic bytes and raise to refuse the upload. On any error nothing is left.
+    """
+    blob_id = blob_id or uuid.uuid4().hex
+    with db.write() as conn:
+        conn.execute(
+            """
+            INSERT INTO blobs (id, size, chunk_size, complete, created_at)
+            VALUES (:id, 0, :chunk_size, 0, :created_at)
+            """,
+            {"id": blob_id, "chunk_size": chunk_size, "created_at": now_iso()},
+        )
+    digest = hashlib.sha256()
+    buffer = bytearray()
+    size = 0
+    seq = 0
+    first = True
+
+    def flush(data: bytes | memoryview) -> None:
+        nonlocal seq, first
+        if first and on_first_bytes is not None:
+            on_first_bytes(bytes(data[:4096]))
+        first = False
+        with db.write() as conn:
+            _insert_chunk(conn, blob_id, seq, data)
+        seq += 1
+
+    try:
+        for piece in pieces:
+            if not piece:
+                continue
+            size += len(piece)
+            if max_size is not None and size > max_size:
+                raise PayloadTooLarge(f"File exceeds the maximum size of {max_size} bytes")
+            digest.update(piece)
+            buffer += piece
+            while len(buffer) >= chunk_size:
+                flush(memoryview(buffer)[:chunk_size])
+                del buffer[:chunk_size]
+        if buffer or first:
+            flush(bytes(buffer))
+        buffer = bytearray()
+        with db.write() as conn:
+            conn.execute(
+                """
+                UPDATE blobs SET size = :size, sha256 = :sha256, complete = 1
+                WHERE id = :id
+                """,
+                {"size": size, "sha256": digest.hexdigest(), "id": blob_id},
+            )
+    except BaseException:
+        delete_blob(db, blob_id)
+        raise
+    return BlobInfo(blob_id, size, digest.hexdigest(), chunk_size)
+
+
+def write_blob_from_file(db: Database, fileobj: BinaryIO, **kwargs: object) -> BlobInfo:
+    return write_blob(db, iter_file(fileobj), **kwargs)  # type: ignore[arg-type]
+
+
+def delete_blob(db: Database, blob_id: str | None) -> None:
+    """Delete a blob and its chunks (no error when it does not exist)."""
+    if not blob_id:
+        return
+    with db.write() as conn:
+        conn.execute("DELETE FROM blobs WHERE id = :id", {"id": blob_id})
+
+
+def delete_incomplete(db: Database) -> int:
+    """Remove blobs whose writer died before finishing. Run at start, before serving."""
+    with db.write() as conn:
+        cur = conn.execute("DELETE FROM blobs WHERE complete = 0")
+        return cur.rowcount
+
+
+def get_blob(conn: sqlite3.Connection, blob_id: str) -> BlobInfo:
+    row = conn.execute(
+        "SELECT id, size, sha256, chunk_size FROM blobs WHERE id = :id AND complete = 1",
+        {"id": blob_id},
+    ).fetchone()
+    if row is None:
+        raise NotFound("Blob not found")
+    return BlobInfo(row["id"], row["size"], row["sha256"] or "", row["chunk_size"])
+
+
+def blob_info(db: Database, blob_id: str) -> BlobInfo:
+    with db.read() as conn:
+        return get_blob(conn, blob_id)
+
+
+def _read_span(conn: sqlite3.Connection, blob_id: str, seq: int, offset: int, length: int
+               ) -> bytes:
+    row = conn.execute(
+        "SELECT rowid FROM blob_chunks WHERE blob_id = :blob_id AND seq = :seq",
+        {"blob_id": blob_id, "seq": seq},
+    ).fetchone()
+    if row is None:
+        raise NotFound("Blob data is missing")
+    with conn.blobopen("blob_chunks", "data", row[0], readonly=True) as handle:
+        handle.seek(offset)
+        return handle.read(length)
+
+
+def iter_blob(
+    db: Database,
+    blob: BlobInfo,
+    start: int = 0,
+    end: int | None = None,
+    *,
+    piece_size: int = PIECE_SIZE,
+) -> Iterator[bytes]:
+    """Yield bytes ``start`` to ``end`` (exclusive; default: the end) of ``blob`` in pieces."""
+    stop = blob.size if end is None else min(end, blob.size)
+    position = max(start, 0)
+    while position < stop:
+        seq, offset = divmod(position, blob.chunk_size)
+        length = min(blob.chunk_size - offset, stop - position)
+        with db.read() as conn:
+            data = _read_span(conn, blob.id, seq, offset, length)
+        if len(data) != length:
+            raise NotFound("Blob data is truncated")
+        for i in range(0, len(data), piece_size):
+            yield data[i:i + piece_size]
+        position += length
+
+
+def read_blob_bytes(db: Database, blob_id: str, start: int = 0, end: int | None = None) -> bytes:
+    """Read a (small) blob or range of one whole; for thumbnails and tests, never for videos."""
+    return b"".join(iter_blob(db, blob_info(db, blob_id), start, end))
+
+
+def copy_blob_to_file(db: Database, blob_id: str, fileobj: BinaryIO) -> int:
+    """Write a blob into an open file (for ffmpeg, which wants a path). Returns bytes written."""
+    written = 0
+    for piece in iter_blob(db, blob_info(db, blob_id)):
+        fileobj.write(piece)
+        written += len(piece)
+    return written

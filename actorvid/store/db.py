@@ -1,0 +1,160 @@
+"""The SQLite database: one writer connection behind a lock, a bounded pool of readers.
+
+Every connection is configured by :func:`connect` (WAL, foreign keys, busy timeout,
+``synchronous=NORMAL``). Writes go through :meth:`Database.write`, which serialises them in this
+process and runs each one in ``BEGIN IMMEDIATE`` so a burst of small state writes queues on a
+Python lock instead of failing with ``database is locked``. Reads borrow a ``query_only``
+connection from a fixed pool, so a thousand actors never mean a thousand connections.
+A connection is used by one thread at a time; it may move between threads (hence
+``check_same_thread=False``), never be shared.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from actorvid.errors import ServiceUnavailable, StoreError
+
+logger = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 15_000
+POOL_WAIT_SECONDS = 30.0
+
+
+def connect(path: Path | str, *, read_only: bool = False) -> sqlite3.Connection:
+    """Open one connection to ``path`` configured the way every actorvid connection is."""
+    conn = sqlite3.connect(
+        str(path),
+        isolation_level=None,  # autocommit; transactions are spelled out with BEGIN
+        check_same_thread=False,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    if read_only:
+        conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+class DatabaseClosed(StoreError):
+    message = "The database is closed"
+
+
+class Database:
+    """Owns the connections to one SQLite file. Open with :func:`open_database`."""
+
+    def __init__(self, path: Path | str, *, read_pool_size: int = 8) -> None:
+        self.path = Path(path)
+        self._write_lock = threading.RLock()
+        self._writer = connect(self.path)
+        mode = self._writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal" and str(self.path) != ":memory:":
+            logger.warning("journal_mode is %s, not wal, for %s", mode, self.path)
+        self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._pool_size = read_pool_size
+        self._opened_readers = 0
+        self._pool_lock = threading.Lock()
+        self._all_readers: list[sqlite3.Connection] = []
+        self._closed = False
+
+    # --- transactions ----------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """Run a write transaction (``BEGIN IMMEDIATE``); commit on success, roll back on error.
+
+        Nested calls on the same thread join the outer transaction.
+        """
+        self._check_open()
+        with self._write_lock:
+            conn = self._writer
+            if conn.in_transaction:
+                yield conn
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """Borrow a read-only connection for a short read; it goes back to the pool after."""
+        self._check_open()
+        conn = self._borrow()
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._pool.put(conn)
+
+    def _borrow(self) -> sqlite3.Connection:
+        try:
+            return self._pool.get_nowait()
+        except queue.Empty:
+            pass
+        with self._pool_lock:
+            if self._opened_readers < self._pool_size:
+                self._opened_readers += 1
+                conn = connect(self.path, read_only=True)
+                self._all_readers.append(conn)
+                return conn
+        try:
+            return self._pool.get(timeout=POOL_WAIT_SECONDS)
+        except queue.Empty:
+            raise ServiceUnavailable("The database is busy; try again") from None
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise DatabaseClosed()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Close every connection. Idempotent; later calls raise :class:`DatabaseClosed`."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._write_lock:
+            self._writer.close()
+        with self._pool_lock:
+            for conn in self._all_readers:
+                try:
+                    conn.close()
+                except sqlite3.Error:  # pragma: no cover - closing a broken connection
+                    logger.exception("closing a reader of %s failed", self.path)
+            self._all_readers.clear()
+
+
+def open_database(path: Path | str, *, read_pool_size: int = 8, migrate: bool = True) -> Database:
+    """Open ``path`` (creating it), apply pending migrations and return the :class:`Database`."""
+    from actorvid.store.migrations import apply_migrations
+
+    path = Path(path)
+    if str(path) != ":memory:" and path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    db = Database(path, read_pool_size=read_pool_size)
+    if migrate:
+        try:
+            apply_migrations(db)
+        except BaseException:
+            db.close()
+            raise
+    return db
