@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal, Protocol, runtime_checkable
 
+from actorvid.errors import ProviderError
+
 PredictionStatus = Literal["starting", "processing", "succeeded", "failed", "canceled", "aborted"]
 TERMINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "canceled", "aborted"})
 
@@ -24,7 +26,11 @@ AspectRatio = Literal["16:9", "9:16"]
 
 @dataclass(frozen=True)
 class ImageInput:
-    """An image to send to a model. ``read`` gives its bytes (images are small; videos never)."""
+    """A stored file to send to a model (an image, or an audio segment to continue).
+
+    Providers read its bytes through the ``read_blob(blob_id)`` callable they were built with;
+    they never import the store.
+    """
 
     asset_id: str
     content_type: str
@@ -56,6 +62,8 @@ class MusicInput:
     duration: int
     continue_from: ImageInput | None = None  # an audio blob reference, same shape as an image
     scene_type: str = ""
+    # Length in seconds of ``continue_from``: the last seconds of it prompt the continuation.
+    continue_from_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,27 @@ class Prediction:
     error: str | None = None
     predict_time: float | None = None
     data_removed: bool = False
+    model: str = ""
+    created_at: str | None = None
+
+
+class CreateOutcomeUnknown(ProviderError):
+    """A create was sent but its answer was lost (timeout, reset, 5xx): it may exist.
+
+    Never create again blindly: call ``find(tag)`` first; only when that stays empty is a new
+    attempt (with a new tag) safe.
+    """
+
+    def __init__(self, message: str, *, tag: str) -> None:
+        super().__init__(message, retryable=True)
+        self.tag = tag
+
+
+class OutputExpired(ProviderError):
+    """The prediction's output was purged by the provider (Replicate keeps it about an hour)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False, status=404)
 
     @property
     def terminal(self) -> bool:

@@ -1,0 +1,161 @@
+"""Accounts: users, API keys, logins and access tokens, for the API and the CLI alike."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from actorvid import security
+from actorvid.clock import Clock, isoformat_z, utc_now
+from actorvid.errors import NotFound, Unauthorized
+from actorvid.store import users as user_store
+from actorvid.store.db import Database
+from actorvid.store.users import ApiKey, User
+
+logger = logging.getLogger(__name__)
+
+API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    key: str  # shown once, never stored
+    record: ApiKey
+
+
+@dataclass(frozen=True)
+class Login:
+    token: str
+    expires_in: int
+    user: User
+
+
+class Accounts:
+    """The account operations, bound to a database and a clock."""
+
+    def __init__(self, db: Database, *, clock: Clock = utc_now, session_ttl: int = 5 * 86400,
+                 access_token_ttl: int = 7200) -> None:
+        self.db = db
+        self.clock = clock
+        self.session_ttl = session_ttl
+        self.access_token_ttl = access_token_ttl
+
+    def _now(self) -> str:
+        return isoformat_z(self.clock())
+
+    def create_user(self, username: str, email: str, password: str, *, is_admin: bool = False
+                    ) -> User:
+        password_hash = security.hash_password(password)
+        with self.db.write() as conn:
+            return user_store.create_user(conn, username=username, email=email,
+                                          password_hash=password_hash, is_admin=is_admin,
+                                          now=self._now())
+
+    def create_api_key(self, user_id: int, name: str, *, expires_days: int | None = None
+                       ) -> NewApiKey:
+        key = security.new_api_key()
+        expires_at = (isoformat_z(self.clock() + timedelta(days=expires_days))
+                      if expires_days else None)
+        with self.db.write() as conn:
+            record = user_store.create_api_key(
+                conn, user_id=user_id, name=name, key_hash=security.hash_token(key),
+                key_prefix=key[:8], now=self._now(), expires_at=expires_at)
+        return NewApiKey(key, record)
+
+    def user_by_username(self, username: str) -> User:
+        with self.db.read() as conn:
+            found = user_store.get_user_with_password(conn, username)
+        if found is None:
+            raise NotFound("User not found")
+        return found[0]
+
+    # --- authentication ------------------------------------------------------------
+
+    def authenticate_api_key(self, key: str) -> User | None:
+        now = self.clock()
+        with self.db.read() as conn:
+            found = user_store.find_user_by_api_key(conn, security.hash_token(key),
+                                                    isoformat_z(now))
+        if found is None:
+            return None
+        user, record = found
+        if record.last_used is None or record.last_used < isoformat_z(
+                now - API_KEY_TOUCH_INTERVAL):
+            with self.db.write() as conn:
+                user_store.touch_api_key(conn, record.id, isoformat_z(now),
+                                         isoformat_z(now - API_KEY_TOUCH_INTERVAL))
+        return user
+
+    def authenticate_session(self, token: str) -> User | None:
+        with self.db.read() as conn:
+            return user_store.find_user_by_session(conn, security.hash_token(token),
+                                                   kind="session", now=self._now())
+
+    def authenticate_access_token(self, token: str, resource: str) -> User | None:
+        with self.db.read() as conn:
+            return user_store.find_user_by_session(conn, security.hash_token(token),
+                                                   kind="access", now=self._now(),
+                                                   resource=resource)
+
+    def login(self, username: str, password: str) -> Login:
+        with self.db.read() as conn:
+            found = user_store.get_user_with_password(conn, username)
+        # Hash even for unknown users so timing does not tell which usernames exist.
+        stored = found[1] if found else security.hash_password("not-a-user")
+        if found is None or not security.verify_password(password, stored) or not found[0].is_active:
+            raise Unauthorized("Incorrect username or password")
+        user = found[0]
+        token = security.new_token()
+        now = self.clock()
+        with self.db.write() as conn:
+            user_store.create_session(
+                conn, user_id=user.id, token_hash=security.hash_token(token), kind="session",
+                resource=None, now=isoformat_z(now),
+                expires_at=isoformat_z(now + timedelta(seconds=self.session_ttl)))
+            user_store.record_login(conn, user.id, isoformat_z(now))
+        return Login(token, self.session_ttl, user)
+
+    def logout(self, token: str) -> bool:
+        with self.db.write() as conn:
+            return user_store.revoke_session(conn, security.hash_token(token), self._now())
+
+    def mint_access_token(self, user_id: int, resource: str, ttl: int | None = None) -> str:
+        """A short-lived token that opens one resource (``asset:<id>``, ``video:<job>``...)."""
+        token = security.new_token()
+        now = self.clock()
+        with self.db.write() as conn:
+            user_store.create_session(
+                conn, user_id=user_id, token_hash=security.hash_token(token), kind="access",
+                resource=resource, now=isoformat_z(now),
+                expires_at=isoformat_z(now + timedelta(seconds=ttl or self.access_token_ttl)))
+        return token
+
+    # --- first start ---------------------------------------------------------------
+
+    def bootstrap_admin(self, data_dir: Path) -> str | None:
+        """On an empty database, create ``admin`` with one API key; return the key once.
+
+        The key is also written to ``<data_dir>/admin-api-key.txt`` with mode 0600 so an
+        operator who missed the console can still read it.
+        """
+        with self.db.read() as conn:
+            if user_store.count_users(conn) > 0:
+                return None
+        password = security.new_token()
+        try:
+            admin = self.create_user("admin", "admin@localhost", password, is_admin=True)
+        except Exception:  # another process bootstrapped first
+            logger.info("admin user already exists; not bootstrapping")
+            return None
+        new_key = self.create_api_key(admin.id, "bootstrap")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path = data_dir / "admin-api-key.txt"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(new_key.key + "\n")
+        os.chmod(path, 0o600)
+        logger.info("created the admin user and a first API key (written to %s)", path)
+        return new_key.key

@@ -1,0 +1,99 @@
+"""``/api/auth``: login, logout and API keys."""
+
+from __future__ import annotations
+
+import falcon
+
+from actorvid.accounts import Accounts
+from actorvid.api.envelope import ok
+from actorvid.api.middleware import COOKIE_NAME
+from actorvid.api.validation import Field, Schema, read_json
+from actorvid.errors import NotFound, ValidationFailed
+from actorvid.store import users as user_store
+from actorvid.store.users import ApiKey
+
+LOGIN = Schema((
+    Field("username", "string", required=True, min_length=1, max_length=150),
+    Field("password", "string", required=True, min_length=1, max_length=1024),
+    Field("grant_type", "string", nullable=True),
+), name="LoginRequest")
+
+NEW_API_KEY = Schema((
+    Field("name", "string", required=True, min_length=1, max_length=200),
+    Field("expires_days", "integer", nullable=True, minimum=1, maximum=3650),
+), name="ApiKeyRequest")
+
+
+def api_key_json(key: ApiKey) -> dict[str, object]:
+    # snake_case, as the old backend's auth routes answered.
+    return {"id": key.id, "name": key.name, "prefix": key.key_prefix,
+            "is_active": key.is_active, "created_at": key.created_at,
+            "last_used": key.last_used, "expires_at": key.expires_at}
+
+
+class LoginResource:
+    auth = "none"
+
+    def __init__(self, accounts: Accounts, *, max_body: int, cookie_secure: bool) -> None:
+        self.accounts = accounts
+        self.max_body = max_body
+        self.cookie_secure = cookie_secure
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = read_json(req, LOGIN, max_bytes=self.max_body)
+        if body.get("grant_type") not in (None, "", "password"):
+            raise ValidationFailed.field(["body", "grant_type"], "grant_type must be password",
+                                         "literal_error")
+        login = self.accounts.login(body["username"], body["password"])
+        resp.set_cookie(COOKIE_NAME, login.token, max_age=login.expires_in, path="/",
+                        secure=self.cookie_secure, http_only=True, same_site="Lax")
+        ok(resp, {"access_token": login.token, "token_type": "bearer",
+                  "expires_in": login.expires_in, "message": "Login successful",
+                  "username": login.user.username})
+
+
+class LogoutResource:
+    auth = "none"
+
+    def __init__(self, accounts: Accounts, *, cookie_secure: bool) -> None:
+        self.accounts = accounts
+        self.cookie_secure = cookie_secure
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        tokens = list(req.get_cookie_values(COOKIE_NAME) or [])
+        scheme, _, credential = (req.get_header("Authorization") or "").partition(" ")
+        if scheme.lower() == "bearer" and credential and not credential.startswith("sk_"):
+            tokens.append(credential.strip())
+        for token in tokens:
+            self.accounts.logout(token)
+        resp.unset_cookie(COOKIE_NAME, path="/")
+        ok(resp, {"message": "Logout successful"})
+
+
+class ApiKeyCollection:
+    def __init__(self, accounts: Accounts, *, max_body: int) -> None:
+        self.accounts = accounts
+        self.max_body = max_body
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        with self.accounts.db.read() as conn:
+            keys = user_store.list_api_keys(conn, user_id=req.context.user.id)
+        ok(resp, [api_key_json(k) for k in keys])
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = read_json(req, NEW_API_KEY, max_bytes=self.max_body)
+        new = self.accounts.create_api_key(req.context.user.id, body["name"].strip(),
+                                           expires_days=body.get("expires_days"))
+        ok(resp, {"api_key": new.key, **api_key_json(new.record)}, status=falcon.HTTP_201)
+
+
+class ApiKeyItem:
+    def __init__(self, accounts: Accounts) -> None:
+        self.accounts = accounts
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, key_id: int) -> None:
+        with self.accounts.db.write() as conn:
+            revoked = user_store.revoke_api_key(conn, key_id, user_id=req.context.user.id)
+        if not revoked:
+            raise NotFound("API key not found")
+        ok(resp, {"message": "API key revoked successfully"})

@@ -1,0 +1,115 @@
+"""``create_app()``: the Falcon WSGI app, wired once from settings.
+
+It is also the ``waitress-serve --call actorvid.app:create_app`` entry point, so it takes no
+required arguments: settings come from the environment (and ``.env``). Tests pass their own
+settings, database, clock and id factory instead of patching.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import falcon
+
+from actorvid.accounts import Accounts
+from actorvid.api import auth, campaigns, clients, errors, health
+from actorvid.api.context import AppContext
+from actorvid.api.middleware import AuthMiddleware, RequestIdMiddleware
+from actorvid.clock import Clock, IdFactory, new_uuid, utc_now
+from actorvid.config import Settings, load_settings
+from actorvid.store import blobs
+from actorvid.store.db import Database, open_database
+
+logger = logging.getLogger(__name__)
+
+API = "/api/v3"
+
+
+class NotFoundSink:
+    """Unknown routes answer 404 in the envelope (Falcon's default would too, but plainly)."""
+
+    auth = "none"
+
+    def __call__(self, req: falcon.Request, resp: falcon.Response, **kwargs: object) -> None:
+        raise falcon.HTTPRouteNotFound()
+
+
+def add_routes(app: falcon.App, ctx: AppContext) -> None:
+    accounts = ctx.accounts
+    settings = ctx.settings
+    app.add_route("/health", health.HealthResource(ctx.db, ctx.services.get("actors_ready")))
+    app.add_route("/api/auth/login", auth.LoginResource(
+        accounts, max_body=settings.max_json_bytes, cookie_secure=settings.cookie_secure))
+    app.add_route("/api/auth/logout", auth.LogoutResource(
+        accounts, cookie_secure=settings.cookie_secure))
+    app.add_route("/api/auth/api-keys", auth.ApiKeyCollection(
+        accounts, max_body=settings.max_json_bytes))
+    app.add_route("/api/auth/api-keys/{key_id:int}", auth.ApiKeyItem(accounts))
+
+    app.add_route(f"{API}/clients", clients.ClientCollection(ctx))
+    client_item = clients.ClientItem(ctx)
+    app.add_route(f"{API}/clients/{{client_id}}", client_item)
+    app.add_route(f"{API}/clients/{{client_id}}/stats", client_item, suffix="stats")
+    app.add_route(f"{API}/clients/{{client_id}}/campaigns", client_item, suffix="campaigns")
+
+    app.add_route(f"{API}/campaigns", campaigns.CampaignCollection(ctx))
+    campaign_item = campaigns.CampaignItem(ctx)
+    app.add_route(f"{API}/campaigns/{{campaign_id}}", campaign_item)
+    app.add_route(f"{API}/campaigns/{{campaign_id}}/stats", campaign_item, suffix="stats")
+
+
+def build_app(ctx: AppContext) -> falcon.App:
+    middleware: list[object] = [RequestIdMiddleware(), AuthMiddleware(ctx.accounts)]
+    app = falcon.App(
+        middleware=middleware,
+        cors_enable=False,
+    )
+    if ctx.settings.cors_origins:
+        app.add_middleware(falcon.CORSMiddleware(
+            allow_origins=list(ctx.settings.cors_origins), allow_credentials=list(
+                ctx.settings.cors_origins)))
+    app.req_options.strip_url_path_trailing_slash = True
+    app.req_options.auto_parse_qs_csv = False
+    errors.install(app)
+    add_routes(app, ctx)
+    app.add_sink(NotFoundSink(), prefix="/")
+    return app
+
+
+def create_context(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    clock: Clock = utc_now,
+    new_id: IdFactory = new_uuid,
+    bootstrap: bool = True,
+) -> AppContext:
+    """Open what the app needs: settings, database (migrated), accounts, first admin."""
+    settings = settings or load_settings()
+    if db is None:
+        db = open_database(settings.db_path, read_pool_size=settings.read_pool_size)
+        blobs.delete_incomplete(db)
+    accounts = Accounts(db, clock=clock, session_ttl=settings.session_ttl_seconds,
+                        access_token_ttl=settings.access_token_ttl_seconds)
+    if bootstrap:
+        key = accounts.bootstrap_admin(settings.data_dir)
+        if key:
+            # Printed once, on purpose, outside the logs.
+            print(f"actorvid: created user 'admin' with API key {key}\n"
+                  f"actorvid: (also written to {settings.data_dir / 'admin-api-key.txt'})",
+                  file=sys.stderr, flush=True)
+    return AppContext(settings=settings, db=db, accounts=accounts, clock=clock, new_id=new_id)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    clock: Clock = utc_now,
+    new_id: IdFactory = new_uuid,
+    bootstrap: bool = True,
+) -> falcon.App:
+    """Build the app. With no arguments, read settings from the environment and open the db."""
+    ctx = create_context(settings, db=db, clock=clock, new_id=new_id, bootstrap=bootstrap)
+    return build_app(ctx)
