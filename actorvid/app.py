@@ -14,6 +14,7 @@ import falcon
 
 from actorvid.accounts import Accounts
 from actorvid.api import auth, campaigns, clients, errors, health
+from actorvid.api.assets import add_asset_routes
 from actorvid.api.context import AppContext
 from actorvid.api.middleware import AuthMiddleware, RequestIdMiddleware
 from actorvid.clock import Clock, IdFactory, new_uuid, utc_now
@@ -57,6 +58,8 @@ def add_routes(app: falcon.App, ctx: AppContext) -> None:
     campaign_item = campaigns.CampaignItem(ctx)
     app.add_route(f"{API}/campaigns/{{campaign_id}}", campaign_item)
     app.add_route(f"{API}/campaigns/{{campaign_id}}/stats", campaign_item, suffix="stats")
+
+    add_asset_routes(app, ctx)
 
 
 def build_app(ctx: AppContext) -> falcon.App:
