@@ -1,0 +1,540 @@
+"""Replicate over raw HTTP: predictions for Veo 3.1, Hailuo-02 and MusicGen.
+
+Why raw ``requests`` and not the official client: that client never retries a POST (fine) but
+also cannot find a create whose answer was lost, treats ``aborted`` as non-terminal, and reads
+outputs into memory. Here:
+
+* a create is sent once. If its answer is lost (timeout, reset, 5xx) we look for it by its tag
+  (in the webhook URL when webhooks are on, else by listing recent predictions and matching model
+  and exact input) and raise :class:`CreateOutcomeUnknown` only if it cannot be found, so the
+  caller never pays twice for one scene;
+* GETs are retried on 5xx and connection errors with jittered exponential backoff;
+* 429 is honoured on every call through the body's ``retry_after`` or the ``Retry-After`` header
+  (a throttled request was not executed, so even a create may be repeated);
+* outputs stream into a file object in pieces; an expired output says so and is not retried.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, BinaryIO
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import requests
+
+from actorvid.clock import isoformat_z
+from actorvid.config import Secret
+from actorvid.errors import ProviderError
+from actorvid.providers import models
+from actorvid.providers.base import (
+    CreateOutcomeUnknown,
+    ImageInput,
+    MusicInput,
+    OutputExpired,
+    Prediction,
+    RenderInput,
+)
+from actorvid.providers.http import (
+    RetryPolicy,
+    Sleep,
+    error_detail,
+    json_body,
+    new_session,
+    retry_after_seconds,
+)
+
+logger = logging.getLogger(__name__)
+
+DATA_URI_MAX_BYTES = 256 * 1024  # Replicate's advice for data: URIs
+DOWNLOAD_PIECE = 256 * 1024
+STATUSES = ("starting", "processing", "succeeded", "failed", "canceled", "aborted")
+
+ReadBlob = Callable[[str], Iterator[bytes]]
+MintUrl = Callable[[ImageInput], str]
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """What a create sent, kept so ``find(tag)`` can recognise it in a listing."""
+
+    model: str
+    version: str | None
+    input: dict[str, Any]
+    created_after: datetime
+
+
+class ReplicateClient:
+    """The predictions, files and webhook-secret endpoints of one Replicate account."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: Secret | str,
+        *,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        create_timeout: float = 30.0,
+        download_timeout: float = 120.0,
+        retry: RetryPolicy | None = None,
+        cancel_after: str = "30m",
+        webhook_url: str = "",
+        webhook_events: tuple[str, ...] = ("start", "completed"),
+        find_tries: int = 3,
+        list_pages: int = 3,
+        session: requests.Session | None = None,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token if isinstance(token, Secret) else Secret(token)
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.create_timeout = create_timeout
+        self.download_timeout = download_timeout
+        self.retry = retry or RetryPolicy()
+        self.cancel_after = cancel_after
+        self.webhook_url = webhook_url
+        self.webhook_events = webhook_events
+        self.find_tries = find_tries
+        self.list_pages = list_pages
+        self._session = session or new_session("actorvid/0.1 (+replicate)")
+        self._sleep = sleep
+        self._attempts: OrderedDict[str, _Attempt] = OrderedDict()
+        self._attempts_lock = threading.Lock()
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token.reveal()}"}
+
+    def _url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else self.base_url + path
+
+    def _request(self, method: str, path: str, *, idempotent: bool, timeout: float | None = None,
+                 **kwargs: Any) -> Any:
+        """One call with the retry rules of the module docstring; returns the JSON body.
+
+        Transport errors and 5xx of a non-idempotent call are raised at once as retryable
+        :class:`ProviderError` (the caller decides what a lost answer means).
+        """
+        url = self._url(path)
+        headers = {**self._auth(), **kwargs.pop("headers", {})}
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                resp = self._session.request(
+                    method, url, headers=headers,
+                    timeout=(self.connect_timeout, timeout or self.timeout), **kwargs)
+                body = json_body(resp)
+            except requests.RequestException as exc:
+                if idempotent and attempt < self.retry.tries:
+                    wait = self.retry.delay(attempt)
+                    logger.info("Replicate %s %s failed (%s); retry %d in %.2fs",
+                                method, path, type(exc).__name__, attempt, wait)
+                    self._sleep(wait)
+                    continue
+                raise ProviderError(f"Replicate did not answer ({type(exc).__name__})",
+                                    retryable=True) from exc
+            if resp.status_code < 300:
+                return body
+            detail = error_detail(body, resp)
+            status = resp.status_code
+            if status == 429:
+                wait_for = retry_after_seconds(resp, body)
+                if attempt < self.retry.tries and (wait_for or 0) <= self.retry.max_wait:
+                    wait = self.retry.delay(attempt, wait_for)
+                    logger.info("Replicate throttled %s %s; waiting %.2fs", method, path, wait)
+                    self._sleep(wait)
+                    continue
+                raise ProviderError(f"Replicate throttled the request: {detail}",
+                                    retryable=True, retry_after=wait_for, status=429)
+            if status >= 500:
+                if idempotent and attempt < self.retry.tries:
+                    self._sleep(self.retry.delay(attempt, retry_after_seconds(resp, body)))
+                    continue
+                raise ProviderError(f"Replicate failed ({status}): {detail}", retryable=True,
+                                    retry_after=retry_after_seconds(resp, body), status=status)
+            if status in (401, 403):
+                raise ProviderError(f"Replicate refused the API token ({status}): {detail}",
+                                    status=status)
+            if status == 402:
+                raise ProviderError(f"Replicate account is out of credit: {detail}", status=402)
+            raise ProviderError(f"Replicate rejected the request ({status}): {detail}",
+                                status=status)
+
+    # --- predictions -----------------------------------------------------------------------
+
+    def create(self, *, model: str, input: Mapping[str, Any], tag: str,
+               version: str | None = None, wait: int | None = None) -> dict[str, Any]:
+        """Create a prediction: official-model route, or ``/predictions`` with ``version``.
+
+        On a lost answer the prediction is searched by ``tag``; if it cannot be found
+        :class:`CreateOutcomeUnknown` is raised and the caller must ``find(tag)`` again before
+        creating anew.
+        """
+        payload: dict[str, Any] = {"input": dict(input)}
+        if version:
+            payload["version"] = version
+            path = "/predictions"
+        else:
+            path = f"/models/{model}/predictions"
+        if self.webhook_url:
+            sep = "&" if "?" in self.webhook_url else "?"
+            payload["webhook"] = f"{self.webhook_url}{sep}{urlencode({'tag': tag})}"
+            payload["webhook_events_filter"] = list(self.webhook_events)
+        headers = {"Content-Type": "application/json"}
+        if self.cancel_after:
+            headers["Cancel-After"] = self.cancel_after
+        if wait:
+            headers["Prefer"] = f"wait={max(1, min(60, wait))}"
+        # Clock skew between us and Replicate must not hide the prediction from the listing.
+        attempt = _Attempt(model, version, json.loads(json.dumps(payload["input"])),
+                           datetime.now(UTC) - timedelta(minutes=5))
+        self._remember(tag, attempt)
+        try:
+            body = self._request("POST", path, idempotent=False, json=payload, headers=headers,
+                                 timeout=self.create_timeout + (wait or 0))
+        except ProviderError as exc:
+            if not exc.retryable or exc.http_status == 429:
+                raise  # definitely not created
+            logger.warning("Replicate create for tag %s lost its answer (%s); searching",
+                           tag, exc.message)
+            found = self._find_after_loss(tag)
+            if found is not None:
+                logger.info("Replicate create for tag %s found as %s", tag, found.get("id"))
+                return found
+            raise CreateOutcomeUnknown(
+                f"Replicate create for tag {tag} may or may not exist: {exc.message}",
+                tag=tag) from exc
+        if not isinstance(body, dict) or "id" not in body:
+            raise ProviderError("Replicate answered a create without a prediction",
+                                retryable=False)
+        logger.info("Replicate prediction %s created for tag %s (%s)", body["id"], tag, model)
+        return body
+
+    def _remember(self, tag: str, attempt: _Attempt) -> None:
+        with self._attempts_lock:
+            self._attempts[tag] = attempt
+            self._attempts.move_to_end(tag)
+            while len(self._attempts) > 2000:
+                self._attempts.popitem(last=False)
+
+    def _find_after_loss(self, tag: str) -> dict[str, Any] | None:
+        for attempt in range(1, self.find_tries + 1):
+            try:
+                found = self.find(tag)
+            except ProviderError as exc:
+                logger.info("Replicate find(%s) failed: %s", tag, exc.message)
+                found = None
+            if found is not None:
+                return found
+            if attempt < self.find_tries:
+                self._sleep(self.retry.delay(attempt))
+        return None
+
+    def find(self, tag: str) -> dict[str, Any] | None:
+        """The prediction created with ``tag``: by webhook tag, else by model and exact input.
+
+        Input matching needs the attempt made by this process; after a restart only the webhook
+        tag can identify a prediction.
+        """
+        with self._attempts_lock:
+            attempt = self._attempts.get(tag)
+        if attempt is None and not self.webhook_url:
+            return None
+        created_after = attempt.created_after if attempt else (
+            datetime.now(UTC) - timedelta(hours=24))
+        for pred in self.list(created_after=created_after):
+            if _webhook_tag(pred.get("webhook")) == tag:
+                return pred
+            if attempt is not None and _same_request(pred, attempt):
+                return pred
+        return None
+
+    def list(self, *, created_after: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """Recent predictions, newest first, at most ``list_pages`` pages."""
+        params = {"created_after": isoformat_z(created_after)} if created_after else {}
+        url: str | None = "/predictions"
+        pages = 0
+        while url and pages < self.list_pages:
+            body = self._request("GET", url, idempotent=True,
+                                 params=params if pages == 0 else None)
+            pages += 1
+            if not isinstance(body, dict):
+                return
+            yield from (p for p in body.get("results") or [] if isinstance(p, dict))
+            url = body.get("next")
+
+    def get(self, prediction_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/predictions/{prediction_id}", idempotent=True)
+
+    def cancel(self, prediction_id: str) -> dict[str, Any]:
+        # Cancelling twice is harmless, so the POST may be retried like a GET.
+        return self._request("POST", f"/predictions/{prediction_id}/cancel", idempotent=True)
+
+    # --- files -----------------------------------------------------------------------------
+
+    def upload_file(self, fileobj: BinaryIO, *, filename: str, content_type: str) -> str:
+        """Upload through the Files API; returns the URL to use as a model input."""
+        # A duplicate upload costs nothing, so retrying it is safe.
+        body = self._request("POST", "/files", idempotent=True, files={
+            "content": (filename, fileobj, content_type)},
+            data={"filename": filename, "type": content_type})
+        try:
+            return str(body["urls"]["get"])
+        except (KeyError, TypeError):
+            raise ProviderError("Replicate answered an upload without a file URL") from None
+
+    def webhook_secret(self) -> str:
+        body = self._request("GET", "/webhooks/default/secret", idempotent=True)
+        return str(body["key"])
+
+    def download(self, url: str, dest: BinaryIO, *, prediction_id: str = "") -> int:
+        """Stream ``url`` into ``dest`` in pieces; returns bytes written.
+
+        404/410 means the file was purged: :class:`OutputExpired` (not retryable). Transport
+        errors and 5xx are retried while ``dest`` can be rewound.
+        """
+        # Our token goes only to Replicate's own API host, never to a delivery CDN or elsewhere.
+        headers = self._auth() if urlsplit(url).netloc == urlsplit(self.base_url).netloc else {}
+        start = dest.tell() if dest.seekable() else None
+        attempt = 0
+        while True:
+            attempt += 1
+            written = 0
+            try:
+                with self._session.get(url, headers=headers, stream=True,
+                                       timeout=(self.connect_timeout, self.download_timeout)
+                                       ) as resp:
+                    if resp.status_code in (404, 410):
+                        raise OutputExpired(
+                            f"The output of prediction {prediction_id or url} has expired "
+                            "(Replicate removed it); it cannot be downloaded any more")
+                    if resp.status_code >= 400:
+                        raise ProviderError(f"Replicate output download failed "
+                                            f"({resp.status_code})",
+                                            retryable=resp.status_code >= 500
+                                            or resp.status_code == 429,
+                                            status=resp.status_code)
+                    for piece in resp.iter_content(DOWNLOAD_PIECE):
+                        dest.write(piece)
+                        written += len(piece)
+                return written
+            except (requests.RequestException, ProviderError) as exc:
+                retryable = not isinstance(exc, ProviderError) or exc.retryable
+                if not retryable or start is None or attempt >= self.retry.tries:
+                    if isinstance(exc, ProviderError):
+                        raise
+                    raise ProviderError(f"Replicate output download broke off "
+                                        f"({type(exc).__name__})", retryable=True) from exc
+                dest.seek(start)
+                dest.truncate()
+                self._sleep(self.retry.delay(attempt))
+
+
+def _webhook_tag(webhook: Any) -> str | None:
+    if not isinstance(webhook, str) or "?" not in webhook:
+        return None
+    values = parse_qs(urlsplit(webhook).query).get("tag")
+    return values[0] if values else None
+
+
+def _same_request(pred: Mapping[str, Any], attempt: _Attempt) -> bool:
+    if pred.get("model") != attempt.model:
+        return False
+    if attempt.version and pred.get("version") not in (
+            attempt.version, attempt.version.rsplit(":", 1)[-1]):
+        return False
+    return pred.get("input") == attempt.input
+
+
+def to_prediction(body: Mapping[str, Any]) -> Prediction:
+    """Our view of a Replicate prediction object (output as one URL, ``aborted`` terminal)."""
+    status = body.get("status")
+    if status not in STATUSES:
+        raise ProviderError(f"Replicate reported an unknown status {status!r}", retryable=True)
+    output = body.get("output")
+    if isinstance(output, list):
+        output = next((o for o in output if isinstance(o, str)), None)
+    elif isinstance(output, dict):
+        output = output.get("video") or next(
+            (o for o in output.values() if isinstance(o, str)), None)
+    metrics = body.get("metrics") or {}
+    predict_time = metrics.get("predict_time") if isinstance(metrics, dict) else None
+    return Prediction(
+        id=str(body["id"]), status=status,
+        output=output if isinstance(output, str) else None,
+        error=str(body["error"]) if body.get("error") else None,
+        predict_time=float(predict_time) if isinstance(predict_time, int | float) else None,
+        data_removed=bool(body.get("data_removed")),
+        model=str(body.get("model") or ""),
+        created_at=body.get("created_at"),
+    )
+
+
+class _ReplicateService:
+    """The PredictionService parts that video and music share."""
+
+    name = "replicate"
+
+    def __init__(self, client: ReplicateClient, read_blob: ReadBlob, *,
+                 mint_url: MintUrl | None = None, public_base_url: str = "",
+                 data_uri_max: int = DATA_URI_MAX_BYTES) -> None:
+        self.client = client
+        self._read_blob = read_blob
+        self._mint_url = mint_url
+        self._public_base_url = public_base_url
+        self._data_uri_max = data_uri_max
+
+    def file_uri(self, ref: ImageInput) -> str:
+        """How a stored file reaches Replicate without being public.
+
+        Our own short-lived URL when the service is reachable from outside, else a ``data:``
+        URI up to 256 KB, else an upload to Replicate's Files API.
+        """
+        if ref.access_url:
+            return ref.access_url
+        if self._public_base_url and self._mint_url is not None:
+            return self._mint_url(ref)
+        with tempfile.SpooledTemporaryFile(max_size=self._data_uri_max + 1) as spool:
+            size = 0
+            for piece in self._read_blob(ref.blob_id):
+                spool.write(piece)
+                size += len(piece)
+            spool.seek(0)
+            if size <= self._data_uri_max:
+                encoded = base64.b64encode(spool.read()).decode("ascii")
+                return f"data:{ref.content_type};base64,{encoded}"
+            ext = ref.content_type.rsplit("/", 1)[-1].split("+")[0] or "bin"
+            return self.client.upload_file(spool, filename=f"{ref.asset_id}.{ext}",
+                                           content_type=ref.content_type)
+
+    def find(self, tag: str) -> Prediction | None:
+        found = self.client.find(tag)
+        return to_prediction(found) if found else None
+
+    def get(self, prediction_id: str) -> Prediction:
+        return to_prediction(self.client.get(prediction_id))
+
+    def cancel(self, prediction_id: str) -> Prediction:
+        return to_prediction(self.client.cancel(prediction_id))
+
+    def download(self, prediction: Prediction, dest: BinaryIO) -> int:
+        if prediction.status != "succeeded":
+            raise ProviderError(f"Prediction {prediction.id} has no output "
+                                f"(status {prediction.status})")
+        if prediction.data_removed or not prediction.output:
+            raise OutputExpired(f"The output of prediction {prediction.id} has expired "
+                                "(Replicate removed it); it cannot be downloaded any more")
+        return self.client.download(prediction.output, dest, prediction_id=prediction.id)
+
+
+class ReplicateRenderer(_ReplicateService):
+    """Video clips: first frame → last frame with Veo 3.1 or Hailuo-02."""
+
+    def build_input(self, inputs: RenderInput) -> tuple[str, dict[str, Any]]:
+        spec = models.render_spec(inputs.model, inputs.duration, inputs.resolution,
+                                  inputs.aspect_ratio)
+        first = self.file_uri(inputs.first_frame)
+        last = self.file_uri(inputs.last_frame)
+        if spec.model == "veo3":
+            return models.VEO_MODEL, models.veo_input(spec, prompt=inputs.prompt, image=first,
+                                                      last_frame=last)
+        return models.HAILUO_MODEL, models.hailuo_input(
+            spec, prompt=inputs.prompt, first_frame_image=first, last_frame_image=last)
+
+    def create(self, inputs: RenderInput | MusicInput, *, tag: str) -> Prediction:
+        if not isinstance(inputs, RenderInput):
+            raise TypeError("ReplicateRenderer renders RenderInput only")
+        model, body = self.build_input(inputs)
+        return to_prediction(self.client.create(model=model, input=body, tag=tag))
+
+    def cost(self, inputs: RenderInput | MusicInput, prediction: Prediction) -> float:
+        if not isinstance(inputs, RenderInput) or prediction.status != "succeeded":
+            return 0.0  # per-output pricing: failed or cancelled clips are not billed
+        spec = models.render_spec(inputs.model, inputs.duration, inputs.resolution,
+                                  inputs.aspect_ratio)
+        return models.render_cost(spec.model, spec.duration, spec.resolution)
+
+
+class ReplicateMusic(_ReplicateService):
+    """Soundtrack segments with MusicGen (pinned version), continuing the previous segment."""
+
+    def build_input(self, inputs: MusicInput) -> dict[str, Any]:
+        audio = self.file_uri(inputs.continue_from) if inputs.continue_from else None
+        return models.musicgen_input(prompt=inputs.prompt, duration=inputs.duration,
+                                     input_audio=audio,
+                                     previous_seconds=inputs.continue_from_seconds)
+
+    def create(self, inputs: RenderInput | MusicInput, *, tag: str) -> Prediction:
+        if not isinstance(inputs, MusicInput):
+            raise TypeError("ReplicateMusic makes MusicInput only")
+        return to_prediction(self.client.create(
+            model=models.MUSICGEN_MODEL, version=models.MUSICGEN_VERSION,
+            input=self.build_input(inputs), tag=tag))
+
+    def cost(self, inputs: RenderInput | MusicInput, prediction: Prediction) -> float:
+        # Billed by hardware time, whatever the outcome.
+        if prediction.predict_time is None:
+            return 0.0
+        duration = inputs.duration if isinstance(inputs, MusicInput) else 0
+        return models.music_cost(duration, prediction.predict_time)
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+
+def sign_webhook(secret: str, webhook_id: str, timestamp: str | int, body: bytes) -> str:
+    """``v1,<base64 HMAC-SHA256>`` of ``id.timestamp.body`` with the key inside ``whsec_...``."""
+    key = base64.b64decode(secret.split("_", 1)[1] if secret.startswith("whsec_") else secret)
+    signed = f"{webhook_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def verify_webhook(secret: str | Secret, headers: Mapping[str, str], raw_body: bytes,
+                   now: float | datetime | None = None, tolerance: float = 300) -> bool:
+    """Standard Webhooks check of a Replicate delivery, on the raw body bytes.
+
+    True only if a ``v1`` signature matches (constant-time) and ``webhook-timestamp`` is within
+    ``tolerance`` seconds of ``now`` (a replayed old delivery is refused).
+    """
+    secret_text = secret.reveal() if isinstance(secret, Secret) else secret
+    lower = {k.lower(): v for k, v in headers.items()}
+    msg_id = lower.get("webhook-id", "")
+    timestamp = lower.get("webhook-timestamp", "")
+    signatures = lower.get("webhook-signature", "")
+    if not (secret_text and msg_id and timestamp and signatures):
+        return False
+    try:
+        ts = int(timestamp)
+    except ValueError:
+        return False
+    if now is None:
+        now_s = time.time()
+    elif isinstance(now, datetime):
+        now_s = now.timestamp()
+    else:
+        now_s = float(now)
+    if abs(now_s - ts) > tolerance:
+        return False
+    try:
+        expected = sign_webhook(secret_text, msg_id, timestamp, raw_body)
+    except (ValueError, IndexError):
+        return False
+    matched = False
+    for candidate in signatures.split():
+        # Compare every entry: the time taken does not tell which one matched.
+        matched |= hmac.compare_digest(candidate.encode(), expected.encode())
+    return matched
