@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from pathlib import Path
 
 import pykka
 import pytest
 
-
-def wait_until(predicate: Callable[[], object], timeout: float = 5.0, *,
-               interval: float = 0.005, message: str = "condition") -> object:
-    """Poll ``predicate`` until it is truthy or ``timeout`` passes (then fail the test)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {message}")
-        # Not a settle-sleep: a short poll interval while waiting on a deadline.
-        threading.Event().wait(interval)
+from actorvid.store.db import Database, open_database
+from tests.actors.helpers import make_user
 
 
 @pytest.fixture(autouse=True)
@@ -31,3 +19,15 @@ def no_actor_left() -> Iterator[None]:
     yield
     pykka.ActorRegistry.stop_all(block=True, timeout=10)
     assert pykka.ActorRegistry.get_all() == []
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = open_database(tmp_path / "actors.db", read_pool_size=4)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def user_id(db: Database) -> int:
+    return make_user(db)

@@ -8,7 +8,6 @@ from typing import Any
 
 import pykka
 import pytest
-from conftest import wait_until
 
 from actorvid.actors.supervision import (
     ChildExited,
@@ -20,6 +19,7 @@ from actorvid.actors.supervision import (
     SupervisedActor,
     Supervision,
 )
+from tests.actors.helpers import wait_until
 
 # --- the policy object, no threads ------------------------------------------------------
 

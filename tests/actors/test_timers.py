@@ -8,9 +8,9 @@ from typing import Any
 
 import pykka
 import pytest
-from conftest import wait_until
 
 from actorvid.actors.timers import Scheduler, SchedulerStopped, poll_delays
+from tests.actors.helpers import wait_until
 
 
 class Collector(pykka.ThreadingActor):

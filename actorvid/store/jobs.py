@@ -1,0 +1,447 @@
+"""Jobs and sub-jobs: rows, guarded transitions.
+
+Every status change is one ``UPDATE … WHERE status = :expected`` (or a set of allowed statuses);
+zero rows changed raises :class:`Conflict`, so two writers can never both move a row and a late
+writer never resurrects a finished job. The actors write here *before* they act on a change.
+Functions take ``conn`` first (a connection inside ``db.write()`` for writes) and ``now`` as an
+ISO string, so tests choose the time.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from actorvid.errors import Conflict, NotFound
+from actorvid.store.models import Scope, dump_json, load_json, scope_sql
+
+JOB_TYPES = ("standard", "image_pairs", "property_video", "audio")
+JOB_STATUSES = ("pending", "storyboard_processing", "storyboard_ready", "video_processing",
+                "completed", "failed", "cancelled")
+TERMINAL_JOB_STATUSES = frozenset({"completed", "failed", "cancelled"})
+ACTIVE_JOB_STATUSES = tuple(s for s in JOB_STATUSES if s not in TERMINAL_JOB_STATUSES)
+SUB_JOB_STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
+TERMINAL_SUB_JOB_STATUSES = frozenset({"completed", "failed", "cancelled"})
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    user_id: int
+    client_id: str | None
+    campaign_id: str | None
+    type: str
+    status: str
+    stage: str
+    parameters: dict[str, Any]
+    storyboard: dict[str, Any] | None
+    progress: dict[str, Any]
+    result: dict[str, Any] | None
+    video_blob_id: str | None
+    thumbnail_blob_id: str | None
+    audio_blob_id: str | None
+    estimated_cost: float | None
+    actual_cost: float | None
+    provider: str | None
+    error: str | None
+    approved_at: str | None
+    created_at: str
+    updated_at: str
+    completed_at: str | None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL_JOB_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class SubJob:
+    id: str
+    job_id: int
+    scene_number: int
+    first_asset_id: str | None
+    last_asset_id: str | None
+    prompt: str
+    duration: float
+    model: str
+    provider: str | None
+    provider_id: str | None
+    attempt_tag: str | None
+    recreated_from: str | None
+    status: str
+    attempts: int
+    clip_blob_id: str | None
+    cost: float | None
+    error: str | None
+    input: dict[str, Any]
+    started_at: str | None
+    completed_at: str | None
+    created_at: str
+    updated_at: str
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL_SUB_JOB_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class NewSubJob:
+    """A scene to render, as the workflow planned it."""
+
+    id: str
+    scene_number: int
+    prompt: str
+    duration: float
+    model: str
+    first_asset_id: str | None = None
+    last_asset_id: str | None = None
+    provider: str | None = None
+    input: dict[str, Any] = field(default_factory=dict)
+
+
+_JOB_COLUMNS = """id, user_id, client_id, campaign_id, type, status, stage, parameters,
+    storyboard, progress, result, video_blob_id, thumbnail_blob_id, audio_blob_id,
+    estimated_cost, actual_cost, provider, error, approved_at, created_at, updated_at,
+    completed_at"""
+
+_SUB_JOB_COLUMNS = """id, job_id, scene_number, first_asset_id, last_asset_id, prompt, duration,
+    model, provider, provider_id, attempt_tag, recreated_from, status, attempts, clip_blob_id,
+    cost, error, input, started_at, completed_at, created_at, updated_at"""
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(
+        row["id"], row["user_id"], row["client_id"], row["campaign_id"], row["type"],
+        row["status"], row["stage"], load_json(row["parameters"], {}),
+        load_json(row["storyboard"]), load_json(row["progress"], {}), load_json(row["result"]),
+        row["video_blob_id"], row["thumbnail_blob_id"], row["audio_blob_id"],
+        row["estimated_cost"], row["actual_cost"], row["provider"], row["error"],
+        row["approved_at"], row["created_at"], row["updated_at"], row["completed_at"],
+    )
+
+
+def _sub_job(row: sqlite3.Row) -> SubJob:
+    return SubJob(
+        row["id"], row["job_id"], row["scene_number"], row["first_asset_id"],
+        row["last_asset_id"], row["prompt"], row["duration"], row["model"], row["provider"],
+        row["provider_id"], row["attempt_tag"], row["recreated_from"], row["status"],
+        row["attempts"], row["clip_blob_id"], row["cost"], row["error"],
+        load_json(row["input"], {}), row["started_at"], row["completed_at"],
+        row["created_at"], row["updated_at"],
+    )
+
+
+def _changed(cur: sqlite3.Cursor, what: str) -> None:
+    if cur.rowcount == 0:
+        raise Conflict(what)
+
+
+# --- jobs ---------------------------------------------------------------------------------
+
+
+def create_job(conn: sqlite3.Connection, *, user_id: int, type: str,
+               parameters: dict[str, Any], now: str, client_id: str | None = None,
+               campaign_id: str | None = None, provider: str | None = None,
+               estimated_cost: float | None = None) -> Job:
+    cur = conn.execute(
+        """
+        INSERT INTO jobs (user_id, client_id, campaign_id, type, status, stage, parameters,
+                          progress, provider, estimated_cost, created_at, updated_at)
+        VALUES (:user_id, :client_id, :campaign_id, :type, 'pending', 'selecting',
+                :parameters, '{}', :provider, :estimated_cost, :now, :now)
+        """,
+        {"user_id": user_id, "client_id": client_id, "campaign_id": campaign_id, "type": type,
+         "parameters": dump_json(parameters), "provider": provider,
+         "estimated_cost": estimated_cost, "now": now},
+    )
+    assert cur.lastrowid is not None
+    return get_job(conn, cur.lastrowid)
+
+
+def get_job(conn: sqlite3.Connection, job_id: int, *, scope: Scope | None = None) -> Job:
+    """The job ``job_id`` (visible to ``scope`` when given); :class:`NotFound` otherwise."""
+    params: dict[str, Any] = {"id": job_id}
+    where = "id = :id"
+    if scope is not None:
+        where += f" AND {scope_sql()}"
+        params.update(scope.params)
+    row = conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {where}", params).fetchone()
+    if row is None:
+        raise NotFound("Job not found")
+    return _job(row)
+
+
+def list_active_jobs(conn: sqlite3.Connection) -> list[Job]:
+    """Every job that is not terminal, oldest first (what recovery resumes)."""
+    rows = conn.execute(
+        f"""
+        SELECT {_JOB_COLUMNS} FROM jobs
+        WHERE status NOT IN ('completed', 'failed', 'cancelled')
+        ORDER BY id
+        """
+    ).fetchall()
+    return [_job(r) for r in rows]
+
+
+def set_job_stage(conn: sqlite3.Connection, job_id: int, *, expected_status: str,
+                  status: str, stage: str, now: str, expected_stage: str | None = None) -> None:
+    """Move a job from ``expected_status`` (and ``expected_stage``) to ``status``/``stage``."""
+    cur = conn.execute(
+        """
+        UPDATE jobs SET status = :status, stage = :stage, updated_at = :now
+        WHERE id = :id AND status = :expected_status
+          AND (:expected_stage IS NULL OR stage = :expected_stage)
+        """,
+        {"id": job_id, "status": status, "stage": stage, "now": now,
+         "expected_status": expected_status, "expected_stage": expected_stage},
+    )
+    _changed(cur, f"job {job_id} is not {expected_status}/{expected_stage or '*'}")
+
+
+def save_storyboard(conn: sqlite3.Connection, job_id: int, *, storyboard: dict[str, Any],
+                    estimated_cost: float | None, now: str,
+                    expected_status: str = "storyboard_processing") -> None:
+    """Store the storyboard and make the job ``storyboard_ready`` (awaiting approval)."""
+    cur = conn.execute(
+        """
+        UPDATE jobs SET storyboard = :storyboard, estimated_cost = :estimated_cost,
+                        status = 'storyboard_ready', stage = 'awaiting_approval',
+                        updated_at = :now
+        WHERE id = :id AND status = :expected_status
+        """,
+        {"id": job_id, "storyboard": dump_json(storyboard), "estimated_cost": estimated_cost,
+         "now": now, "expected_status": expected_status},
+    )
+    _changed(cur, f"job {job_id} is not {expected_status}")
+
+
+def approve_job(conn: sqlite3.Connection, job_id: int, *, now: str) -> None:
+    """``storyboard_ready`` → ``video_processing``/``rendering``; Conflict from any other."""
+    cur = conn.execute(
+        """
+        UPDATE jobs SET status = 'video_processing', stage = 'rendering',
+                        approved_at = :now, updated_at = :now
+        WHERE id = :id AND status = 'storyboard_ready'
+        """,
+        {"id": job_id, "now": now},
+    )
+    _changed(cur, f"job {job_id} is not awaiting approval")
+
+
+def update_progress(conn: sqlite3.Connection, job_id: int, *, progress: dict[str, Any],
+                    now: str) -> None:
+    """Replace the progress map of a running job (one writer: its JobActor)."""
+    cur = conn.execute(
+        """
+        UPDATE jobs SET progress = :progress, updated_at = :now
+        WHERE id = :id AND status NOT IN ('completed', 'failed', 'cancelled')
+        """,
+        {"id": job_id, "progress": dump_json(progress), "now": now},
+    )
+    _changed(cur, f"job {job_id} is finished")
+
+
+def complete_job(conn: sqlite3.Connection, job_id: int, *, expected_stage: str,
+                 video_blob_id: str | None, thumbnail_blob_id: str | None,
+                 audio_blob_id: str | None, result: dict[str, Any],
+                 actual_cost: float | None, now: str) -> None:
+    """The one terminal success: ``video_processing``/``expected_stage`` → ``completed``."""
+    cur = conn.execute(
+        """
+        UPDATE jobs SET status = 'completed', stage = 'done', video_blob_id = :video_blob_id,
+                        thumbnail_blob_id = :thumbnail_blob_id, audio_blob_id = :audio_blob_id,
+                        result = :result, actual_cost = :actual_cost, error = NULL,
+                        updated_at = :now, completed_at = :now
+        WHERE id = :id AND status = 'video_processing' AND stage = :expected_stage
+        """,
+        {"id": job_id, "expected_stage": expected_stage, "video_blob_id": video_blob_id,
+         "thumbnail_blob_id": thumbnail_blob_id, "audio_blob_id": audio_blob_id,
+         "result": dump_json(result), "actual_cost": actual_cost, "now": now},
+    )
+    _changed(cur, f"job {job_id} is not video_processing/{expected_stage}")
+
+
+def fail_job(conn: sqlite3.Connection, job_id: int, *, error: str, now: str) -> None:
+    """Any non-terminal status → ``failed`` with ``error``."""
+    cur = conn.execute(
+        """
+        UPDATE jobs SET status = 'failed', error = :error, updated_at = :now,
+                        completed_at = :now
+        WHERE id = :id AND status NOT IN ('completed', 'failed', 'cancelled')
+        """,
+        {"id": job_id, "error": error, "now": now},
+    )
+    _changed(cur, f"job {job_id} is already finished")
+
+
+def cancel_job(conn: sqlite3.Connection, job_id: int, *, now: str) -> None:
+    """Any non-terminal status → ``cancelled``, with every unfinished sub-job."""
+    cur = conn.execute(
+        """
+        UPDATE jobs SET status = 'cancelled', updated_at = :now, completed_at = :now
+        WHERE id = :id AND status NOT IN ('completed', 'failed', 'cancelled')
+        """,
+        {"id": job_id, "now": now},
+    )
+    _changed(cur, f"job {job_id} is already finished")
+    conn.execute(
+        """
+        UPDATE sub_jobs SET status = 'cancelled', updated_at = :now
+        WHERE job_id = :job_id AND status IN ('pending', 'processing')
+        """,
+        {"job_id": job_id, "now": now},
+    )
+
+
+# --- sub-jobs -----------------------------------------------------------------------------
+
+
+def insert_sub_jobs(conn: sqlite3.Connection, job_id: int, scenes: Iterable[NewSubJob], *,
+                    now: str) -> int:
+    """Insert the scenes of a job once: a scene number already present is left alone."""
+    count = 0
+    for scene in scenes:
+        cur = conn.execute(
+            """
+            INSERT INTO sub_jobs (id, job_id, scene_number, first_asset_id, last_asset_id,
+                                  prompt, duration, model, provider, status, attempts, input,
+                                  created_at, updated_at)
+            VALUES (:id, :job_id, :scene_number, :first_asset_id, :last_asset_id, :prompt,
+                    :duration, :model, :provider, 'pending', 0, :input, :now, :now)
+            ON CONFLICT (job_id, scene_number) DO NOTHING
+            """,
+            {"id": scene.id, "job_id": job_id, "scene_number": scene.scene_number,
+             "first_asset_id": scene.first_asset_id, "last_asset_id": scene.last_asset_id,
+             "prompt": scene.prompt, "duration": scene.duration, "model": scene.model,
+             "provider": scene.provider, "input": dump_json(scene.input), "now": now},
+        )
+        count += cur.rowcount
+    return count
+
+
+def list_sub_jobs(conn: sqlite3.Connection, job_id: int) -> list[SubJob]:
+    rows = conn.execute(
+        f"SELECT {_SUB_JOB_COLUMNS} FROM sub_jobs WHERE job_id = :job_id ORDER BY scene_number",
+        {"job_id": job_id},
+    ).fetchall()
+    return [_sub_job(r) for r in rows]
+
+
+def get_sub_job(conn: sqlite3.Connection, sub_job_id: str) -> SubJob:
+    row = conn.execute(f"SELECT {_SUB_JOB_COLUMNS} FROM sub_jobs WHERE id = :id",
+                       {"id": sub_job_id}).fetchone()
+    if row is None:
+        raise NotFound("Scene not found")
+    return _sub_job(row)
+
+
+def find_sub_job_by_provider_id(conn: sqlite3.Connection, provider_id: str) -> SubJob | None:
+    row = conn.execute(
+        f"SELECT {_SUB_JOB_COLUMNS} FROM sub_jobs WHERE provider_id = :provider_id",
+        {"provider_id": provider_id},
+    ).fetchone()
+    return _sub_job(row) if row else None
+
+
+def begin_attempt(conn: sqlite3.Connection, sub_job_id: str, *, tag: str, provider: str,
+                  input: dict[str, Any], now: str) -> None:
+    """Record the tag of a create call *before* it is made (pending/processing, no prediction).
+
+    After a crash, a row with a tag and no ``provider_id`` means "a create may have happened":
+    look the tag up at the provider before creating again.
+    """
+    cur = conn.execute(
+        """
+        UPDATE sub_jobs SET status = 'processing', attempt_tag = :tag, provider = :provider,
+                            attempts = attempts + 1, input = :input, error = NULL,
+                            started_at = coalesce(started_at, :now), updated_at = :now
+        WHERE id = :id AND status IN ('pending', 'processing') AND provider_id IS NULL
+        """,
+        {"id": sub_job_id, "tag": tag, "provider": provider, "input": dump_json(input),
+         "now": now},
+    )
+    _changed(cur, f"sub-job {sub_job_id} cannot start a create")
+
+
+def record_prediction(conn: sqlite3.Connection, sub_job_id: str, *, tag: str,
+                      provider_id: str, now: str) -> None:
+    """Store the prediction id the moment the create call answered (before any polling)."""
+    cur = conn.execute(
+        """
+        UPDATE sub_jobs SET provider_id = :provider_id, updated_at = :now
+        WHERE id = :id AND status = 'processing' AND attempt_tag = :tag
+          AND provider_id IS NULL
+        """,
+        {"id": sub_job_id, "tag": tag, "provider_id": provider_id, "now": now},
+    )
+    _changed(cur, f"sub-job {sub_job_id} is not waiting for prediction {provider_id}")
+
+
+def mark_output_expired(conn: sqlite3.Connection, sub_job_id: str, *, provider_id: str,
+                        now: str) -> None:
+    """Forget an expired prediction so it is created again, once; Conflict the second time."""
+    cur = conn.execute(
+        """
+        UPDATE sub_jobs SET recreated_from = provider_id, provider_id = NULL,
+                            attempt_tag = NULL, updated_at = :now
+        WHERE id = :id AND status = 'processing' AND provider_id = :provider_id
+          AND recreated_from IS NULL
+        """,
+        {"id": sub_job_id, "provider_id": provider_id, "now": now},
+    )
+    _changed(cur, f"sub-job {sub_job_id}: output of {provider_id} expired and was re-created "
+                  "already")
+
+
+def complete_sub_job(conn: sqlite3.Connection, sub_job_id: str, *, clip_blob_id: str,
+                     cost: float | None, now: str) -> None:
+    cur = conn.execute(
+        """
+        UPDATE sub_jobs SET status = 'completed', clip_blob_id = :clip_blob_id, cost = :cost,
+                            error = NULL, completed_at = :now, updated_at = :now
+        WHERE id = :id AND status = 'processing'
+        """,
+        {"id": sub_job_id, "clip_blob_id": clip_blob_id, "cost": cost, "now": now},
+    )
+    _changed(cur, f"sub-job {sub_job_id} is not processing")
+
+
+def fail_sub_job(conn: sqlite3.Connection, sub_job_id: str, *, error: str, now: str,
+                 cost: float | None = None,
+                 expected: Sequence[str] = ("pending", "processing")) -> None:
+    cur = conn.execute(
+        f"""
+        UPDATE sub_jobs SET status = 'failed', error = :error, cost = coalesce(:cost, cost),
+                            completed_at = :now, updated_at = :now
+        WHERE id = :id AND status IN ({_placeholders(expected)})
+        """,
+        {"id": sub_job_id, "error": error, "cost": cost, "now": now,
+         **_values(expected)},
+    )
+    _changed(cur, f"sub-job {sub_job_id} is not {'/'.join(expected)}")
+
+
+def cancel_sub_job(conn: sqlite3.Connection, sub_job_id: str, *, now: str) -> bool:
+    """Cancel one unfinished sub-job; False if it was already finished (not an error)."""
+    cur = conn.execute(
+        """
+        UPDATE sub_jobs SET status = 'cancelled', updated_at = :now
+        WHERE id = :id AND status IN ('pending', 'processing')
+        """,
+        {"id": sub_job_id, "now": now},
+    )
+    return cur.rowcount == 1
+
+
+def _placeholders(values: Sequence[str]) -> str:
+    # Only our own status names reach here; the values still travel as parameters.
+    return ", ".join(f":s{i}" for i in range(len(values)))
+
+
+def _values(values: Sequence[str]) -> dict[str, str]:
+    for value in values:
+        if value not in SUB_JOB_STATUSES:
+            raise ValueError(f"unknown sub-job status {value!r}")
+    return {f"s{i}": v for i, v in enumerate(values)}
