@@ -105,7 +105,8 @@ class Accounts:
             found = user_store.get_user_with_password(conn, username)
         # Hash even for unknown users so timing does not tell which usernames exist.
         stored = found[1] if found else security.hash_password("not-a-user")
-        if found is None or not security.verify_password(password, stored) or not found[0].is_active:
+        valid = security.verify_password(password, stored)
+        if found is None or not valid or not found[0].is_active:
             raise Unauthorized("Incorrect username or password")
         user = found[0]
         token = security.new_token()

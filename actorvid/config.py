@@ -48,7 +48,7 @@ class ConfigError(ValueError):
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse a ``.env`` file: ``KEY=value`` lines, ``#`` comments, optional quotes and ``export``."""
+    """Parse a ``.env`` file: ``KEY=value`` lines, comments, quotes and ``export``."""
     values: dict[str, str] = {}
     try:
         text = path.read_text(encoding="utf-8")

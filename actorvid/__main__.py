@@ -1,0 +1,5 @@
+import sys
+
+from actorvid.cli import main
+
+sys.exit(main())

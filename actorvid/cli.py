@@ -1,0 +1,159 @@
+"""The ``actorvid`` command: serve, users, keys, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from actorvid.config import ConfigError, load_settings
+
+logger = logging.getLogger("actorvid")
+
+# waitress buffers up to this much of a response per connection before pausing the app;
+# its 16 MiB default makes four parallel 100 MiB downloads cost ~76 MiB of RSS.
+OUTBUF_HIGH_WATERMARK = 1024 * 1024
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from waitress.server import create_server
+
+    from actorvid.app import create_app
+
+    app = create_app(load_settings())
+    server = create_server(app, host=args.host, port=args.port, threads=args.threads,
+                           outbuf_high_watermark=OUTBUF_HIGH_WATERMARK)
+    logger.info("actorvid listening on http://%s:%s", args.host,
+                getattr(server, "effective_port", args.port))
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        logger.info("signal %s: shutting down", signum)
+        server.close()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    # run() ends with an error once close() has pulled its sockets away.
+    with contextlib.suppress(KeyboardInterrupt, OSError, ValueError):
+        server.run()
+    logger.info("actorvid stopped")
+    return 0
+
+
+def _open_accounts():  # type: ignore[no-untyped-def]
+    from actorvid.accounts import Accounts
+    from actorvid.store.db import open_database
+
+    settings = load_settings()
+    db = open_database(settings.db_path)
+    return db, Accounts(db)
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    password = args.password or os.environ.get("ACTORVID_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            print("error: no password (use --password, ACTORVID_PASSWORD or a terminal)",
+                  file=sys.stderr)
+            return 2
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Repeat password: "):
+            print("error: passwords differ", file=sys.stderr)
+            return 2
+    db, accounts = _open_accounts()
+    try:
+        user = accounts.create_user(args.username, args.email, password, is_admin=args.admin)
+    finally:
+        db.close()
+    print(f"created user {user.username} (id {user.id}{', admin' if user.is_admin else ''})",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    db, accounts = _open_accounts()
+    try:
+        user = accounts.user_by_username(args.username)
+        new = accounts.create_api_key(user.id, args.name, expires_days=args.expires_days)
+    finally:
+        db.close()
+    print(new.key)  # the only thing on stdout, so scripts can capture it
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from actorvid.store.db import open_database
+    from actorvid.store.migrations import current_version
+
+    settings = load_settings()
+    db = open_database(settings.db_path)
+    try:
+        with db.read() as conn:
+            print(f"{settings.db_path}: schema version {current_version(conn)}")
+    finally:
+        db.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="actorvid", description=__doc__)
+    parser.add_argument("--log-level", default=os.environ.get("ACTORVID_LOG_LEVEL", "info"))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP API and the actor system on waitress")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--threads", type=int, default=8)
+    serve.set_defaults(func=cmd_serve)
+
+    users = sub.add_parser("users", help="manage users").add_subparsers(dest="action",
+                                                                        required=True)
+    create_user = users.add_parser("create", help="create a user")
+    create_user.add_argument("--username", required=True)
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--password")
+    create_user.add_argument("--admin", action="store_true")
+    create_user.set_defaults(func=cmd_users_create)
+
+    keys = sub.add_parser("keys", help="manage API keys").add_subparsers(dest="action",
+                                                                         required=True)
+    create_key = keys.add_parser("create", help="create an API key; prints only the key")
+    create_key.add_argument("--username", required=True)
+    create_key.add_argument("--name", default="cli")
+    create_key.add_argument("--expires-days", type=int)
+    create_key.set_defaults(func=cmd_keys_create)
+
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate.set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.log_level)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # one clear line, not a traceback, for operator mistakes
+        from actorvid.errors import ActorvidError
+
+        if isinstance(exc, ActorvidError):
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The ``actorvid`` command as an operator runs it: real subprocesses, real files."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+
+from tests.conftest import wait_until
+
+
+def run(tmp_path, *args, env_extra=None, check=True):
+    env = {**os.environ, "ACTORVID_DB": str(tmp_path / "cli.db"),
+           "ACTORVID_DATA_DIR": str(tmp_path), **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "actorvid", *args], capture_output=True,
+                          text=True, timeout=120, env=env, check=check, cwd=tmp_path)
+
+
+def test_users_and_keys(tmp_path):
+    created = run(tmp_path, "users", "create", "--username", "dana", "--email", "d@x.test",
+                  env_extra={"ACTORVID_PASSWORD": "s3cret-pass"})
+    assert "created user dana" in created.stderr
+    keys = run(tmp_path, "keys", "create", "--username", "dana", "--name", "laptop")
+    key = keys.stdout.strip()
+    assert re.fullmatch(r"sk_[A-Za-z0-9_-]{40,}", key), keys.stdout
+    duplicate = run(tmp_path, "users", "create", "--username", "dana", "--email", "d@x.test",
+                    "--password", "x", check=False)
+    assert duplicate.returncode == 1
+    assert "already exists" in duplicate.stderr
+    missing = run(tmp_path, "keys", "create", "--username", "nobody", check=False)
+    assert missing.returncode == 1 and "User not found" in missing.stderr
+    no_password = run(tmp_path, "users", "create", "--username", "eve", "--email", "e@x",
+                      check=False)
+    assert no_password.returncode == 2
+
+
+def test_serve_first_start_prints_key_and_stops_on_sigterm(tmp_path):
+    env = {**os.environ, "ACTORVID_DB": str(tmp_path / "serve.db"),
+           "ACTORVID_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "actorvid", "serve", "--port", "0"],
+                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+                            cwd=tmp_path)
+    try:
+        lines: list[str] = []
+
+        def port_announced():
+            line = proc.stderr.readline()
+            lines.append(line)
+            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            return match.group(1) if match else (proc.poll() is not None and "exited")
+
+        port = wait_until(port_announced, timeout=60, interval=0, message="server start")
+        assert port != "exited", lines
+        keys = [m.group(1) for m in (re.search(r"API key (sk_\S+)", ln) for ln in lines) if m]
+        assert len(keys) == 1, lines
+        key = keys[0]
+        base = f"http://127.0.0.1:{port}"
+        resp = requests.post(base + "/api/v3/clients", json={"name": "Acme"},
+                             headers={"X-API-Key": key}, timeout=30)
+        assert resp.status_code == 201
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # A second start keeps the same admin and prints no new key.
+    proc = subprocess.Popen([sys.executable, "-m", "actorvid", "serve", "--port", "0"],
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        line = ""
+        deadline = time.monotonic() + 60
+        while "listening" not in line and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            assert "sk_" not in line
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

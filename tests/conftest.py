@@ -1,0 +1,133 @@
+"""Shared fixtures: a real SQLite file per test, the real app, real waitress on loopback."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import falcon
+import falcon.testing
+import pytest
+import requests
+from waitress.server import create_server
+
+from actorvid.api.context import AppContext
+from actorvid.app import build_app, create_context
+from actorvid.config import Settings, load_settings
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0,
+               interval: float = 0.02, message: str = "condition") -> object:
+    """Poll ``predicate`` until it is truthy or ``timeout`` passes (then fail the test)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings({"ACTORVID_DB": str(tmp_path / "actorvid.db"),
+                          "ACTORVID_DATA_DIR": str(tmp_path),
+                          "ACTORVID_PROVIDER": "local"}, dotenv=None)
+
+
+@pytest.fixture
+def ctx(settings: Settings) -> Iterator[AppContext]:
+    context = create_context(settings, bootstrap=False)
+    yield context
+    context.db.close()
+
+
+@pytest.fixture
+def app(ctx: AppContext) -> falcon.App:
+    return build_app(ctx)
+
+
+@pytest.fixture
+def client(app: falcon.App) -> falcon.testing.TestClient:
+    return falcon.testing.TestClient(app)
+
+
+@dataclass
+class TestUser:
+    id: int
+    username: str
+    password: str
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.key}
+
+
+def make_user(ctx: AppContext, username: str, *, is_admin: bool = False) -> TestUser:
+    password = f"pw-{username}-secret"
+    user = ctx.accounts.create_user(username, f"{username}@example.com", password,
+                                    is_admin=is_admin)
+    key = ctx.accounts.create_api_key(user.id, "test").key
+    return TestUser(user.id, username, password, key)
+
+
+@pytest.fixture
+def user(ctx: AppContext) -> TestUser:
+    return make_user(ctx, "alice")
+
+
+@pytest.fixture
+def other_user(ctx: AppContext) -> TestUser:
+    return make_user(ctx, "bob")
+
+
+@pytest.fixture
+def admin(ctx: AppContext) -> TestUser:
+    return make_user(ctx, "root", is_admin=True)
+
+
+@dataclass
+class LiveServer:
+    url: str
+    server: object
+
+    def get(self, path: str, **kwargs: object) -> requests.Response:
+        return requests.get(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def post(self, path: str, **kwargs: object) -> requests.Response:
+        return requests.post(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+
+def serve_in_thread(wsgi_app: object, **options: object) -> Iterator[LiveServer]:
+    """Run waitress on 127.0.0.1 with an ephemeral port until the generator is closed."""
+    server = create_server(wsgi_app, host="127.0.0.1", port=0, threads=4,
+                           outbuf_high_watermark=1024 * 1024, **options)
+    port = server.effective_port  # type: ignore[union-attr]
+    thread = threading.Thread(target=server.run, name="waitress-test", daemon=True)
+    thread.start()
+    live = LiveServer(f"http://127.0.0.1:{port}", server)
+
+    def responds() -> bool:
+        try:
+            requests.get(live.url + "/health", timeout=2)
+            return True
+        except requests.ConnectionError:
+            return False
+
+    wait_until(responds, timeout=15, message="waitress to start")
+    try:
+        yield live
+    finally:
+        server.close()
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "waitress did not stop"
+
+
+@pytest.fixture
+def live_server(app: falcon.App) -> Iterator[LiveServer]:
+    yield from serve_in_thread(app)
