@@ -1,0 +1,126 @@
+"""Storyboards: pure functions from a selection (or a brief) to the scenes that will render.
+
+A storyboard is stored as ``jobs.storyboard`` and shown as is by ``GET /jobs/{id}``; every scene
+carries what will be sent (prompt, duration valid for the model, resolution, aspect ratio) and
+what it will cost, so the estimate the user approves is the price of what renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from actorvid.providers.base import SceneDraft, SelectedPair
+from actorvid.providers.models import render_cost, render_spec
+from actorvid.workflows.scenes import PROPERTY_SCENES, SceneType, pair_template, property_scene
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How the job's clips are made: model, wished clip length, size, and who renders."""
+
+    model: str = "veo3"  # "veo3" | "hailuo"
+    clip_duration: float | None = None
+    resolution: str = ""
+    aspect_ratio: str = "16:9"
+    provider: str = "local"  # "replicate" | "local"
+
+    @property
+    def paid(self) -> bool:
+        return self.provider != "local"
+
+
+def _scene(number: int, template: SceneType, first: str | None, last: str | None,
+           options: RenderOptions, *, prompt: str | None = None, reasoning: str = "",
+           score: float | None = None, description: str = "") -> dict[str, Any]:
+    spec = render_spec(options.model, options.clip_duration, options.resolution,
+                       options.aspect_ratio)
+    cost = render_cost(spec.model, spec.duration, spec.resolution) if options.paid else 0.0
+    scene: dict[str, Any] = {
+        "sceneNumber": number,
+        "sceneType": template.name,
+        "description": description or template.purpose,
+        "firstAssetId": first,
+        "lastAssetId": last,
+        "assets": [a for a in (first, last) if a],
+        "prompt": prompt or template.prompt,
+        "musicPrompt": template.music_prompt,
+        "duration": spec.duration,
+        "model": spec.model,
+        "resolution": spec.resolution,
+        "aspectRatio": spec.aspect_ratio,
+        "provider": options.provider,
+        "estimatedCost": cost,
+    }
+    if reasoning:
+        scene["reasoning"] = reasoning
+    if score is not None:
+        scene["score"] = score
+    return scene
+
+
+def summarize(scenes: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    """The storyboard object: scenes plus totals."""
+    return {
+        "scenes": scenes,
+        "totalDuration": sum(s["duration"] for s in scenes),
+        "estimatedCost": round(sum(s["estimatedCost"] for s in scenes), 4),
+        "currency": "USD",
+        **extra,
+    }
+
+
+def pairs_storyboard(pairs: Sequence[SelectedPair], options: RenderOptions, *,
+                     property_video: bool = False, selection: dict[str, Any] | None = None
+                     ) -> dict[str, Any]:
+    """One scene per pair. Property videos use each pair's own scene type (its prompt renders);
+    image-pair jobs cycle the seven camera templates."""
+    scenes = []
+    for number, pair in enumerate(pairs, start=1):
+        if property_video:
+            try:
+                template = property_scene(pair.scene_type)
+            except KeyError:
+                template = PROPERTY_SCENES[(number - 1) % len(PROPERTY_SCENES)]
+        else:
+            template = pair_template(number)
+        scenes.append(_scene(number, template, pair.first_id, pair.last_id, options,
+                             reasoning=pair.reasoning, score=pair.score))
+    return summarize(scenes, selection=selection or {})
+
+
+def standard_storyboard(drafts: Sequence[SceneDraft], options: RenderOptions,
+                        asset_ids: Sequence[str]) -> dict[str, Any]:
+    """Scenes written from a brief; each renders from its asset (first = last if only one)."""
+    scenes = []
+    for number, draft in enumerate(drafts, start=1):
+        assets = list(draft.assets) or ([asset_ids[(number - 1) % len(asset_ids)]]
+                                        if asset_ids else [])
+        first = assets[0] if assets else None
+        last = assets[1] if len(assets) > 1 else first
+        wished = RenderOptions(options.model, draft.duration or options.clip_duration,
+                               options.resolution, options.aspect_ratio, options.provider)
+        scene = _scene(number, pair_template(number), first, last, wished,
+                       prompt=draft.description, description=draft.description)
+        scene.update(script=draft.script, shotType=draft.shot_type,
+                     transition=draft.transition)
+        scenes.append(scene)
+    return summarize(scenes)
+
+
+def estimate(num_scenes: int, options: RenderOptions) -> dict[str, Any]:
+    """A cost estimate before anything is selected (``POST /jobs/dry-run``)."""
+    spec = render_spec(options.model, options.clip_duration, options.resolution,
+                       options.aspect_ratio)
+    per_scene = render_cost(spec.model, spec.duration, spec.resolution) if options.paid else 0.0
+    return {
+        "scenes": num_scenes,
+        "clipDuration": spec.duration,
+        "totalDuration": spec.duration * num_scenes,
+        "model": spec.model,
+        "resolution": spec.resolution,
+        "perScene": per_scene,
+        "estimatedCost": round(per_scene * num_scenes, 4),
+        "currency": "USD",
+    }

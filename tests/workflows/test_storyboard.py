@@ -1,0 +1,71 @@
+"""Pure storyboard logic: valid durations per model, costs, scene types carried through."""
+
+from __future__ import annotations
+
+import pytest
+
+from actorvid.providers.base import SceneDraft, SelectedPair
+from actorvid.workflows.scenes import PAIR_TEMPLATES, PROPERTY_SCENE_NAMES
+from actorvid.workflows.storyboard import (
+    RenderOptions,
+    estimate,
+    pairs_storyboard,
+    standard_storyboard,
+)
+
+
+def pairs(n):
+    return [SelectedPair(f"a{i}", f"b{i}", reasoning=f"r{i}") for i in range(n)]
+
+
+@pytest.mark.parametrize("model,wish,expected", [
+    ("veo3", 5, 6), ("veo3", 3, 4), ("veo3", 30, 8), ("veo3", None, 8),
+    ("hailuo", 5, 6), ("hailuo", 9, 10), ("hailuo", None, 6),
+])
+def test_durations_are_valid_for_the_model(model, wish, expected):
+    board = pairs_storyboard(pairs(2), RenderOptions(model, wish, provider="replicate"))
+    assert [s["duration"] for s in board["scenes"]] == [expected, expected]
+    assert board["totalDuration"] == 2 * expected
+
+
+def test_hailuo_ten_seconds_moves_to_768p():
+    board = pairs_storyboard(pairs(1), RenderOptions("hailuo", 10, "1080p", provider="replicate"))
+    assert board["scenes"][0]["resolution"] == "768p"
+
+
+def test_cost_is_per_scene_and_total_and_zero_locally():
+    paid = pairs_storyboard(pairs(3), RenderOptions("veo3", 6, provider="replicate"))
+    assert all(s["estimatedCost"] > 0 for s in paid["scenes"])
+    assert paid["estimatedCost"] == pytest.approx(sum(s["estimatedCost"] for s in paid["scenes"]))
+    free = pairs_storyboard(pairs(3), RenderOptions("veo3", 6, provider="local"))
+    assert free["estimatedCost"] == 0
+
+
+def test_templates_cycle_over_more_than_seven_pairs():
+    board = pairs_storyboard(pairs(9), RenderOptions())
+    names = [s["sceneType"] for s in board["scenes"]]
+    assert names[:7] == [t.name for t in PAIR_TEMPLATES]
+    assert names[7:] == names[:2]
+    assert [s["sceneNumber"] for s in board["scenes"]] == list(range(1, 10))
+
+
+def test_property_scene_type_chosen_is_the_prompt_rendered():
+    chosen = [SelectedPair(f"a{i}", f"b{i}", scene_type=name)
+              for i, name in enumerate(reversed(PROPERTY_SCENE_NAMES))]
+    board = pairs_storyboard(chosen, RenderOptions(), property_video=True)
+    for pair, scene in zip(chosen, board["scenes"], strict=True):
+        assert scene["sceneType"] == pair.scene_type
+        assert scene["firstAssetId"] == pair.first_id
+
+
+def test_standard_scenes_use_their_assets_round_robin():
+    drafts = [SceneDraft(i, 7.5, f"Scene {i}") for i in range(1, 4)]
+    board = standard_storyboard(drafts, RenderOptions("veo3"), ["x", "y"])
+    assert [s["firstAssetId"] for s in board["scenes"]] == ["x", "y", "x"]
+    assert all(s["duration"] == 8 for s in board["scenes"])
+
+
+def test_estimate():
+    est = estimate(7, RenderOptions("veo3", 6, provider="replicate"))
+    assert est["totalDuration"] == 42
+    assert est["estimatedCost"] == pytest.approx(7 * est["perScene"])
