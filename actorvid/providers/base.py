@@ -77,6 +77,10 @@ class Prediction:
     model: str = ""
     created_at: str | None = None
 
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
 
 class CreateOutcomeUnknown(ProviderError):
     """A create was sent but its answer was lost (timeout, reset, 5xx): it may exist.
@@ -95,10 +99,6 @@ class OutputExpired(ProviderError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, retryable=False, status=404)
-
-    @property
-    def terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
 
 
 @runtime_checkable

@@ -193,7 +193,8 @@ class ReplicateClient:
             sep = "&" if "?" in self.webhook_url else "?"
             payload["webhook"] = f"{self.webhook_url}{sep}{urlencode({'tag': tag})}"
             payload["webhook_events_filter"] = list(self.webhook_events)
-        headers = {"Content-Type": "application/json"}
+        # Replicate ignores unknown headers; the tag lets logs and our fake group predictions.
+        headers = {"Content-Type": "application/json", "X-Actorvid-Tag": tag}
         if self.cancel_after:
             headers["Cancel-After"] = self.cancel_after
         if wait:

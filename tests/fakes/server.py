@@ -1,0 +1,74 @@
+"""Serve a WSGI app with waitress on 127.0.0.1 and an ephemeral port, in a background thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+import waitress
+from waitress.server import BaseWSGIServer, MultiSocketServer
+
+logger = logging.getLogger(__name__)
+
+
+class LoopbackServer:
+    """``start()`` binds port 0, runs waitress in a thread and waits until it answers."""
+
+    def __init__(self, app: Callable[..., Any], *, threads: int = 16, name: str = "fake") -> None:
+        self.app = app
+        self.threads = threads
+        self.name = name
+        self._server: BaseWSGIServer | MultiSocketServer | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, ready_path: str = "/__fake__/health", timeout: float = 10.0
+              ) -> LoopbackServer:
+        server = waitress.create_server(self.app, host="127.0.0.1", port=0,
+                                        threads=self.threads, channel_timeout=30,
+                                        clear_untrusted_proxy_headers=True)
+        self._server = server
+        self.port = int(server.effective_port)  # type: ignore[union-attr]
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, args=(server,),
+                                        name=f"{self.name}-waitress", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                requests.get(self.url + ready_path, timeout=1)
+                return self
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"{self.name} server did not start") from None
+                time.sleep(0.01)
+
+    def _loop(self, server: Any) -> None:
+        # waitress's own run() loops while any socket is open, keep-alive ones included; this
+        # loop stops on request and closes every socket from the loop's own thread.
+        while not self._stopping.is_set() and server._map:
+            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+        for channel in list(server._map.values()):
+            channel.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        server.task_dispatcher.shutdown(timeout=timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                logger.error("%s server thread did not stop", self.name)
