@@ -337,13 +337,13 @@ class SupervisedActor(pykka.ThreadingActor):
             raise
 
     def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Describe):
+            return self._describe()  # not recorded: the snapshot must not overwrite its data
         self.last_message = type(message).__name__
         self.last_message_at = now_iso()
         if isinstance(message, ChildExited):
             self._on_child_exited(message)
             return None
-        if isinstance(message, Describe):
-            return self._describe()
         if isinstance(message, InjectFailure):
             raise InjectedFailure(message.reason)
         return self.handle(message)
@@ -439,6 +439,8 @@ class SupervisedActor(pykka.ThreadingActor):
             "kind": self.kind,
             "urn": self.actor_urn,
             "started_at": self.started_at,
+            "last_message": self.last_message,
+            "last_message_at": self.last_message_at,
             "state": self.describe_state(),
             "children": children,
         }

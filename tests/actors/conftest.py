@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pykka
 import pytest
 
+from actorvid.actors.runtime import ActorSystem
+from actorvid.actors.services import RuntimeOptions
+from actorvid.actors.supervision import RestartIntensity
 from actorvid.store.db import Database, open_database
+from tests.actors.fakes import FakeProvider, SimpleWorkflow
 from tests.actors.helpers import make_user
 
 
@@ -31,3 +36,42 @@ def db(tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def user_id(db: Database) -> int:
     return make_user(db)
+
+
+FAST = RuntimeOptions(
+    scene_concurrency=10, media_workers=2, io_workers=4,
+    poll_first=0.01, poll_factor=2.0, poll_max=0.05, poll_min=0.005,
+    root_intensity=RestartIntensity(3, 30.0), job_intensity=RestartIntensity(3, 30.0),
+    scene_intensity=RestartIntensity(3, 30.0), shutdown_timeout=5.0,
+)
+
+
+@pytest.fixture
+def provider() -> FakeProvider:
+    return FakeProvider()
+
+
+@pytest.fixture
+def workflow(db: Database) -> SimpleWorkflow:
+    return SimpleWorkflow(db)
+
+
+@pytest.fixture
+def make_system(db: Database, provider: FakeProvider, workflow: SimpleWorkflow
+                ) -> Iterator[Callable[..., ActorSystem]]:
+    """Start an ActorSystem on the test database (stopped at teardown)."""
+    systems: list[ActorSystem] = []
+
+    def make(**overrides: object) -> ActorSystem:
+        options = replace(FAST, **overrides)
+        workflows = {t: workflow for t in ("standard", "image_pairs", "property_video")}
+        system = ActorSystem(db, provider=provider, workflows=workflows, options=options)
+        systems.append(system.start())
+        return system
+
+    yield make
+    provider.release.set()
+    for event in provider.hang_get.values():
+        event.set()
+    for system in systems:
+        assert system.stop(timeout=10)

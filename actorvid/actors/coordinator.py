@@ -1,0 +1,162 @@
+"""The top of the tree: RootSupervisor → Coordinator → JobActor per live job.
+
+The Coordinator owns the set of live jobs (its children) and boots recovery: at every start —
+the first one and every restart by the root — it reads the non-terminal jobs and starts a
+JobActor for each that has work to do. Jobs waiting for approval get no actor until approved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+import pykka
+
+from actorvid.actors.job import JobActor
+from actorvid.actors.messages import ApproveJob, CancelJob, Resume, StartJob
+from actorvid.actors.services import Services
+from actorvid.actors.supervision import (
+    ChildRecord,
+    ChildSpec,
+    ParentLink,
+    SupervisedActor,
+)
+from actorvid.clock import now_iso
+from actorvid.errors import Conflict
+from actorvid.store import jobs
+
+logger = logging.getLogger(__name__)
+
+COORDINATOR_ID = "coordinator"
+
+
+def job_child_id(job_id: int) -> str:
+    return f"job:{job_id}"
+
+
+class Coordinator(SupervisedActor):
+    kind = "coordinator"
+
+    def __init__(self, services: Services, *, parent: ParentLink) -> None:
+        opts = services.options
+        super().__init__(parent=parent, strategy="one_for_one", intensity=opts.job_intensity,
+                         on_exhausted="give_up", shutdown_timeout=opts.shutdown_timeout)
+        self.services = services
+        self.recovered = 0
+
+    def setup(self) -> None:
+        with self.services.db.read() as conn:
+            active = jobs.list_active_jobs(conn)
+        for job in active:
+            if job.status != "storyboard_ready":
+                self._ensure(job.id)
+                self.recovered += 1
+        logger.info("coordinator: recovery started %d of %d active jobs", self.recovered,
+                    len(active))
+
+    def describe_state(self) -> dict[str, Any]:
+        return {"live_jobs": len(self.supervision.children), "recovered": self.recovered}
+
+    def handle(self, message: Any) -> Any:
+        if isinstance(message, StartJob):
+            self._ensure(message.job_id)
+        elif isinstance(message, ApproveJob):
+            self._approve(message.job_id)
+        elif isinstance(message, CancelJob):
+            self._cancel(message.job_id)
+        else:
+            return super().handle(message)
+        return None
+
+    def child_gave_up(self, record: ChildRecord, reason: str) -> None:
+        job_id = record.spec.labels["job_id"]
+        logger.error("job %d: coordinator gave up: %s", job_id, reason)
+        with contextlib.suppress(Conflict), self.services.db.write() as conn:
+            jobs.fail_job(conn, job_id, error=f"job crashed repeatedly: {reason}",
+                          now=now_iso())
+
+    def _ensure(self, job_id: int) -> None:
+        """Start the job's actor, or tell the live one to re-read its row."""
+        record = self.supervision.get(job_child_id(job_id))
+        if record is not None:
+            with contextlib.suppress(pykka.ActorDeadError):
+                record.ref.tell(Resume())
+                return
+        services = self.services
+        self.supervision.remove(job_child_id(job_id))
+        self.start_child(ChildSpec(
+            job_child_id(job_id),
+            lambda link: JobActor.start(services, job_id, parent=link),
+            restart="transient",
+            labels={"job_id": job_id},
+        ))
+
+    def _approve(self, job_id: int) -> None:
+        # The API may have written the approval already; this write is then a no-op.
+        with contextlib.suppress(Conflict), self.services.db.write() as conn:
+            jobs.approve_job(conn, job_id, now=now_iso())
+        self._ensure(job_id)
+
+    def _cancel(self, job_id: int) -> None:
+        record = self.supervision.get(job_child_id(job_id))
+        if record is not None:
+            try:
+                record.ref.tell(CancelJob(job_id))
+                return
+            except pykka.ActorDeadError:
+                pass
+        with contextlib.suppress(Conflict), self.services.db.write() as conn:
+            jobs.cancel_job(conn, job_id, now=now_iso())
+        logger.info("job %d: cancelled (no live actor)", job_id)
+
+
+class RootSupervisor(SupervisedActor):
+    """The root: one permanent Coordinator; forwards the API's commands to the current one."""
+
+    kind = "root"
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(parent=None, strategy="one_for_one",
+                         intensity=services.options.root_intensity, on_exhausted="escalate",
+                         shutdown_timeout=services.options.shutdown_timeout)
+        self.services = services
+        self._undelivered: list[Any] = []
+
+    def setup(self) -> None:
+        self._start_coordinator()
+
+    def _start_coordinator(self) -> None:
+        services = self.services
+        self.start_child(ChildSpec(
+            COORDINATOR_ID, lambda link: Coordinator.start(services, parent=link),
+            restart="permanent"))
+
+    def start_child(self, spec: ChildSpec) -> pykka.ActorRef[Any]:
+        ref = super().start_child(spec)
+        # Commands that arrived while the Coordinator was restarting go to the new one.
+        pending, self._undelivered = self._undelivered, []
+        for message in pending:
+            ref.tell(message)
+        return ref
+
+    def handle(self, message: Any) -> Any:
+        if isinstance(message, StartJob | ApproveJob | CancelJob):
+            record = self.supervision.get(COORDINATOR_ID)
+            try:
+                if record is None:
+                    raise pykka.ActorDeadError("no coordinator")
+                record.ref.tell(message)
+            except pykka.ActorDeadError:
+                self._undelivered.append(message)
+            return None
+        if message == "coordinator_ref":
+            record = self.supervision.get(COORDINATOR_ID)
+            return record.ref if record else None
+        return super().handle(message)
+
+    def _die(self, *exc_info: Any) -> None:
+        super()._die(*exc_info)
+        reason = str(exc_info[1]) if exc_info[1] is not None else "unknown"
+        logger.critical("root supervisor failed: %s; the actor tree is down", reason)
+        self.services.on_fatal(reason)

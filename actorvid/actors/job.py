@@ -1,0 +1,325 @@
+"""JobActor: one job's state machine; the step work is its :class:`JobWorkflow`'s.
+
+States (status/stage in the ``jobs`` row, always written before the step runs)::
+
+    pending/selecting → storyboard_processing/storyboard  (prepare on the I/O pool)
+      → storyboard_ready/awaiting_approval                 (the actor stops; nothing runs)
+      → video_processing/rendering                         (one SceneActor per unfinished scene,
+                                                            at most scene_concurrency at once)
+      → video_processing/stitching                         (finish on the media pool)
+      → completed/done       or failed / cancelled at any point
+
+Every (re)start reads the row and continues from it (:func:`plan`), so a restart of this actor,
+of the Coordinator above it or of the whole process resumes the job without repeating a paid
+step. A failed step raises in the handler: the Coordinator restarts the job within its restart
+intensity, then gives up and marks the job failed with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import pykka
+
+from actorvid.actors.messages import (
+    ApproveJob,
+    CancelJob,
+    CancelScene,
+    Resume,
+    SceneFailed,
+    SceneFinished,
+    WorkDone,
+)
+from actorvid.actors.scene import SceneActor
+from actorvid.actors.services import Services
+from actorvid.actors.supervision import (
+    ChildExited,
+    ChildRecord,
+    ChildSpec,
+    ParentLink,
+    SupervisedActor,
+)
+from actorvid.actors.workflow import FinishedVideo, JobWorkflow, Storyboard
+from actorvid.clock import now_iso
+from actorvid.errors import Conflict
+from actorvid.store import jobs
+
+logger = logging.getLogger(__name__)
+
+Plan = Literal["stop", "prepare", "begin_prepare", "wait", "render", "finish"]
+
+
+class StepFailed(RuntimeError):
+    """A workflow step failed; raised in the handler so the supervisor sees it."""
+
+
+def plan(job: jobs.Job) -> Plan:
+    """What a (re)started JobActor does, from the job row alone."""
+    if job.terminal:
+        return "stop"
+    if job.status == "pending":
+        return "begin_prepare"
+    if job.status == "storyboard_processing":
+        return "prepare"
+    if job.status == "storyboard_ready":
+        return "wait"
+    if job.stage in ("stitching", "soundtrack", "storing"):
+        return "finish"
+    return "render"
+
+
+def render_progress(sub_jobs: Sequence[jobs.SubJob]) -> dict[str, Any]:
+    counts = {status: 0 for status in jobs.SUB_JOB_STATUSES}
+    for sub in sub_jobs:
+        counts[sub.status] += 1
+    total = len(sub_jobs)
+    done = counts["completed"] + counts["failed"] + counts["cancelled"]
+    return {"stage": "rendering", "percent": 10 + (65 * done // total if total else 0),
+            "scenes": {"total": total, **counts}}
+
+
+def scene_child_id(sub_job_id: str) -> str:
+    return f"scene:{sub_job_id}"
+
+
+class JobActor(SupervisedActor):
+    kind = "job"
+
+    def __init__(self, services: Services, job_id: int, *, parent: ParentLink) -> None:
+        opts = services.options
+        super().__init__(parent=parent, strategy="one_for_one", intensity=opts.scene_intensity,
+                         on_exhausted="give_up", shutdown_timeout=opts.shutdown_timeout)
+        self.services = services
+        self.job_id = job_id
+        self.status = "loading"
+        self.stage = ""
+        self._work_token: int | None = None
+        self._finishing = False
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def setup(self) -> None:
+        self.actor_ref.tell(Resume())
+
+    def describe_state(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "status": self.status, "stage": self.stage,
+                "waiting_for": "pool" if self._work_token is not None else None}
+
+    def handle(self, message: Any) -> Any:
+        if isinstance(message, Resume):
+            self._resume()
+        elif isinstance(message, ApproveJob):
+            self._approve()
+        elif isinstance(message, CancelJob):
+            self._cancel()
+        elif isinstance(message, SceneFinished | SceneFailed):
+            self._scenes_changed()
+        elif isinstance(message, WorkDone):
+            self._work_done(message)
+        else:
+            return super().handle(message)
+        return None
+
+    def child_gave_up(self, record: ChildRecord, reason: str) -> None:
+        sub_job_id = record.spec.labels["scene_id"]
+        logger.error("job %d scene %s: gave up: %s", self.job_id, sub_job_id, reason)
+        with contextlib.suppress(Conflict), self.services.db.write() as conn:
+            jobs.fail_sub_job(conn, sub_job_id, error=f"scene crashed: {reason}", now=now_iso())
+        self._scenes_changed()
+
+    def child_exited(self, record: ChildRecord, event: ChildExited) -> None:
+        # A scene ended for good: its slot is free for the next one.
+        if not self._finishing and self.status == "video_processing":
+            self._scenes_changed()
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _load(self) -> jobs.Job:
+        with self.services.db.read() as conn:
+            job = jobs.get_job(conn, self.job_id)
+        self.status, self.stage = job.status, job.stage
+        return job
+
+    def _workflow(self, job: jobs.Job) -> JobWorkflow:
+        workflow = self.services.workflow_for(job.type)
+        if workflow is None:
+            raise StepFailed(f"no workflow for job type {job.type}")
+        return workflow
+
+    def _stop_self(self, why: str) -> None:
+        logger.info("job %d: actor stops (%s)", self.job_id, why)
+        self.stop()
+
+    # --- the state machine ----------------------------------------------------------------
+
+    def _resume(self) -> None:
+        job = self._load()
+        step = plan(job)
+        logger.info("job %d: resume %s/%s -> %s", self.job_id, job.status, job.stage, step)
+        if step == "stop":
+            if job.status == "cancelled":
+                self._cancel_leaves()
+            self._stop_self(job.status)
+        elif step == "wait":
+            self._stop_self("awaiting approval")
+        elif step == "begin_prepare":
+            with self.services.db.write() as conn:
+                jobs.set_job_stage(conn, job.id, expected_status="pending",
+                                   status="storyboard_processing", stage="storyboard",
+                                   now=now_iso())
+            self._prepare(self._load())
+        elif step == "prepare":
+            self._prepare(job)
+        elif step == "finish":
+            self._finish(job)
+        else:
+            self._render(job)
+
+    def _prepare(self, job: jobs.Job) -> None:
+        if self._work_token is not None:
+            return  # already running (a second Resume or StartJob): never run a step twice
+        workflow = self._workflow(job)
+        self._work_token = self.services.io_pool.submit(self.actor_ref, "prepare",
+                                                        workflow.prepare, job)
+
+    def _work_done(self, done: WorkDone) -> None:
+        if done.token != self._work_token:
+            return  # a late answer from before a cancel; ignore
+        self._work_token = None
+        if done.error is not None:
+            raise StepFailed(f"{done.step} failed: {done.error}")
+        if done.step == "prepare":
+            self._prepared(done.value)
+        elif done.step == "finish":
+            self._finished(done.value)
+
+    def _prepared(self, storyboard: Storyboard) -> None:
+        job = self._load()
+        try:
+            with self.services.db.write() as conn:
+                jobs.save_storyboard(conn, job.id, storyboard=storyboard.data,
+                                     estimated_cost=storyboard.estimated_cost, now=now_iso())
+                if storyboard.auto_approve:
+                    jobs.approve_job(conn, job.id, now=now_iso())
+        except Conflict:
+            self._resume()  # cancelled meanwhile (or another writer): re-read and follow
+            return
+        self._resume()
+
+    def _approve(self) -> None:
+        job = self._load()
+        if job.status == "storyboard_ready":
+            with contextlib.suppress(Conflict), self.services.db.write() as conn:
+                jobs.approve_job(conn, job.id, now=now_iso())
+        self._resume()
+
+    def _render(self, job: jobs.Job) -> None:
+        with self.services.db.read() as conn:
+            subs = jobs.list_sub_jobs(conn, job.id)
+        if not subs:
+            scenes = self._workflow(job).scenes(job)
+            with self.services.db.write() as conn:
+                jobs.insert_sub_jobs(conn, job.id, [
+                    jobs.NewSubJob(str(uuid.uuid4()), s.scene_number, s.prompt, s.duration,
+                                   s.model, s.first_asset_id, s.last_asset_id,
+                                   self.services.provider.name, dict(s.input))
+                    for s in scenes], now=now_iso())
+        self._scenes_changed()
+
+    def _scenes_changed(self) -> None:
+        job = self._load()
+        if job.terminal:
+            self._resume()
+            return
+        if job.status != "video_processing" or job.stage != "rendering":
+            return
+        with self.services.db.read() as conn:
+            subs = jobs.list_sub_jobs(conn, job.id)
+        with contextlib.suppress(Conflict), self.services.db.write() as conn:
+            jobs.update_progress(conn, job.id, progress=render_progress(subs), now=now_iso())
+        unfinished = [s for s in subs if not s.terminal]
+        if not unfinished:
+            self._rendered(job, subs)
+            return
+        live = sum(1 for cid in self.supervision.children if cid.startswith("scene:"))
+        for sub in unfinished:
+            if live >= self.services.options.scene_concurrency:
+                break
+            if scene_child_id(sub.id) in self.supervision.children:
+                continue
+            self.start_child(self._scene_spec(sub))
+            live += 1
+
+    def _scene_spec(self, sub: jobs.SubJob) -> ChildSpec:
+        services, job_id, sub_id = self.services, self.job_id, sub.id
+        return ChildSpec(
+            scene_child_id(sub_id),
+            lambda link: SceneActor.start(services, job_id, sub_id, parent=link),
+            restart="transient",
+            labels={"job_id": job_id, "scene_id": sub_id, "scene_number": sub.scene_number},
+        )
+
+    def _rendered(self, job: jobs.Job, subs: Sequence[jobs.SubJob]) -> None:
+        failed = [s for s in subs if s.status != "completed"]
+        if failed:
+            first = failed[0]
+            error = (f"{len(failed)} of {len(subs)} scenes did not render; scene "
+                     f"{first.scene_number}: {first.error or first.status}")
+            with contextlib.suppress(Conflict), self.services.db.write() as conn:
+                jobs.fail_job(conn, job.id, error=error, now=now_iso())
+            self._stop_self("failed")
+            return
+        with self.services.db.write() as conn:
+            jobs.set_job_stage(conn, job.id, expected_status="video_processing",
+                               status="video_processing", stage="stitching",
+                               expected_stage="rendering", now=now_iso())
+        self._finish(self._load())
+
+    def _finish(self, job: jobs.Job) -> None:
+        self._finishing = True
+        if self._work_token is not None:
+            return
+        with self.services.db.read() as conn:
+            clips = [s for s in jobs.list_sub_jobs(conn, job.id) if s.status == "completed"]
+        workflow = self._workflow(job)
+        self._work_token = self.services.media_pool.submit(self.actor_ref, "finish",
+                                                           workflow.finish, job, clips)
+
+    def _finished(self, video: FinishedVideo) -> None:
+        job = self._load()
+        with self.services.db.read() as conn:
+            cost = sum(s.cost or 0.0 for s in jobs.list_sub_jobs(conn, job.id))
+        try:
+            with self.services.db.write() as conn:
+                jobs.complete_job(conn, job.id, expected_stage=job.stage,
+                                  video_blob_id=video.video_blob_id,
+                                  thumbnail_blob_id=video.thumbnail_blob_id,
+                                  audio_blob_id=video.audio_blob_id, result=video.result,
+                                  actual_cost=cost, now=now_iso())
+        except Conflict:
+            logger.info("job %d: finished after it was %s", self.job_id, job.status)
+        self._resume()
+
+    # --- cancel ---------------------------------------------------------------------------
+
+    def _cancel(self) -> None:
+        with contextlib.suppress(Conflict), self.services.db.write() as conn:
+            jobs.cancel_job(conn, self.job_id, now=now_iso())
+        job = self._load()
+        if job.status == "cancelled":
+            self._work_token = None
+            self._cancel_leaves()
+            self._stop_self("cancelled")
+
+    def _cancel_leaves(self) -> None:
+        """Tell every live scene to cancel its prediction; our stop then waits for them."""
+        for child_id, record in list(self.supervision.children.items()):
+            labels = record.spec.labels
+            try:
+                record.ref.tell(CancelScene(self.job_id, labels["scene_id"]))
+            except pykka.ActorDeadError:
+                logger.debug("job %d: %s already gone", self.job_id, child_id)

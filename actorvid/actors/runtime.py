@@ -1,0 +1,227 @@
+"""The actor runtime the app starts once per process: :class:`ActorSystem`.
+
+Usage (``create_app``/``actorvid serve``)::
+
+    system = ActorSystem(db, provider=provider, workflows={"standard": StandardWorkflow(...)},
+                         options=RuntimeOptions.from_settings(settings)).start()
+    restore = install_signal_handlers(system, on_stopped=server.close)
+    system.coordinator.start_job(job_id)      # after the API wrote the job row
+    system.coordinator.approve(job_id)
+    system.coordinator.cancel(job_id)
+    system.snapshot(timeout=0.2)              # the debug tree
+    system.stop(timeout=10)                   # leaf-first; every job stays resumable
+
+Start order: timer scheduler, pools, then the tree (root → Coordinator, which recovers jobs).
+Stop order is the reverse: the tree leaf-first within a deadline (survivors logged as bugs),
+then pools and scheduler. One system per database file per process: a second ``start`` of the
+same system is a no-op, and a second system on the same file refuses to start (two trees over one
+file would create every prediction twice). :func:`start_system` returns the running one.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pykka
+import pykka.debug
+
+from actorvid.actors import snapshot as snapshots
+from actorvid.actors.coordinator import RootSupervisor
+from actorvid.actors.messages import ApproveJob, CancelJob, StartJob
+from actorvid.actors.pools import WorkPool
+from actorvid.actors.services import RuntimeOptions, Services
+from actorvid.actors.supervision import SupervisedActor
+from actorvid.actors.timers import Scheduler
+from actorvid.actors.workflow import JobWorkflow
+from actorvid.providers.base import PredictionService
+from actorvid.store.db import Database
+
+logger = logging.getLogger(__name__)
+
+_RUNNING: dict[str, ActorSystem] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+class AlreadyRunning(RuntimeError):
+    """Another ActorSystem of this process already runs on the same database file."""
+
+
+def _key(path: Path) -> str:
+    return str(path.resolve()) if str(path) != ":memory:" else f":memory:{id(path)}"
+
+
+class CoordinatorHandle:
+    """The narrow interface of the tree for the HTTP layer: tell-only, never blocks.
+
+    Commands go through the root, which forwards them to the current Coordinator (and keeps
+    them across a Coordinator restart). The API writes the row first, then tells.
+    """
+
+    def __init__(self, root: pykka.ActorRef[Any]) -> None:
+        self._root = root
+
+    def tell(self, message: StartJob | ApproveJob | CancelJob) -> None:
+        try:
+            self._root.tell(message)
+        except pykka.ActorDeadError:
+            # The system is stopping; the row is in SQLite and the next start resumes it.
+            logger.warning("actor system is down; %r will be picked up at the next start",
+                           message)
+
+    def start_job(self, job_id: int) -> None:
+        self.tell(StartJob(job_id))
+
+    def approve(self, job_id: int) -> None:
+        self.tell(ApproveJob(job_id))
+
+    def cancel(self, job_id: int) -> None:
+        self.tell(CancelJob(job_id))
+
+
+class ActorSystem:
+    def __init__(self, db: Database, *, provider: PredictionService,
+                 workflows: Mapping[str, JobWorkflow],
+                 options: RuntimeOptions | None = None) -> None:
+        self.db = db
+        self.provider = provider
+        self.workflows = dict(workflows)
+        self.options = options or RuntimeOptions()
+        self._lock = threading.Lock()
+        self._root: pykka.ActorRef[Any] | None = None
+        self._services: Services | None = None
+        self._stopped = threading.Event()
+        self.fatal: str | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> ActorSystem:
+        with _RUNNING_LOCK, self._lock:
+            if self._root is not None:
+                return self
+            key = _key(self.db.path)
+            other = _RUNNING.get(key)
+            if other is not None and other is not self:
+                raise AlreadyRunning(f"an actor system already runs on {self.db.path}")
+            opts = self.options
+            scheduler = Scheduler().start()
+            services = Services(
+                db=self.db, provider=self.provider, workflows=self.workflows,
+                scheduler=scheduler, media_pool=WorkPool("actorvid-media", opts.media_workers),
+                io_pool=WorkPool("actorvid-io", opts.io_workers), options=opts,
+                on_fatal=self._on_fatal)
+            self._services = services
+            self._stopped.clear()
+            self._root = RootSupervisor.start(services)
+            _RUNNING[key] = self
+            logger.info("actor system started on %s", self.db.path)
+        return self
+
+    def _on_fatal(self, reason: str) -> None:
+        self.fatal = reason
+
+    @property
+    def running(self) -> bool:
+        return self._root is not None and self._root.is_alive()
+
+    @property
+    def root(self) -> pykka.ActorRef[Any]:
+        if self._root is None:
+            raise RuntimeError("the actor system is not started")
+        return self._root
+
+    @property
+    def coordinator(self) -> CoordinatorHandle:
+        return CoordinatorHandle(self.root)
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop the tree leaf-first, then the pools and timers. True if nothing survived."""
+        with self._lock:
+            root, services = self._root, self._services
+            self._root = None
+        if root is None or services is None:
+            self._stopped.set()
+            return True
+        timeout = timeout if timeout is not None else self.options.shutdown_timeout
+        logger.info("actor system on %s stopping (deadline %.1fs)", self.db.path, timeout)
+        try:
+            root.stop(block=True, timeout=timeout)
+        except pykka.Timeout:
+            logger.error("bug: the root supervisor did not stop within %.1fs", timeout)
+        survivors = [ref for ref in pykka.ActorRegistry.get_all()
+                     if getattr(ref._actor_weakref(), "services", None) is services]  # noqa: SLF001
+        for ref in survivors:
+            logger.error("bug: %s survived the shutdown of %s", ref, self.db.path)
+        services.io_pool.shutdown()
+        services.media_pool.shutdown()
+        services.scheduler.stop()
+        with _RUNNING_LOCK:
+            if _RUNNING.get(_key(self.db.path)) is self:
+                del _RUNNING[_key(self.db.path)]
+        self._stopped.set()
+        logger.info("actor system on %s stopped (%d survivors)", self.db.path, len(survivors))
+        return not survivors
+
+    def wait_stopped(self, timeout: float | None = None) -> bool:
+        return self._stopped.wait(timeout)
+
+    # --- queries ------------------------------------------------------------------------
+
+    def snapshot(self, timeout: float = 0.2, ask_timeout: float = 0.05) -> dict[str, Any]:
+        """The live tree (see :mod:`actorvid.actors.snapshot`); answers within ``timeout``."""
+        root = self._root
+        if root is None:
+            return {"kind": "root", "running": False, "children": []}
+        return snapshots.gather(root, timeout=timeout, ask_timeout=ask_timeout)
+
+
+def start_system(db: Database, **kwargs: Any) -> ActorSystem:
+    """The system running on ``db``'s file in this process, or a new one started now."""
+    with _RUNNING_LOCK:
+        existing = _RUNNING.get(_key(db.path))
+    if existing is not None:
+        return existing
+    return ActorSystem(db, **kwargs).start()
+
+
+def install_signal_handlers(system: ActorSystem, *,
+                            on_stopped: Callable[[], None] | None = None,
+                            timeout: float | None = None) -> Callable[[], None]:
+    """SIGTERM/SIGINT stop the system (then call ``on_stopped``, e.g. the server's close);
+    SIGUSR1 logs every thread's traceback. Call from the main thread; returns a restorer.
+
+    The handler only starts a shutdown thread: stopping joins actor threads, which must not
+    happen inside a signal handler on the main thread that may be serving requests.
+    """
+    started = threading.Event()
+
+    def shutdown() -> None:
+        try:
+            system.stop(timeout)
+        finally:
+            if on_stopped is not None:
+                on_stopped()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if started.is_set():
+            return
+        started.set()
+        logger.info("signal %d: stopping the actor system", signum)
+        threading.Thread(target=shutdown, name="actorvid-shutdown").start()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, pykka.debug.log_thread_tracebacks)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
+__all__ = ["ActorSystem", "AlreadyRunning", "CoordinatorHandle", "RuntimeOptions",
+           "SupervisedActor", "install_signal_handlers", "start_system"]

@@ -1,0 +1,322 @@
+"""SceneActor: one provider prediction, create → store id → poll on timers → download → store.
+
+The row in ``sub_jobs`` is the truth; the actor only carries what it can rebuild from it:
+
+- a stored ``provider_id`` means "poll that prediction" — never create a second one;
+- a stored ``attempt_tag`` without a ``provider_id`` means a create may have happened before a
+  crash: look the tag up at the provider first;
+- a clip blob (status completed) means nothing to do.
+
+The order of writes closes every window: the tag is written before ``create``, the prediction id
+right after it answers and before the first poll, the clip blob before the row says completed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import tempfile
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any, Literal
+
+import pykka
+
+from actorvid.actors.messages import (
+    CancelScene,
+    PollPrediction,
+    Resume,
+    SceneFailed,
+    SceneFinished,
+)
+from actorvid.actors.services import Services
+from actorvid.actors.supervision import ParentLink, SupervisedActor
+from actorvid.actors.timers import TimerHandle, poll_delays
+from actorvid.clock import isoformat_z, now_iso, parse_iso, utc_now
+from actorvid.errors import Conflict, ProviderError
+from actorvid.providers.base import MusicInput, Prediction, RenderInput
+from actorvid.store import jobs
+from actorvid.store.blobs import delete_blob, write_blob_from_file
+
+logger = logging.getLogger(__name__)
+
+Step = Literal["done", "poll", "find", "create"]
+EXPIRED_STATUSES = frozenset({404, 410})
+
+
+def next_step(sub_job: jobs.SubJob) -> Step:
+    """What a (re)started scene does first, from its row alone."""
+    if sub_job.terminal:
+        return "done"
+    if sub_job.provider_id:
+        return "poll"
+    if sub_job.attempt_tag:
+        return "find"
+    return "create"
+
+
+def new_tag(sub_job: jobs.SubJob) -> str:
+    """Unique per attempt; carries the sub-job id so a provider journal can be read by scene."""
+    return f"{sub_job.id}:{sub_job.attempts + 1}:{uuid.uuid4().hex[:8]}"
+
+
+class SceneActor(SupervisedActor):
+    kind = "scene"
+
+    def __init__(self, services: Services, job_id: int, sub_job_id: str, *,
+                 parent: ParentLink) -> None:
+        super().__init__(parent=parent, shutdown_timeout=services.options.shutdown_timeout)
+        self.services = services
+        self.job_id = job_id
+        self.sub_job_id = sub_job_id
+        self.step: str = "starting"
+        self.provider_id: str | None = None
+        self.polls = 0
+        self._inputs: RenderInput | MusicInput | None = None
+        self._timer: TimerHandle | None = None
+        self._delays: Iterator[float] | None = None
+        self._cancelled = False
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def setup(self) -> None:
+        self.actor_ref.tell(Resume())
+
+    def teardown(self) -> None:
+        # A stop (shutdown, parent restart) leaves the prediction running and the row as it is:
+        # the next incarnation resumes polling it. Only CancelScene cancels at the provider.
+        self._cancel_timer()
+
+    def describe_state(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "scene_id": self.sub_job_id, "step": self.step,
+                "provider_id": self.provider_id, "polls": self.polls}
+
+    def handle(self, message: Any) -> Any:
+        if isinstance(message, Resume):
+            self._resume()
+        elif isinstance(message, PollPrediction):
+            if not self._cancelled and message.provider_id == self.provider_id:
+                self._poll()
+        elif isinstance(message, CancelScene):
+            self._cancel()
+        else:
+            return super().handle(message)
+        return None
+
+    # --- steps --------------------------------------------------------------------------
+
+    def _load(self) -> jobs.SubJob:
+        with self.services.db.read() as conn:
+            return jobs.get_sub_job(conn, self.sub_job_id)
+
+    def _resume(self) -> None:
+        sub = self._load()
+        step = next_step(sub)
+        logger.info("job %d scene %s (#%d): resume at %s", self.job_id, sub.id,
+                    sub.scene_number, step)
+        if step == "done":
+            self._report_and_stop(sub)
+            return
+        with self.services.db.read() as conn:
+            job = jobs.get_job(conn, self.job_id)
+        workflow = self.services.workflow_for(job.type)
+        if workflow is None:
+            raise LookupError(f"no workflow for job type {job.type}")
+        self._inputs = workflow.render_input(job, sub)
+        if step == "poll":
+            assert sub.provider_id is not None
+            self._start_polling(sub.provider_id, first_delay=0.0)
+        elif step == "find":
+            assert sub.attempt_tag is not None
+            self.step = "finding"
+            found = self.services.provider.find(sub.attempt_tag)
+            if found is not None:
+                logger.info("job %d scene %s: found prediction %s by tag %s; no new create",
+                            self.job_id, sub.id, found.id, sub.attempt_tag)
+                self._store_prediction(sub.attempt_tag, found)
+            else:
+                self._create(sub)
+        else:
+            self._create(sub)
+
+    def _create(self, sub: jobs.SubJob) -> None:
+        assert self._inputs is not None
+        tag = new_tag(sub)
+        provider = self.services.provider
+        self.step = "creating"
+        with self.services.db.write() as conn:
+            jobs.begin_attempt(conn, sub.id, tag=tag, provider=provider.name,
+                               input=_as_json(self._inputs), now=now_iso())
+        try:
+            prediction = provider.create(self._inputs, tag=tag)
+        except ProviderError as exc:
+            if exc.retryable:
+                # Nothing was created (or the tag finds it on the next try): retry later.
+                delay = exc.retry_after or self.services.options.poll_first
+                logger.warning("job %d scene %s: create refused (%s), retry in %.1fs",
+                               self.job_id, sub.id, exc, delay)
+                self.step = "create_backoff"
+                self._timer = self.services.scheduler.send_after(self.actor_ref, Resume(),
+                                                                 delay)
+                return
+            self._fail(f"create failed: {exc}")
+            return
+        self._store_prediction(tag, prediction)
+
+    def _store_prediction(self, tag: str, prediction: Prediction) -> None:
+        with self.services.db.write() as conn:
+            jobs.record_prediction(conn, self.sub_job_id, tag=tag, provider_id=prediction.id,
+                                   now=now_iso())
+        logger.info("job %d scene %s: prediction %s stored", self.job_id, self.sub_job_id,
+                    prediction.id)
+        self._start_polling(prediction.id, first_delay=None)
+
+    def _start_polling(self, provider_id: str, *, first_delay: float | None) -> None:
+        opts = self.services.options
+        self.provider_id = provider_id
+        self._delays = poll_delays(first=opts.poll_first, factor=opts.poll_factor,
+                                   maximum=opts.poll_max, minimum=opts.poll_min)
+        self._schedule_poll(first_delay)
+
+    def _schedule_poll(self, delay: float | None = None) -> None:
+        assert self._delays is not None and self.provider_id is not None
+        self.step = "waiting"
+        wait = next(self._delays) if delay is None else delay
+        self._timer = self.services.scheduler.send_after(
+            self.actor_ref, PollPrediction(self.sub_job_id, self.provider_id), wait)
+
+    def _poll(self) -> None:
+        assert self.provider_id is not None
+        self.step = "polling"
+        self.polls += 1
+        try:
+            prediction = self.services.provider.get(self.provider_id)
+        except ProviderError as exc:
+            if not exc.retryable:
+                raise
+            logger.warning("job %d scene %s: poll of %s failed (%s); retrying", self.job_id,
+                           self.sub_job_id, self.provider_id, exc)
+            self._schedule_poll(exc.retry_after)
+            return
+        if not prediction.terminal:
+            if self._past_deadline():
+                self._cancel_at_provider()
+                self._fail(f"prediction {prediction.id} did not finish within "
+                           f"{self.services.options.poll_deadline:g}s")
+                return
+            self._schedule_poll()
+            return
+        if prediction.status == "succeeded":
+            self._download(prediction)
+        else:
+            self._fail(f"prediction {prediction.id} {prediction.status}: "
+                       f"{prediction.error or 'no detail'}")
+
+    def _past_deadline(self) -> bool:
+        sub = self._load()
+        if not sub.started_at:
+            return False
+        limit = parse_iso(sub.started_at) + timedelta(seconds=self.services.options.poll_deadline)
+        return utc_now() > limit
+
+    def _download(self, prediction: Prediction) -> None:
+        self.step = "downloading"
+        provider, db = self.services.provider, self.services.db
+        try:
+            if prediction.data_removed:
+                raise ProviderError("output removed", status=410)
+            with tempfile.TemporaryFile() as spool:
+                provider.download(prediction, spool)
+                spool.seek(0)
+                blob = write_blob_from_file(db, spool)
+        except ProviderError as exc:
+            if exc.http_status in EXPIRED_STATUSES:
+                self._recreate_expired(prediction)
+                return
+            if exc.retryable:
+                self._schedule_poll(exc.retry_after)
+                return
+            raise
+        assert self._inputs is not None
+        cost = provider.cost(self._inputs, prediction)
+        try:
+            with db.write() as conn:
+                jobs.complete_sub_job(conn, self.sub_job_id, clip_blob_id=blob.id, cost=cost,
+                                      now=now_iso())
+        except Conflict:
+            delete_blob(db, blob.id)  # cancelled meanwhile: the clip is not wanted
+            logger.info("job %d scene %s: finished after it was cancelled", self.job_id,
+                        self.sub_job_id)
+        self._report_and_stop(self._load())
+
+    def _recreate_expired(self, prediction: Prediction) -> None:
+        try:
+            with self.services.db.write() as conn:
+                jobs.mark_output_expired(conn, self.sub_job_id, provider_id=prediction.id,
+                                         now=now_iso())
+        except Conflict:
+            self._fail(f"output of prediction {prediction.id} expired again")
+            return
+        logger.warning("job %d scene %s: output of %s expired; re-creating once", self.job_id,
+                       self.sub_job_id, prediction.id)
+        self.provider_id = None
+        self._create(self._load())
+
+    def _fail(self, error: str) -> None:
+        logger.warning("job %d scene %s: failed: %s", self.job_id, self.sub_job_id, error)
+        with contextlib.suppress(Conflict), self.services.db.write() as conn:
+            jobs.fail_sub_job(conn, self.sub_job_id, error=error, now=now_iso())
+        self._report_and_stop(self._load())
+
+    def _cancel(self) -> None:
+        self._cancelled = True
+        self._cancel_timer()
+        self.step = "cancelling"
+        with self.services.db.write() as conn:
+            jobs.cancel_sub_job(conn, self.sub_job_id, now=now_iso())
+        self._cancel_at_provider()
+        logger.info("job %d scene %s: cancelled", self.job_id, self.sub_job_id)
+        self.step = "cancelled"
+        self.stop()
+
+    def _cancel_at_provider(self) -> None:
+        if not self.provider_id:
+            return
+        try:
+            self.services.provider.cancel(self.provider_id)
+        except ProviderError:
+            logger.exception("job %d scene %s: cancel of %s failed", self.job_id,
+                             self.sub_job_id, self.provider_id)
+
+    def _report_and_stop(self, sub: jobs.SubJob) -> None:
+        self.step = sub.status
+        assert self.parent is not None
+        if sub.status == "completed":
+            event: Any = SceneFinished(self.job_id, sub.id, sub.scene_number)
+        else:
+            event = SceneFailed(self.job_id, sub.id, sub.scene_number, sub.error or sub.status)
+        with contextlib.suppress(pykka.ActorDeadError):
+            self.parent.ref.tell(event)
+        self.stop()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+def _as_json(value: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else dict(value)
+    return _jsonable(data)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return isoformat_z(value) if hasattr(value, "astimezone") else str(value)

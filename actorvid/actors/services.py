@@ -1,0 +1,58 @@
+"""What every actor of the tree is given: options and shared services (constructor arguments,
+no globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from actorvid.actors.pools import WorkPool
+from actorvid.actors.supervision import RestartIntensity
+from actorvid.actors.timers import Scheduler
+from actorvid.actors.workflow import JobWorkflow
+from actorvid.config import Settings
+from actorvid.providers.base import PredictionService
+from actorvid.store.db import Database
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """Tunables of the actor runtime; :meth:`from_settings` takes what ``Settings`` has."""
+
+    scene_concurrency: int = 10
+    media_workers: int = 2
+    io_workers: int = 4
+    # Polling a prediction: first delay, growth, cap, floor (full jitter in between).
+    poll_first: float = 2.0
+    poll_factor: float = 2.0
+    poll_max: float = 30.0
+    poll_min: float = 0.5
+    poll_deadline: float = 30 * 60.0
+    # Restart intensity at each level of the tree.
+    root_intensity: RestartIntensity = field(default_factory=lambda: RestartIntensity(3, 60.0))
+    job_intensity: RestartIntensity = field(default_factory=lambda: RestartIntensity(3, 60.0))
+    scene_intensity: RestartIntensity = field(default_factory=lambda: RestartIntensity(3, 60.0))
+    shutdown_timeout: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> RuntimeOptions:
+        base = cls(scene_concurrency=settings.scene_concurrency,
+                   media_workers=settings.media_workers)
+        return replace(base, **overrides)
+
+
+@dataclass(frozen=True)
+class Services:
+    db: Database
+    provider: PredictionService
+    workflows: Mapping[str, JobWorkflow]
+    scheduler: Scheduler
+    media_pool: WorkPool
+    io_pool: WorkPool
+    options: RuntimeOptions
+    # Called when the root supervisor itself gives up (the tree is gone).
+    on_fatal: Callable[[str], None] = lambda reason: None
+
+    def workflow_for(self, job_type: str) -> JobWorkflow | None:
+        return self.workflows.get(job_type)

@@ -1,0 +1,77 @@
+"""What a JobActor delegates: the :class:`JobWorkflow` protocol.
+
+The JobActor is a generic state machine (prepare → await approval → render → finish); what each
+step *does* for a job type (image pairs, property video, standard storyboard, audio) is a
+workflow object, injected per job type into :class:`actorvid.actors.runtime.ActorSystem`.
+
+Where each method runs, so a workflow knows what it may do:
+
+- :meth:`JobWorkflow.prepare` (selection + storyboard: an LLM call or two) runs on the I/O pool;
+  it may take seconds; it must not touch actors.
+- :meth:`JobWorkflow.scenes` and :meth:`JobWorkflow.render_input` run on the actor's thread and
+  must be quick (read the storyboard, look up asset rows).
+- :meth:`JobWorkflow.finish` (stitch, soundtrack, store the video) runs on the bounded media pool
+  (``Settings.media_workers``); it may run ffmpeg and write blobs. It can be run again after a
+  crash, from the same stored clips, so it must not assume it runs once.
+
+A real workflow plugs in as ``ActorSystem(db, provider=..., workflows={"image_pairs":
+ImagePairsWorkflow(db, selector, writer), ...})``; pure decisions stay in ``actorvid.workflows``
+and the workflow object is the thin adapter that feeds them rows and stores their results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from actorvid.providers.base import MusicInput, RenderInput
+from actorvid.store.jobs import Job, SubJob
+
+
+@dataclass(frozen=True)
+class PlannedScene:
+    """One scene to render, as ``jobs.storyboard`` (possibly edited by the user) says."""
+
+    scene_number: int
+    prompt: str
+    duration: float
+    model: str
+    first_asset_id: str | None = None
+    last_asset_id: str | None = None
+    input: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Storyboard:
+    """What :meth:`JobWorkflow.prepare` returns; ``data`` is stored as ``jobs.storyboard``."""
+
+    data: dict[str, Any]
+    estimated_cost: float | None = None
+    # Job types without a review step (e.g. image pairs from the API) render straight away.
+    auto_approve: bool = False
+
+
+@dataclass(frozen=True)
+class FinishedVideo:
+    """What :meth:`JobWorkflow.finish` returns: stored blobs and the client-facing result."""
+
+    video_blob_id: str | None
+    result: dict[str, Any]
+    thumbnail_blob_id: str | None = None
+    audio_blob_id: str | None = None
+
+
+@runtime_checkable
+class JobWorkflow(Protocol):
+    def prepare(self, job: Job) -> Storyboard:
+        """Select assets and write the storyboard. Runs on the I/O pool."""
+
+    def scenes(self, job: Job) -> Sequence[PlannedScene]:
+        """The scenes to render from the approved storyboard. Quick; on the actor's thread."""
+
+    def render_input(self, job: Job, sub_job: SubJob) -> RenderInput | MusicInput:
+        """What to send the provider for one scene. Quick; on the scene actor's thread."""
+
+    def finish(self, job: Job, clips: Sequence[SubJob]) -> FinishedVideo:
+        """Stitch the completed clips (in scene order), add sound, store. On the media pool."""
