@@ -1,0 +1,293 @@
+"""Asset ingestion: sniff → stream into a blob → probe → thumbnail → insert the row.
+
+A synchronous service used by the HTTP routes and, later, by job code that ingests URLs
+(property photos). Nothing here knows about HTTP requests; errors are the client-facing ones of
+:mod:`actorvid.errors` (415 for bytes we refuse, 413 over the cap, 422 for bad references) or
+:mod:`actorvid.netfetch`'s for URLs.
+
+Two phases, so an upload whose form fields come after its file can still be checked:
+:meth:`AssetIngestor.receive` stores the bytes (refusing unknown or mismatching magic before the
+first chunk is written), :meth:`AssetIngestor.complete` probes, thumbnails and inserts the row,
+and deletes the blobs again if anything fails. :meth:`ingest_stream` and :meth:`ingest_url` do
+both.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from actorvid.clock import Clock, IdFactory, isoformat_z, new_uuid, utc_now
+from actorvid.config import Settings
+from actorvid.errors import (
+    MediaError,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from actorvid.media import magic
+from actorvid.media.ffmpeg import FFmpeg, MediaInfo
+from actorvid.media.thumbnail import frame_time, make_thumbnail
+from actorvid.netfetch import FetchPolicy, Resolver, fetch, system_resolver
+from actorvid.store import assets as asset_store
+from actorvid.store import blobs
+from actorvid.store import campaigns as campaign_store
+from actorvid.store import clients as client_store
+from actorvid.store.assets import Asset
+from actorvid.store.db import Database
+from actorvid.store.models import Scope
+
+logger = logging.getLogger(__name__)
+
+PROBE_TIMEOUT = 60.0
+MEDIA_SLOT_WAIT = 120.0
+
+_slots_lock = threading.Lock()
+_slots: dict[int, threading.BoundedSemaphore] = {}
+
+
+def media_slots(workers: int) -> threading.BoundedSemaphore:
+    """The process-wide bound on concurrent ffmpeg work (one semaphore per configured size)."""
+    with _slots_lock:
+        if workers not in _slots:
+            _slots[workers] = threading.BoundedSemaphore(max(1, workers))
+        return _slots[workers]
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    """What the caller says about a new asset; the bytes decide type and format."""
+
+    user_id: int
+    name: str | None = None
+    declared_type: str | None = None
+    client_id: str | None = None
+    campaign_id: str | None = None
+    tags: tuple[str, ...] = ()
+    source_url: str | None = None
+    make_thumbnail: bool = True
+
+
+@dataclass(frozen=True)
+class Received:
+    """Bytes stored as a blob, with what their magic says they are."""
+
+    blob: blobs.BlobInfo
+    sniffed: magic.Sniffed
+    head: bytes = field(repr=False, default=b"")
+
+
+def check_type(sniffed: magic.Sniffed | None, declared: str | None) -> magic.Sniffed:
+    """Refuse unknown bytes and bytes that disagree with the declared type (415)."""
+    if sniffed is None:
+        raise UnsupportedMediaType(
+            "Unsupported file type: the content is not a supported image (PNG, JPEG, GIF, "
+            "WebP, SVG), video (MP4, MOV, WebM, MKV, AVI), audio (MP3, WAV, OGG, AAC, M4A) "
+            "or document (PDF)")
+    if not sniffed.matches(declared):
+        raise UnsupportedMediaType(
+            f"The file content is {sniffed.asset_type} ({sniffed.format}), "
+            f"but its type was given as {declared}")
+    return sniffed
+
+
+def check_references(db: Database, scope: Scope, *, client_id: str | None,
+                     campaign_id: str | None, loc: Sequence[str] = ("body",)
+                     ) -> tuple[str | None, str | None]:
+    """Make sure the client and campaign exist and are the caller's (422 on the field).
+
+    A campaign implies its client: ``client_id`` is filled from it, and must agree if given.
+    """
+    details: list[dict[str, Any]] = []
+    with db.read() as conn:
+        if client_id is not None and client_store.get_client(conn, client_id,
+                                                             scope=scope) is None:
+            details.append({"loc": [*loc, "clientId"], "msg": "Client not found",
+                            "type": "not_found"})
+        if campaign_id is not None:
+            campaign = campaign_store.get_campaign(conn, campaign_id, scope=scope)
+            if campaign is None:
+                details.append({"loc": [*loc, "campaignId"], "msg": "Campaign not found",
+                                "type": "not_found"})
+            elif client_id is None:
+                client_id = campaign.client_id
+            elif client_id != campaign.client_id:
+                details.append({"loc": [*loc, "campaignId"],
+                                "msg": "Campaign does not belong to this client",
+                                "type": "mismatch"})
+    if details:
+        raise ValidationFailed(details[0]["msg"], details)
+    return client_id, campaign_id
+
+
+class AssetIngestor:
+    """Turns bytes (a stream or a URL) into a stored, probed asset."""
+
+    def __init__(self, db: Database, settings: Settings, *, new_id: IdFactory = new_uuid,
+                 clock: Clock = utc_now, resolver: Resolver = system_resolver,
+                 ffmpeg: FFmpeg | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.new_id = new_id
+        self.clock = clock
+        self.resolver = resolver
+        self._ffmpeg = ffmpeg
+        self.policy = FetchPolicy.from_settings(settings)
+
+    @property
+    def ffmpeg(self) -> FFmpeg:
+        if self._ffmpeg is None:
+            try:
+                self._ffmpeg = FFmpeg.locate(self.settings.ffmpeg)
+            except MediaError:
+                logger.error("ffmpeg is not available; media cannot be ingested")
+                raise ServiceUnavailable("Media processing is unavailable") from None
+        return self._ffmpeg
+
+    # --- phase 1: bytes into a blob --------------------------------------------------
+
+    def receive(self, pieces: Iterable[bytes], *, declared_type: str | None = None,
+                max_size: int | None = None) -> Received:
+        """Stream ``pieces`` into a new blob, refusing bad magic before anything is stored."""
+        seen: dict[str, Any] = {}
+
+        def sniff_first(head: bytes) -> None:
+            seen["sniffed"] = check_type(magic.sniff(head), declared_type)
+            seen["head"] = head
+
+        info = blobs.write_blob(
+            self.db, pieces, on_first_bytes=sniff_first,
+            max_size=self.settings.max_upload_bytes if max_size is None else max_size)
+        if "sniffed" not in seen:  # an empty body never reaches the sniffer with bytes
+            blobs.delete_blob(self.db, info.id)
+            raise UnsupportedMediaType("The file is empty")
+        return Received(info, seen["sniffed"], seen["head"])
+
+    def discard(self, received: Received) -> None:
+        blobs.delete_blob(self.db, received.blob.id)
+
+    # --- phase 2: probe, thumbnail, row ----------------------------------------------
+
+    def complete(self, received: Received, spec: AssetSpec) -> Asset:
+        """Probe and thumbnail ``received``, insert its row; on failure delete its blobs."""
+        thumbnail_id: str | None = None
+        try:
+            check_type(received.sniffed, spec.declared_type)
+            sniffed, width, height, duration, extra, thumbnail = self._inspect(received, spec)
+            if thumbnail is not None:
+                thumbnail_id = blobs.write_blob(self.db, [thumbnail]).id
+            asset_id = self.new_id()
+            asset = Asset(
+                id=asset_id, user_id=spec.user_id, client_id=spec.client_id,
+                campaign_id=spec.campaign_id,
+                name=(spec.name or "").strip() or f"asset.{sniffed.format}",
+                asset_type=sniffed.asset_type, format=sniffed.format,
+                content_type=sniffed.content_type, size=received.blob.size, width=width,
+                height=height, duration=duration, tags=tuple(spec.tags),
+                source_url=spec.source_url, blob_id=received.blob.id,
+                sha256=received.blob.sha256, thumbnail_blob_id=thumbnail_id,
+                metadata=extra or None, uploaded_at=isoformat_z(self.clock()))
+            try:
+                with self.db.write() as conn:
+                    stored = asset_store.insert_asset(conn, asset)
+            except sqlite3.IntegrityError:
+                # The client or campaign was deleted while the bytes streamed in.
+                raise ValidationFailed("Client or campaign no longer exists", [
+                    {"loc": ["body", "campaignId" if spec.campaign_id else "clientId"],
+                     "msg": "Client or campaign no longer exists", "type": "not_found"}]
+                ) from None
+        except BaseException:
+            blobs.delete_blob(self.db, thumbnail_id)
+            self.discard(received)
+            raise
+        logger.info("ingested asset %s (%s/%s, %d bytes) for user %s", stored.id,
+                    stored.asset_type, stored.format, stored.size, spec.user_id)
+        return stored
+
+    def _inspect(self, received: Received, spec: AssetSpec
+                 ) -> tuple[magic.Sniffed, int | None, int | None, float | None,
+                            dict[str, Any], bytes | None]:
+        sniffed = received.sniffed
+        if sniffed.asset_type == "document":
+            return sniffed, None, None, None, {}, None
+        if sniffed is magic.SVG:
+            # Not rasterised: an untrusted SVG is not handed to a renderer.
+            width, height = magic.svg_size(received.head)
+            return sniffed, width, height, None, {}, None
+        ffmpeg = self.ffmpeg
+        slots = media_slots(self.settings.media_workers)
+        if not slots.acquire(timeout=MEDIA_SLOT_WAIT):
+            raise ServiceUnavailable("Media processing is busy; try again")
+        try:
+            fd, path = tempfile.mkstemp(prefix="actorvid-asset-", suffix=f".{sniffed.format}")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    blobs.copy_blob_to_file(self.db, received.blob.id, handle)
+                info = self._probe(ffmpeg, path, sniffed)
+                sniffed = self._refine(sniffed, info, spec.declared_type)
+                thumbnail = None
+                if spec.make_thumbnail and sniffed.asset_type in ("image", "video"):
+                    at = frame_time(info.duration) if sniffed.asset_type == "video" else 0.0
+                    try:
+                        thumbnail = make_thumbnail(ffmpeg, path, at=at)
+                    except MediaError as exc:
+                        logger.warning("no thumbnail for a %s upload: %s %s", sniffed.format,
+                                       exc.message, exc.stderr_tail[-300:])
+            finally:
+                os.unlink(path)
+        finally:
+            slots.release()
+        visual = sniffed.asset_type in ("image", "video")
+        timed = sniffed.asset_type in ("video", "audio")
+        extra = {k: v for k, v in (("videoCodec", info.video_codec),
+                                   ("audioCodec", info.audio_codec), ("fps", info.fps))
+                 if v is not None}
+        return (sniffed, info.width if visual else None, info.height if visual else None,
+                round(info.duration, 3) if timed and info.duration else None, extra,
+                thumbnail)
+
+    @staticmethod
+    def _probe(ffmpeg: FFmpeg, path: str, sniffed: magic.Sniffed) -> MediaInfo:
+        try:
+            return ffmpeg.probe(path, timeout=PROBE_TIMEOUT)
+        except MediaError as exc:
+            if exc.message.startswith("ffmpeg could not be started"):
+                logger.error("ffmpeg could not be started: %s", exc.message)
+                raise ServiceUnavailable("Media processing is unavailable") from None
+            raise UnsupportedMediaType(
+                f"The file looks like {sniffed.format} but could not be read as "
+                f"{sniffed.asset_type}") from None
+
+    @staticmethod
+    def _refine(sniffed: magic.Sniffed, info: MediaInfo, declared: str | None
+                ) -> magic.Sniffed:
+        if sniffed.may_be_audio and not info.has_video and info.has_audio:
+            sniffed = magic.AUDIO_ONLY[sniffed.format]
+        readable = info.has_audio if sniffed.asset_type == "audio" else info.has_video
+        if not readable:
+            raise UnsupportedMediaType(
+                f"The file looks like {sniffed.format} but holds no {sniffed.asset_type} "
+                "stream")
+        return check_type(sniffed, declared)
+
+    # --- both phases -----------------------------------------------------------------
+
+    def ingest_stream(self, pieces: Iterable[bytes], spec: AssetSpec) -> Asset:
+        received = self.receive(pieces, declared_type=spec.declared_type)
+        return self.complete(received, spec)
+
+    def ingest_url(self, url: str, spec: AssetSpec, *, loc: Sequence[str | int] = ("body", "url")
+                   ) -> Asset:
+        """Fetch ``url`` safely (see :mod:`actorvid.netfetch`) and ingest what it returns."""
+        fetched = fetch(url, self.policy, resolver=self.resolver, loc=loc)
+        try:
+            received = self.receive(fetched.iter_body(), declared_type=spec.declared_type)
+        finally:
+            fetched.close()
+        return self.complete(received, replace(spec, source_url=spec.source_url or url))
