@@ -1,0 +1,52 @@
+"""The resume decisions as plain functions, without threads."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from actorvid.actors.job import plan, render_progress
+from actorvid.actors.scene import next_step
+from actorvid.store import jobs
+
+JOB = jobs.Job(1, 1, None, None, "standard", "pending", "selecting", {}, None, {}, None, None,
+               None, None, None, None, None, None, None, "t", "t", None)
+SUB = jobs.SubJob("s", 1, 1, None, None, "", 6.0, "hailuo", None, None, None, None, "pending", 0,
+                  None, None, None, {}, None, None, "t", "t")
+
+
+@pytest.mark.parametrize(("status", "stage", "expected"), [
+    ("pending", "selecting", "begin_prepare"),
+    ("storyboard_processing", "storyboard", "prepare"),
+    ("storyboard_ready", "awaiting_approval", "wait"),
+    ("video_processing", "rendering", "render"),
+    ("video_processing", "stitching", "finish"),
+    ("video_processing", "soundtrack", "finish"),
+    ("completed", "done", "stop"),
+    ("failed", "rendering", "stop"),
+    ("cancelled", "rendering", "stop"),
+])
+def test_a_restarted_job_continues_from_its_row(status: str, stage: str, expected: str) -> None:
+    assert plan(dataclasses.replace(JOB, status=status, stage=stage)) == expected
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({}, "create"),
+    ({"status": "processing", "attempt_tag": "s:1:x"}, "find"),
+    ({"status": "processing", "attempt_tag": "s:1:x", "provider_id": "p"}, "poll"),
+    ({"status": "completed", "provider_id": "p", "clip_blob_id": "b"}, "done"),
+    ({"status": "cancelled", "provider_id": "p"}, "done"),
+])
+def test_a_restarted_scene_never_creates_when_a_prediction_may_exist(changes: dict,
+                                                                     expected: str) -> None:
+    assert next_step(dataclasses.replace(SUB, **changes)) == expected
+
+
+def test_progress_counts_scenes_by_status() -> None:
+    subs = [dataclasses.replace(SUB, status=s) for s in ("completed", "failed", "processing",
+                                                           "pending")]
+    progress = render_progress(subs)
+    assert progress["scenes"] == {"total": 4, "pending": 1, "processing": 1, "completed": 1,
+                                  "failed": 1, "cancelled": 0}
+    assert progress["percent"] == 10 + 65 * 2 // 4
