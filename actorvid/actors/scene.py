@@ -308,7 +308,8 @@ class SceneActor(SupervisedActor):
 
 
 def _as_json(value: Any) -> dict[str, Any]:
-    data = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else dict(value)
+    is_instance = dataclasses.is_dataclass(value) and not isinstance(value, type)
+    data = dataclasses.asdict(value) if is_instance else dict(value)
     return _jsonable(data)
 
 

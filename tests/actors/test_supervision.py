@@ -122,11 +122,25 @@ class Journal:
             return [w for k, w in self.events if k == kind]
 
 
+class FailFirst:
+    """Truthy for the first ``n`` checks (thread-safe): a start that fails n times."""
+
+    def __init__(self, n: int) -> None:
+        self.lock = threading.Lock()
+        self.left = n
+
+    def is_set(self) -> bool:
+        with self.lock:
+            self.left -= 1
+            return self.left >= 0
+
+
 class Worker(SupervisedActor):
     kind = "worker"
 
     def __init__(self, name: str, journal: Journal, *, parent: ParentLink,
-                 fail_on_start: threading.Event | None = None, children: int = 0) -> None:
+                 fail_on_start: threading.Event | FailFirst | None = None,
+                 children: int = 0) -> None:
         super().__init__(parent=parent, shutdown_timeout=2.0)
         self.name = name
         self.journal = journal
@@ -218,30 +232,31 @@ def test_a_crash_loop_in_on_start_stops_at_the_intensity_and_calls_the_hook() ->
 
 def test_escalation_fails_the_parent_and_the_grandparent_restarts_it() -> None:
     journal = Journal()
-    broken = threading.Event()
-    broken.set()
+    failures = FailFirst(3)  # leaf fails 3 starts: twice under middle #1, once under middle #2
     middle = ChildSpec(
         "middle",
-        lambda link: Parent.start([worker_spec("leaf", journal, fail_on_start=broken)], journal,
-                                  parent=link, intensity=RestartIntensity(1, 30.0),
+        lambda link: Parent.start([worker_spec("leaf", journal, fail_on_start=failures)],
+                                  journal, parent=link, intensity=RestartIntensity(1, 30.0),
                                   on_exhausted="escalate"),
         restart="permanent",
     )
     top = Parent.start([middle], journal, intensity=RestartIntensity(5, 30.0))
     first_middle = wait_until(lambda: child_ref(top, "middle"))
-    # leaf fails twice -> middle escalates -> top restarts middle -> leaf starts again.
-    wait_until(lambda: journal.count("start", "leaf") >= 3, message="leaf restarted by new middle")
-    broken.clear()  # let the next start succeed
+
     def new_middle_with_leaf() -> bool:
         ref = child_ref(top, "middle")
         if ref is None or ref.actor_urn == first_middle.actor_urn:
             return False
         try:
             leaf = child_ref(ref, "leaf")
+            return leaf is not None and leaf.ask(Ping(), timeout=2) == "leaf"
         except pykka.ActorDeadError:
             return False
-        return leaf is not None and leaf.ask(Ping(), timeout=2) == "leaf"
+
     wait_until(new_middle_with_leaf, message="middle restarted with a working leaf")
+    assert journal.count("start", "leaf") == 4
+    info = top.ask(Describe(), timeout=2)
+    assert [c["restarts"] for c in info["children"]] == [1]
     top.stop(timeout=5)
 
 
