@@ -79,6 +79,18 @@ class FFmpeg:
             raise MediaError("ffmpeg failed", stderr_tail=tail)
         return proc
 
+    def popen(self, args: Sequence[str]) -> subprocess.Popen[bytes]:
+        """Start ``ffmpeg -hide_banner -nostdin <args>`` without waiting, so it can be killed.
+
+        The caller reads the result with ``communicate()`` (stderr is piped, stdout discarded).
+        """
+        cmd = [self.binary, "-hide_banner", "-nostdin", "-loglevel", "error", *args]
+        try:
+            return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE)
+        except OSError as exc:
+            raise MediaError(f"ffmpeg could not be started ({exc.strerror})") from None
+
     def probe(self, path: Path | str, *, timeout: float = 60.0) -> MediaInfo:
         """Read container duration, video size and stream kinds of a media file."""
         cmd = [self.binary, "-hide_banner", "-nostdin", "-i", str(path)]

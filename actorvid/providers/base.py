@@ -11,7 +11,7 @@ Selection and storyboard writing are plain calls (one LLM request each).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal, Protocol, runtime_checkable
 
@@ -152,6 +152,8 @@ class SelectionRequest:
     # Property videos: exactly these scene types, one pair each, no image twice.
     scene_types: Sequence[str] = ()
     context: dict[str, str] = field(default_factory=dict)
+    # Ideal tags per scene type (e.g. from workflows.scenes); the local selector matches on them.
+    scene_tags: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
