@@ -98,3 +98,29 @@ def mux_soundtrack(ffmpeg: FFmpeg, video: Path, music: Path, output: Path, *,
         "-t", f"{video_duration:.3f}", "-movflags", "+faststart", str(output),
     ], timeout=timeout)
     return output
+
+
+def join_audio(ffmpeg: FFmpeg, segments: Sequence[Path], output: Path, *, crossfade: float,
+               total: float, timeout: float = 600.0) -> Path:
+    """Join audio segments with ``crossfade``-second crossfades into exactly ``total`` seconds.
+
+    The result is padded with silence or cut at ``total``, so it always matches the video.
+    """
+    if not segments:
+        raise MediaError("There are no audio segments to join")
+    inputs: list[str] = []
+    for segment in segments:
+        inputs += ["-i", str(segment)]
+    norm = [f"[{i}:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo[s{i}]"
+            for i in range(len(segments))]
+    chain = "[s0]"
+    steps = []
+    for i in range(1, len(segments)):
+        out = f"[x{i}]"
+        steps.append(f"{chain}[s{i}]acrossfade=d={crossfade:.3f}:c1=tri:c2=tri{out}")
+        chain = out
+    tail = f"{chain}apad,atrim=duration={total:.3f},asetpts=PTS-STARTPTS[out]"
+    graph = ";".join([*norm, *steps, tail])
+    ffmpeg.run(["-y", *inputs, "-filter_complex", graph, "-map", "[out]", "-c:a", "aac",
+                "-b:a", "192k", "-ar", "48000", str(output)], timeout=timeout)
+    return output

@@ -1,0 +1,231 @@
+"""The three video job types: what ``prepare`` does before the storyboard awaits approval."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from actorvid.actors.workflow import Storyboard
+from actorvid.errors import ActorvidError
+from actorvid.ingest import AssetSpec
+from actorvid.pipelines.common import PipelineDeps, PipelineError, VideoPipeline, owner_scope
+from actorvid.pipelines.common import render_options as options_for
+from actorvid.providers.base import (
+    AssetSummary,
+    SelectedPair,
+    SelectionRequest,
+    SelectionResult,
+    StoryboardRequest,
+)
+from actorvid.providers.models import scene_count_for_duration
+from actorvid.store import assets as asset_store
+from actorvid.store import campaigns as campaign_store
+from actorvid.store import clients as client_store
+from actorvid.store.assets import Asset
+from actorvid.store.jobs import Job
+from actorvid.workflows.scenes import PROPERTY_SCENE_NAMES
+from actorvid.workflows.selection import check_pairs, unused
+from actorvid.workflows.storyboard import pairs_storyboard, standard_storyboard
+
+logger = logging.getLogger(__name__)
+
+MAX_CAMPAIGN_IMAGES = 1000
+
+
+def _with_ids(deps: PipelineDeps, board: dict[str, Any]) -> dict[str, Any]:
+    for scene in board["scenes"]:
+        scene.setdefault("id", deps.new_id())
+    return board
+
+
+def _summaries(assets: Sequence[Asset]) -> list[AssetSummary]:
+    return [AssetSummary(a.id, a.name, tuple(a.tags), a.width, a.height) for a in assets]
+
+
+class ImagePairsPipeline(VideoPipeline):
+    """A campaign's images → ordered pairs (LLM, local fallback) → one scene per pair."""
+
+    def campaign_images(self, job: Job) -> list[Asset]:
+        with self.deps.db.read() as conn:
+            images, _ = asset_store.list_assets(conn, scope=owner_scope(job),
+                                                limit=MAX_CAMPAIGN_IMAGES, offset=0,
+                                                campaign_id=job.campaign_id, asset_type="image")
+        return images
+
+    def context(self, job: Job) -> dict[str, str]:
+        context: dict[str, str] = {}
+        with self.deps.db.read() as conn:
+            if job.campaign_id:
+                campaign = campaign_store.get_campaign(conn, job.campaign_id,
+                                                       scope=owner_scope(job))
+                if campaign:
+                    context.update(campaign=campaign.name, goal=campaign.goal)
+                    if campaign.brief:
+                        context["brief"] = str(campaign.brief)[:2000]
+            if job.client_id:
+                client = client_store.get_client(conn, job.client_id, scope=owner_scope(job))
+                if client and client.brand_guidelines:
+                    context["brand"] = str(client.brand_guidelines)[:2000]
+        return context
+
+    def select(self, request: SelectionRequest, *, exclusive: bool) -> SelectionResult:
+        """Ask the configured selector; drop what breaks the rules and fill the gaps locally.
+
+        A bad answer (invented ids, a photo twice, a missing scene) is repaired rather than
+        failing a paid request; which selector decided is recorded.
+        """
+        known = {a.id for a in request.assets}
+        notes: list[str] = []
+        pairs: list[SelectedPair] = []
+        provider, cost = "local", 0.0
+        try:
+            result = self.deps.selector.select(request)
+            pairs, problems = check_pairs(result.pairs, known, exclusive=exclusive)
+            notes += list(result.notes) + problems
+            provider, cost = result.provider, result.cost
+        except ActorvidError as exc:
+            logger.warning("selection failed, using the local selector: %s", exc.message)
+            notes.append(f"remote selection failed ({exc.message}); used the local selector")
+        missing = request.num_pairs - len(pairs)
+        if missing > 0:
+            free = unused(pairs, known) if exclusive else known
+            taken = {p.scene_type for p in pairs}
+            fill = self.deps.local_selector.select(SelectionRequest(
+                [a for a in request.assets if a.id in free], missing,
+                scene_types=[t for t in request.scene_types if t not in taken],
+                context=request.context))
+            added, _ = check_pairs(fill.pairs, known, exclusive=exclusive, already=pairs)
+            if added and pairs:
+                notes.append(f"{len(added)} pair(s) filled by the local selector")
+            elif added:
+                provider = "local"
+            pairs += added
+        if not pairs:
+            raise PipelineError("No image pairs could be selected from the campaign's images")
+        return SelectionResult(pairs[:request.num_pairs], provider, notes, cost)
+
+    def prepare(self, job: Job) -> Storyboard:
+        images = self.campaign_images(job)
+        if len(images) < 2:
+            raise PipelineError(f"Need at least 2 image assets, but campaign has {len(images)}")
+        num_pairs = int(job.parameters.get("numPairs") or 7)
+        result = self.select(SelectionRequest(_summaries(images), num_pairs,
+                                              context=self.context(job)), exclusive=False)
+        options = options_for(self.deps, job.parameters)
+        board = _with_ids(self.deps, pairs_storyboard(
+            result.pairs, options,
+            selection={"provider": result.provider, "notes": result.notes,
+                       "cost": result.cost}))
+        return Storyboard(board, board["estimatedCost"],
+                          auto_approve=bool(job.parameters.get("autoApprove")))
+
+
+class PropertyPipeline(ImagePairsPipeline):
+    """Property photos → exactly 7 typed scenes, one pair each, no photo used twice."""
+
+    def photos(self, job: Job) -> tuple[list[Asset], dict[str, str], list[str]]:
+        """The request's photos as assets of the campaign (fetched safely, once)."""
+        campaign_images = {a.id: a for a in self.campaign_images(job)}
+        by_source = {a.source_url: a for a in campaign_images.values() if a.source_url}
+        assets: list[Asset] = []
+        mapping: dict[str, str] = {}
+        problems: list[str] = []
+        for index, photo in enumerate(job.parameters.get("photos", [])):
+            existing = campaign_images.get(photo["id"]) or by_source.get(photo["url"])
+            if existing is None:
+                try:
+                    existing = self.deps.ingestor.ingest_url(photo["url"], AssetSpec(
+                        user_id=job.user_id, name=photo.get("filename") or photo["id"],
+                        declared_type="image", client_id=job.client_id,
+                        campaign_id=job.campaign_id, tags=tuple(photo.get("tags") or ())),
+                        loc=("body", "photos", index, "url"))
+                except ActorvidError as exc:
+                    problems.append(f"photo {photo['id']}: {exc.message}")
+                    continue
+            mapping[photo["id"]] = existing.id
+            assets.append(existing)
+        return assets, mapping, problems
+
+    def prepare(self, job: Job) -> Storyboard:
+        assets, mapping, problems = self.photos(job)
+        if len(assets) < 14:
+            detail = "; ".join(problems[:5])
+            raise PipelineError(f"Only {len(assets)} photos could be used; 14 are needed "
+                                f"for 7 scenes. {detail}".strip())
+        info = job.parameters.get("propertyInfo", {})
+        request = SelectionRequest(_summaries(assets), 7, scene_types=PROPERTY_SCENE_NAMES,
+                                   context={k: str(v) for k, v in info.items()})
+        result = self.select(request, exclusive=True)
+        pairs = order_by_scene_type(result.pairs)
+        options = options_for(self.deps, job.parameters)
+        board = _with_ids(self.deps, pairs_storyboard(
+            pairs, options, property_video=True,
+            selection={"provider": result.provider, "notes": result.notes + problems,
+                       "cost": result.cost, "photoAssets": mapping}))
+        return Storyboard(board, board["estimatedCost"],
+                          auto_approve=bool(job.parameters.get("autoApprove")))
+
+
+def order_by_scene_type(pairs: Sequence[SelectedPair]) -> list[SelectedPair]:
+    """Scenes in the property order; a pair without a known type takes a free one."""
+    by_type = {p.scene_type: p for p in pairs if p.scene_type in PROPERTY_SCENE_NAMES}
+    loose = [p for p in pairs if p.scene_type not in by_type or by_type[p.scene_type] is not p]
+    ordered = []
+    for name in PROPERTY_SCENE_NAMES:
+        pair = by_type.get(name)
+        if pair is None and loose:
+            loose_pair = loose.pop(0)
+            pair = SelectedPair(loose_pair.first_id, loose_pair.last_id, name,
+                                loose_pair.score, loose_pair.reasoning)
+        if pair is not None:
+            ordered.append(pair)
+    return ordered
+
+
+class StandardPipeline(VideoPipeline):
+    """A text brief → 3–7 scenes written by an LLM (templates offline), each from an image."""
+
+    def assets(self, job: Job) -> list[str]:
+        context = job.parameters.get("context", {})
+        ids: list[str] = []
+        for index, item in enumerate(job.parameters.get("creative", {}).get("assets") or []):
+            if item.get("assetId"):
+                ids.append(item["assetId"])
+            elif item.get("url"):
+                with self.deps.db.read() as conn:
+                    found, _ = asset_store.list_assets(conn, scope=owner_scope(job), limit=1000,
+                                                       offset=0, client_id=context["clientId"])
+                existing = next((a for a in found if a.source_url == item["url"]), None)
+                if existing is None:
+                    existing = self.deps.ingestor.ingest_url(item["url"], AssetSpec(
+                        user_id=job.user_id, name=item.get("name"),
+                        declared_type=item.get("type") or "image",
+                        client_id=context.get("clientId"), campaign_id=context.get("campaignId")),
+                        loc=("body", "creative", "assets", index, "url"))
+                ids.append(existing.id)
+        with self.deps.db.read() as conn:
+            images = [i for i in ids
+                      if (a := asset_store.get_asset(conn, i, scope=owner_scope(job)))
+                      and a.asset_type == "image"]
+        if not images:
+            raise PipelineError("A standard job needs at least one image in creative.assets")
+        return images
+
+    def prepare(self, job: Job) -> Storyboard:
+        images = self.assets(job)
+        specs = job.parameters["creative"]["videoSpecs"]
+        target = float(specs.get("duration") or 30)
+        count = scene_count_for_duration(target)
+        drafts = self.deps.writer.write(StoryboardRequest(
+            brief=job.parameters, target_duration=target, scene_count=count, asset_ids=images))
+        advanced = job.parameters.get("advanced") or {}
+        options = options_for(self.deps, {
+            "videoModel": advanced.get("videoModel") or "veo3",
+            "clipDuration": target / max(len(drafts), 1),
+            "resolution": specs.get("resolution") or advanced.get("resolution"),
+            "aspectRatio": specs.get("format") or "16:9"})
+        board = _with_ids(self.deps, standard_storyboard(drafts, options, images))
+        board["writer"] = getattr(self.deps.writer, "name", "")
+        return Storyboard(board, board["estimatedCost"],
+                          auto_approve=bool(advanced.get("autoApprove")))

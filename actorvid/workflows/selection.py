@@ -1,0 +1,41 @@
+"""Checking a selection against what was asked: ids that exist, no photo twice, one per type."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from actorvid.providers.base import SelectedPair
+
+
+def check_pairs(pairs: Iterable[SelectedPair], known: set[str], *, exclusive: bool,
+                already: Sequence[SelectedPair] = ()) -> tuple[list[SelectedPair], list[str]]:
+    """Keep the valid pairs (in order) and say why each other one was dropped.
+
+    Valid: both ids are known images, first differs from last; with ``exclusive`` no image is
+    used twice and no scene type twice (property videos), counting ``already`` accepted pairs.
+    """
+    used = {i for p in already for i in (p.first_id, p.last_id)} if exclusive else set()
+    types = {p.scene_type for p in already if p.scene_type}
+    kept: list[SelectedPair] = []
+    problems: list[str] = []
+    for pair in pairs:
+        ids = (pair.first_id, pair.last_id)
+        if not all(i in known for i in ids):
+            problems.append(f"dropped a pair naming an unknown image ({', '.join(ids)})")
+        elif pair.first_id == pair.last_id:
+            problems.append(f"dropped a pair using image {pair.first_id} twice")
+        elif exclusive and used & set(ids):
+            problems.append(f"dropped a pair reusing image {', '.join(sorted(used & set(ids)))}")
+        elif exclusive and pair.scene_type and pair.scene_type in types:
+            problems.append(f"dropped a second pair for scene type {pair.scene_type}")
+        else:
+            kept.append(pair)
+            if exclusive:
+                used.update(ids)
+                if pair.scene_type:
+                    types.add(pair.scene_type)
+    return kept, problems
+
+
+def unused(pairs: Sequence[SelectedPair], known: set[str]) -> set[str]:
+    return known - {i for p in pairs for i in (p.first_id, p.last_id)}
