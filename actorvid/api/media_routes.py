@@ -1,0 +1,230 @@
+"""Finished media: ``/videos/{jobId}/...``, ``/audio/...`` and the Replicate webhook.
+
+Binaries stream from the blob store with Range, HEAD and ETag (:func:`api.binary.send_blob`).
+Video routes also take a ``?token=`` access token bound to the job (``video:<id>``), so a plain
+``<video src>`` can play a private video without the API key in the URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import OrderedDict
+from typing import Any
+
+import falcon
+
+from actorvid.api.binary import send_blob
+from actorvid.api.campaigns import load_campaign
+from actorvid.api.context import AppContext
+from actorvid.api.envelope import ok
+from actorvid.api.jobs import _create, load_job, progress_view
+from actorvid.api.validation import Field, Schema, read_json
+from actorvid.errors import NotFound, Unauthorized, ValidationFailed
+from actorvid.providers.replicate import verify_webhook
+from actorvid.store import blobs, job_views
+from actorvid.store import jobs as job_store
+
+logger = logging.getLogger(__name__)
+
+_CLIP_NAME = re.compile(r"^clip_(\d{1,4})\.mp4$")
+
+
+def video_resource(params: dict[str, Any]) -> str:
+    return f"video:{params.get('job_id', '')}"
+
+
+class VideoResource:
+    """``GET|HEAD /videos/{job_id}/data`` (and ``/combined``), ``/thumbnail``, ``/clips/{clip}``."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def access_token_resource(self, params: dict[str, Any]) -> str:
+        return video_resource(params)
+
+    def _job(self, req: falcon.Request, job_id: str) -> job_store.Job:
+        return load_job(self.ctx, req, job_id)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
+        job = self._job(req, job_id)
+        if not job.video_blob_id:
+            raise NotFound("Combined video not found")
+        send_blob(req, resp, self.ctx.db, blobs.blob_info(self.ctx.db, job.video_blob_id),
+                  content_type="video/mp4", filename=f"video_{job.id}.mp4")
+
+    on_head = on_get
+
+    def on_get_thumbnail(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
+        job = self._job(req, job_id)
+        if not job.thumbnail_blob_id:
+            raise NotFound("Thumbnail not available")
+        send_blob(req, resp, self.ctx.db, blobs.blob_info(self.ctx.db, job.thumbnail_blob_id),
+                  content_type="image/jpeg", filename=f"video_{job.id}.jpg")
+
+    on_head_thumbnail = on_get_thumbnail
+
+    def on_get_clip(self, req: falcon.Request, resp: falcon.Response, job_id: str,
+                    clip: str) -> None:
+        match = _CLIP_NAME.match(clip)
+        if not match:
+            raise NotFound("Video clip not found")
+        job = self._job(req, job_id)
+        number = int(match.group(1))
+        with self.ctx.db.read() as conn:
+            sub = next((s for s in job_store.list_sub_jobs(conn, job.id)
+                        if s.scene_number == number and s.clip_blob_id), None)
+        if sub is None or sub.clip_blob_id is None:
+            raise NotFound("Video clip not found")
+        send_blob(req, resp, self.ctx.db, blobs.blob_info(self.ctx.db, sub.clip_blob_id),
+                  content_type="video/mp4", filename=f"clip_{number:03d}.mp4")
+
+    on_head_clip = on_get_clip
+
+
+AUDIO_SCENE = Schema((
+    Field("scene_number", "integer", required=True, minimum=1, maximum=100),
+    Field("prompt", "string", required=True, min_length=1, max_length=2000),
+    Field("duration", "number", nullable=True, minimum=1, maximum=30),
+), name="AudioScene")
+
+AUDIO_REQUEST = Schema((
+    Field("scenes", "array", required=True, min_items=1, max_items=30,
+          items=Field("scene", "object", schema=AUDIO_SCENE)),
+    Field("default_duration", "number", nullable=True, minimum=1, maximum=30, default=4.0),
+    Field("model_id", "string", nullable=True, max_length=200, default="meta/musicgen"),
+    Field("campaignId", "string", nullable=True, max_length=64),
+), name="SceneAudioRequest")
+
+
+def _audio_status(job: job_store.Job, counts: job_views.SceneCounts) -> dict[str, Any]:
+    audio = (job.result or {}).get("audio") or {}
+    planned = (job.storyboard or {}).get("totalDuration")
+    if planned is None:
+        default = float(job.parameters.get("default_duration") or 4.0)
+        planned = sum(float(s.get("duration") or default) for s in job.parameters["scenes"])
+    return {
+        "jobId": job.id, "audio_id": job.id, "status": job.status,
+        "progress": progress_view(job, counts),
+        "audio": audio or {"status": "processing" if job.status not in (
+            "failed", "cancelled") else job.status},
+        "total_duration": audio.get("duration", planned),
+        "scenes_processed": audio.get("segments", 0),
+        "audio_url": f"/api/v3/audio/{job.id}/download",
+        "model_used": job.parameters.get("model_id") or "meta/musicgen",
+        "error": job.error or audio.get("error"),
+        "createdAt": job.created_at, "updatedAt": job.updated_at,
+    }
+
+
+class AudioGenerate:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = read_json(req, AUDIO_REQUEST, max_bytes=self.ctx.settings.max_json_bytes)
+        numbers = [s["scene_number"] for s in body["scenes"]]
+        if len(set(numbers)) != len(numbers):
+            raise ValidationFailed.field(["body", "scenes"], "scene_number must be unique",
+                                         "duplicate")
+        campaign_id = body.get("campaignId")
+        if campaign_id:
+            load_campaign(self.ctx, req, campaign_id)
+        job = _create(self.ctx, req, type_="audio", parameters=body, campaign_id=campaign_id,
+                      client_id=None)
+        ok(resp, _audio_status(job, job_views.SceneCounts()), status=falcon.HTTP_202)
+
+
+class AudioItem:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def access_token_resource(self, params: dict[str, Any]) -> str:
+        return f"audio:{params.get('job_id', '')}"
+
+    def _job(self, req: falcon.Request, job_id: str) -> job_store.Job:
+        job = load_job(self.ctx, req, job_id)
+        return job
+
+    def on_get_status(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
+        job = self._job(req, job_id)
+        if job.type != "audio" and not job.audio_blob_id:
+            raise NotFound("Audio job not found")
+        with self.ctx.db.read() as conn:
+            counts = job_views.scene_counts(conn, job.id)
+        if job.type != "audio":
+            ok(resp, {"jobId": job.id, "status": job.status,
+                      "audio": (job.result or {}).get("audio"),
+                      "audio_url": f"/api/v3/audio/{job.id}/download"})
+            return
+        ok(resp, _audio_status(job, counts))
+
+    def on_get_download(self, req: falcon.Request, resp: falcon.Response, job_id: str
+                        ) -> None:
+        job = self._job(req, job_id)
+        if not job.audio_blob_id:
+            raise NotFound("Audio not available")
+        send_blob(req, resp, self.ctx.db, blobs.blob_info(self.ctx.db, job.audio_blob_id),
+                  content_type="audio/mp4", filename=f"audio_{job.id}.m4a")
+
+    on_head_download = on_get_download
+
+
+class ReplicateWebhook:
+    """``POST /api/webhooks/replicate``: verified, deduplicated, and only a hint to poll now.
+
+    Polling stays the one path that changes state, so a webhook racing a poll cannot flip a
+    scene twice; a webhook just makes the scene's actor look at its prediction at once.
+    """
+
+    auth = "none"
+    MAX_BODY = 1024 * 1024
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        secret = self.ctx.settings.replicate_webhook_secret
+        if not secret:
+            raise NotFound()
+        if req.content_length is not None and req.content_length > self.MAX_BODY:
+            raise Unauthorized("Invalid webhook")
+        raw = req.bounded_stream.read(self.MAX_BODY + 1)
+        headers = {k.lower(): v for k, v in req.headers.items()}
+        if not verify_webhook(secret, headers, raw):
+            raise Unauthorized("Invalid webhook signature")
+        webhook_id = headers.get("webhook-id", "")
+        # Replicate retries with the same webhook-id; a retry is acknowledged, not re-acted.
+        duplicate = webhook_id in self._seen
+        self._seen[webhook_id] = None
+        while len(self._seen) > 10_000:
+            self._seen.popitem(last=False)
+        prediction_id = ""
+        try:
+            prediction_id = str(json.loads(raw).get("id", ""))
+        except (ValueError, AttributeError):
+            prediction_id = ""
+        if prediction_id and not duplicate:
+            with self.ctx.db.read() as conn:
+                sub = job_store.find_sub_job_by_provider_id(conn, prediction_id)
+            nudge = self.ctx.services.get("nudge_scene")
+            if sub is not None and nudge is not None:
+                nudge(sub.job_id, sub.id, prediction_id)
+        ok(resp, {"received": True, "duplicate": duplicate})
+
+
+def add_media_routes(app: falcon.App, ctx: AppContext, prefix: str = "/api/v3") -> None:
+    video = VideoResource(ctx)
+    app.add_route(f"{prefix}/videos/{{job_id}}/data", video)
+    app.add_route(f"{prefix}/videos/{{job_id}}/combined", video)
+    app.add_route(f"{prefix}/videos/{{job_id}}/thumbnail", video, suffix="thumbnail")
+    app.add_route(f"{prefix}/videos/{{job_id}}/clips/{{clip}}", video, suffix="clip")
+    app.add_route(f"{prefix}/audio/generate-scenes", AudioGenerate(ctx))
+    audio = AudioItem(ctx)
+    app.add_route(f"{prefix}/audio/status/{{job_id}}", audio, suffix="status")
+    app.add_route(f"{prefix}/audio/{{job_id}}/download", audio, suffix="download")
+    app.add_route("/api/webhooks/replicate", ReplicateWebhook(ctx))
+
+
