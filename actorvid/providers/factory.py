@@ -1,0 +1,113 @@
+"""One implementation per kind, chosen by configuration.
+
+``ACTORVID_PROVIDER=auto`` (default): a kind is remote when its key is set, local otherwise;
+``local`` forces every kind local; ``remote`` forces remote and refuses to start without keys.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from actorvid.config import ConfigError, Settings
+from actorvid.media.ffmpeg import FFmpeg
+from actorvid.providers.base import ImageInput, PredictionService, Selector, StoryboardWriter
+from actorvid.providers.local import (
+    LocalMusic,
+    LocalRenderer,
+    LocalSelector,
+    LocalStoryboardWriter,
+)
+from actorvid.providers.openai import OpenAIChatClient
+from actorvid.providers.replicate import ReplicateClient, ReplicateMusic, ReplicateRenderer
+from actorvid.providers.xai import ChatClient, ChatSelector, ChatStoryboardWriter
+
+logger = logging.getLogger(__name__)
+
+ReadBlob = Callable[[str], Iterator[bytes]]
+MintUrl = Callable[[ImageInput], str]
+
+
+@dataclass
+class Providers:
+    renderer: PredictionService
+    music: PredictionService
+    selector: Selector
+    storyboard: StoryboardWriter
+
+    def close(self) -> None:
+        """Stop local worker pools (remote ones hold nothing)."""
+        for service in (self.renderer, self.music):
+            close = getattr(service, "close", None)
+            if close is not None:
+                close()
+
+
+def _remote(settings: Settings, key_set: bool, kind: str) -> bool:
+    if settings.provider == "local":
+        return False
+    if settings.provider == "remote":
+        if not key_set:
+            raise ConfigError(f"ACTORVID_PROVIDER=remote but no API key is set for {kind}")
+        return True
+    return key_set
+
+
+def build_providers(settings: Settings, read_blob: ReadBlob, *,
+                    mint_url: MintUrl | None = None, ffmpeg: FFmpeg | None = None,
+                    webhook_url: str | None = None) -> Providers:
+    """Build the four providers. ``read_blob(blob_id)`` yields a stored file's bytes;
+    ``mint_url(image)`` returns our short-lived URL for it (used when a public base URL is set).
+
+    Optional settings read with defaults (not yet fields of :class:`Settings`):
+    ``replicate_cancel_after`` ("30m"), ``replicate_webhook_url`` (""),
+    ``provider_timeout_seconds`` (60).
+    """
+    opt: Callable[[str, Any], Any] = lambda name, default: getattr(settings, name, default)  # noqa: E731
+    timeout = float(opt("provider_timeout_seconds", 60.0))
+
+    video_remote = _remote(settings, bool(settings.replicate_api_key), "Replicate")
+    if video_remote:
+        client = ReplicateClient(
+            settings.replicate_base_url, settings.replicate_api_key, timeout=timeout,
+            cancel_after=str(opt("replicate_cancel_after", "30m")),
+            webhook_url=webhook_url if webhook_url is not None else str(
+                opt("replicate_webhook_url", "")))
+        shared: dict[str, Any] = {"mint_url": mint_url,
+                                  "public_base_url": settings.public_base_url}
+        renderer: PredictionService = ReplicateRenderer(client, read_blob, **shared)
+        music: PredictionService = ReplicateMusic(client, read_blob, **shared)
+    else:
+        ff = ffmpeg or FFmpeg.locate(settings.ffmpeg)
+        workers = max(1, settings.media_workers)
+        renderer = LocalRenderer(read_blob, ffmpeg=ff, workers=workers)
+        music = LocalMusic(read_blob, ffmpeg=ff, workers=1)
+
+    local_selector = LocalSelector()
+    selector: Selector
+    if _remote(settings, bool(settings.xai_api_key), "xAI"):
+        xai = ChatClient(settings.xai_base_url, settings.xai_api_key, settings.xai_model,
+                         timeout=timeout)
+        selector = ChatSelector(xai, fallback=local_selector, read_blob=read_blob)
+    else:
+        selector = local_selector
+
+    storyboard: StoryboardWriter
+    llm_key = bool(settings.openai_api_key) or bool(settings.xai_api_key)
+    if _remote(settings, llm_key, "the storyboard writer (OpenAI or xAI)"):
+        if settings.openai_api_key:
+            chat: ChatClient = OpenAIChatClient(settings.openai_base_url,
+                                                settings.openai_api_key,
+                                                settings.openai_model, timeout=timeout)
+        else:
+            chat = ChatClient(settings.xai_base_url, settings.xai_api_key, settings.xai_model,
+                              timeout=timeout)
+        storyboard = ChatStoryboardWriter(chat)
+    else:
+        storyboard = LocalStoryboardWriter()
+
+    logger.info("providers: renderer=%s music=%s selector=%s storyboard=%s",
+                renderer.name, music.name, selector.name, storyboard.name)
+    return Providers(renderer, music, selector, storyboard)
