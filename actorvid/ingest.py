@@ -274,7 +274,12 @@ class AssetIngestor:
             raise UnsupportedMediaType(
                 f"The file looks like {sniffed.format} but holds no {sniffed.asset_type} "
                 "stream")
-        return check_type(sniffed, declared)
+        if declared is not None and declared != sniffed.asset_type:
+            # Now that ffmpeg has looked inside, "may be audio" is settled one way or the other.
+            raise UnsupportedMediaType(
+                f"The file content is {sniffed.asset_type} ({sniffed.format}), "
+                f"but its type was given as {declared}")
+        return sniffed
 
     # --- both phases -----------------------------------------------------------------
 

@@ -156,7 +156,7 @@ def _parse_tags(values: list[str], loc: list[str]) -> tuple[str, ...]:
         raw = raw.strip()
         if not raw:
             continue
-        if raw.startswith("["):
+        if raw.startswith(("[", "{")):
             try:
                 parsed = json.loads(raw)
             except ValueError:
