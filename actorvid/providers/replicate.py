@@ -418,7 +418,8 @@ class _ReplicateService:
                 encoded = base64.b64encode(spool.read()).decode("ascii")
                 return f"data:{ref.content_type};base64,{encoded}"
             ext = ref.content_type.rsplit("/", 1)[-1].split("+")[0] or "bin"
-            return self.client.upload_file(spool, filename=f"{ref.asset_id}.{ext}",
+            upload: Any = spool  # a SpooledTemporaryFile is a binary file object
+            return self.client.upload_file(upload, filename=f"{ref.asset_id}.{ext}",
                                            content_type=ref.content_type)
 
     def find(self, tag: str) -> Prediction | None:

@@ -428,9 +428,8 @@ class ChatStoryboardWriter:
     attempts: int = 2
     temperature: float = 0.7
 
-    @property
-    def name(self) -> str:
-        return self.client.provider
+    def __post_init__(self) -> None:
+        self.name = self.client.provider
 
     def write(self, request: StoryboardRequest) -> list[SceneDraft]:
         count = max(3, min(7, request.scene_count
@@ -455,8 +454,8 @@ class ChatStoryboardWriter:
                     break
                 continue
             scenes = answer.get("scenes") if isinstance(answer, dict) else None
-            drafts = [_draft(s) for s in scenes or [] if isinstance(s, dict)]
-            drafts = [d for d in drafts if d is not None]
+            maybe = [_draft(s) for s in scenes or [] if isinstance(s, dict)]
+            drafts = [d for d in maybe if d is not None]
             if len(drafts) >= 3:
                 return _finish(drafts[:7], target, request.asset_ids, self.name)
             problem = "the answer had fewer than 3 usable scenes"
@@ -503,8 +502,8 @@ def _draft(item: dict[str, Any]) -> SceneDraft | None:
         duration = float(item.get("duration") or 0)
     except (TypeError, ValueError):
         duration = 0.0
-    shot = item.get("shot_type") if item.get("shot_type") in SHOT_TYPES else "medium"
-    transition = item.get("transition") if item.get("transition") in TRANSITIONS else "cut"
+    shot = str(item["shot_type"]) if item.get("shot_type") in SHOT_TYPES else "medium"
+    transition = str(item["transition"]) if item.get("transition") in TRANSITIONS else "cut"
     return SceneDraft(scene_number=0, duration=max(0.0, duration), description=description,
                       script=" ".join(str(item.get("script") or "").split()),
                       shot_type=shot, transition=transition)
