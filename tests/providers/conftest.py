@@ -12,9 +12,10 @@ import pytest
 from actorvid.providers.base import TERMINAL_STATUSES, ImageInput, Prediction
 from actorvid.providers.http import RetryPolicy
 from actorvid.providers.replicate import ReplicateClient
+from tests.fakes.fixtures import fake_replicate, fake_xai  # noqa: F401  (fixtures)
 from tests.fakes.replicate import FakeReplicate
 
-pytest_plugins = ["tests.fakes.fixtures"]
+# pytest_plugins is only allowed in the top-level conftest, so the fixtures are imported here.
 
 FAST_RETRY = RetryPolicy(tries=4, base=0.02, cap=0.2, max_wait=5.0)
 
@@ -50,7 +51,7 @@ def blobs() -> Blobs:
 
 
 @pytest.fixture
-def make_client(fake_replicate: FakeReplicate) -> Callable[..., ReplicateClient]:
+def make_client(fake_replicate: FakeReplicate) -> Callable[..., ReplicateClient]:  # noqa: F811
     def make(**kwargs: object) -> ReplicateClient:
         options: dict[str, object] = {"retry": FAST_RETRY, "create_timeout": 5.0,
                                       "timeout": 5.0, "cancel_after": "30m"}
