@@ -150,6 +150,7 @@ class Settings:
 
     # Work limits.
     scene_concurrency: int = 10
+    scene_max_attempts: int = 3
     replicate_creates_per_minute: int = 600
     media_workers: int = 2
     read_pool_size: int = 8
@@ -219,6 +220,8 @@ def load_settings(
                                  Settings.fetch_max_redirects),
         scene_concurrency=_int(env, "ACTORVID_SCENE_CONCURRENCY", Settings.scene_concurrency,
                                minimum=1),
+        scene_max_attempts=_int(env, "ACTORVID_SCENE_MAX_ATTEMPTS", Settings.scene_max_attempts,
+                                minimum=1),
         replicate_creates_per_minute=_int(env, "ACTORVID_REPLICATE_CREATES_PER_MINUTE",
                                           Settings.replicate_creates_per_minute, minimum=1),
         media_workers=_int(env, "ACTORVID_MEDIA_WORKERS", Settings.media_workers, minimum=1),

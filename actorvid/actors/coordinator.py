@@ -14,7 +14,7 @@ from typing import Any
 import pykka
 
 from actorvid.actors.job import JobActor
-from actorvid.actors.messages import ApproveJob, CancelJob, Resume, StartJob
+from actorvid.actors.messages import ApproveJob, CancelJob, PokeScene, Resume, StartJob
 from actorvid.actors.services import Services
 from actorvid.actors.supervision import (
     ChildRecord,
@@ -65,6 +65,11 @@ class Coordinator(SupervisedActor):
             self._approve(message.job_id)
         elif isinstance(message, CancelJob):
             self._cancel(message.job_id)
+        elif isinstance(message, PokeScene):
+            record = self.supervision.get(job_child_id(message.job_id))
+            if record is not None:
+                with contextlib.suppress(pykka.ActorDeadError):
+                    record.ref.tell(message)
         else:
             return super().handle(message)
         return None
@@ -141,6 +146,12 @@ class RootSupervisor(SupervisedActor):
         return ref
 
     def handle(self, message: Any) -> Any:
+        if isinstance(message, PokeScene):  # a hint: dropped when nobody is there
+            record = self.supervision.get(COORDINATOR_ID)
+            if record is not None:
+                with contextlib.suppress(pykka.ActorDeadError):
+                    record.ref.tell(message)
+            return None
         if isinstance(message, StartJob | ApproveJob | CancelJob):
             record = self.supervision.get(COORDINATOR_ID)
             try:

@@ -29,6 +29,8 @@ from actorvid.actors.messages import (
     ApproveJob,
     CancelJob,
     CancelScene,
+    PokeScene,
+    PollPrediction,
     Resume,
     SceneFailed,
     SceneFinished,
@@ -120,6 +122,11 @@ class JobActor(SupervisedActor):
             self._scenes_changed()
         elif isinstance(message, WorkDone):
             self._work_done(message)
+        elif isinstance(message, PokeScene):
+            record = self.supervision.get(scene_child_id(message.sub_job_id))
+            if record is not None:
+                with contextlib.suppress(pykka.ActorDeadError):
+                    record.ref.tell(PollPrediction(message.sub_job_id, message.provider_id))
         else:
             return super().handle(message)
         return None
@@ -265,10 +272,11 @@ class JobActor(SupervisedActor):
 
     def _rendered(self, job: jobs.Job, subs: Sequence[jobs.SubJob]) -> None:
         failed = [s for s in subs if s.status != "completed"]
-        if failed:
-            first = failed[0]
-            error = (f"{len(failed)} of {len(subs)} scenes did not render; scene "
-                     f"{first.scene_number}: {first.error or first.status}")
+        if subs and len(failed) == len(subs):
+            # Some clips are enough for a (partial) video; none is a failure with the reasons.
+            reasons = "; ".join(f"scene {s.scene_number}: {s.error or s.status}"
+                                for s in failed[:5])
+            error = f"All {len(subs)} scenes failed to render. {reasons}"
             with contextlib.suppress(Conflict), self.services.db.write() as conn:
                 jobs.fail_job(conn, job.id, error=error, now=now_iso())
             self._stop_self("failed")
@@ -293,6 +301,7 @@ class JobActor(SupervisedActor):
         job = self._load()
         with self.services.db.read() as conn:
             cost = sum(s.cost or 0.0 for s in jobs.list_sub_jobs(conn, job.id))
+        cost = round(cost + video.extra_cost, 6)
         try:
             with self.services.db.write() as conn:
                 jobs.complete_job(conn, job.id, expected_stage=job.stage,

@@ -33,6 +33,15 @@ class CancelJob:
     job_id: int
 
 
+@dataclass(frozen=True)
+class PokeScene:
+    """A webhook says this prediction moved: poll it now (a hint; polling decides)."""
+
+    job_id: int
+    sub_job_id: str
+    provider_id: str
+
+
 # --- internal commands -----------------------------------------------------------------------
 
 

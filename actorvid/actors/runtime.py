@@ -32,8 +32,9 @@ import pykka.debug
 
 from actorvid.actors import snapshot as snapshots
 from actorvid.actors.coordinator import RootSupervisor
-from actorvid.actors.messages import ApproveJob, CancelJob, StartJob
+from actorvid.actors.messages import ApproveJob, CancelJob, PokeScene, StartJob
 from actorvid.actors.pools import WorkPool
+from actorvid.actors.ratelimit import CreateLimiter
 from actorvid.actors.services import RuntimeOptions, Services
 from actorvid.actors.supervision import SupervisedActor
 from actorvid.actors.timers import Scheduler
@@ -65,7 +66,7 @@ class CoordinatorHandle:
     def __init__(self, root: pykka.ActorRef[Any]) -> None:
         self._root = root
 
-    def tell(self, message: StartJob | ApproveJob | CancelJob) -> None:
+    def tell(self, message: StartJob | ApproveJob | CancelJob | PokeScene) -> None:
         try:
             self._root.tell(message)
         except pykka.ActorDeadError:
@@ -81,6 +82,10 @@ class CoordinatorHandle:
 
     def cancel(self, job_id: int) -> None:
         self.tell(CancelJob(job_id))
+
+    def poke_scene(self, job_id: int, sub_job_id: str, provider_id: str) -> None:
+        """A webhook hint: the scene polls its prediction now instead of at its next timer."""
+        self.tell(PokeScene(job_id, sub_job_id, provider_id))
 
 
 class ActorSystem:
@@ -113,6 +118,7 @@ class ActorSystem:
                 db=self.db, provider=self.provider, workflows=self.workflows,
                 scheduler=scheduler, media_pool=WorkPool("actorvid-media", opts.media_workers),
                 io_pool=WorkPool("actorvid-io", opts.io_workers), options=opts,
+                limiter=CreateLimiter(opts.creates_per_minute, burst=opts.create_burst),
                 on_fatal=self._on_fatal)
             self._services = services
             self._stopped.clear()

@@ -143,6 +143,13 @@ class SceneActor(SupervisedActor):
 
     def _create(self, sub: jobs.SubJob) -> None:
         assert self._inputs is not None
+        wait = self.services.limiter.reserve()
+        if wait > 0:
+            # Every job shares the provider's create budget: wait our turn on a timer.
+            self.step = "rate_limited"
+            self._cancel_timer()
+            self._timer = self.services.scheduler.send_after(self.actor_ref, Resume(), wait)
+            return
         tag = new_tag(sub)
         provider = self.services.provider
         self.step = "creating"
@@ -155,6 +162,8 @@ class SceneActor(SupervisedActor):
             if exc.retryable:
                 # Nothing was created (or the tag finds it on the next try): retry later.
                 delay = exc.retry_after or self.services.options.poll_first
+                if exc.http_status == 429:
+                    self.services.limiter.pause(delay)
                 logger.warning("job %d scene %s: create refused (%s), retry in %.1fs",
                                self.job_id, sub.id, exc, delay)
                 self.step = "create_backoff"
@@ -182,6 +191,7 @@ class SceneActor(SupervisedActor):
 
     def _schedule_poll(self, delay: float | None = None) -> None:
         assert self._delays is not None and self.provider_id is not None
+        self._cancel_timer()  # a webhook nudge may poll early: keep a single timer chain
         self.step = "waiting"
         wait = next(self._delays) if delay is None else delay
         self._timer = self.services.scheduler.send_after(
@@ -210,9 +220,20 @@ class SceneActor(SupervisedActor):
             return
         if prediction.status == "succeeded":
             self._download(prediction)
-        else:
-            self._fail(f"prediction {prediction.id} {prediction.status}: "
-                       f"{prediction.error or 'no detail'}")
+            return
+        error = f"prediction {prediction.id} {prediction.status}: {prediction.error or 'no detail'}"
+        sub = self._load()
+        if sub.failures + 1 < self.services.options.max_attempts:
+            logger.warning("job %d scene %s: %s; creating it again (%d of %d)", self.job_id,
+                           self.sub_job_id, error, sub.failures + 2,
+                           self.services.options.max_attempts)
+            with self.services.db.write() as conn:
+                jobs.retry_sub_job(conn, self.sub_job_id, provider_id=prediction.id,
+                                   error=error, now=now_iso())
+            self.provider_id = None
+            self._create(self._load())
+            return
+        self._fail(error)
 
     def _past_deadline(self) -> bool:
         sub = self._load()

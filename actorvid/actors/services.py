@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from actorvid.actors.pools import WorkPool
+from actorvid.actors.ratelimit import CreateLimiter
 from actorvid.actors.supervision import RestartIntensity
 from actorvid.actors.timers import Scheduler
 from actorvid.actors.workflow import JobWorkflow
@@ -34,11 +35,18 @@ class RuntimeOptions:
     job_intensity: RestartIntensity = field(default_factory=lambda: RestartIntensity(3, 60.0))
     scene_intensity: RestartIntensity = field(default_factory=lambda: RestartIntensity(3, 60.0))
     shutdown_timeout: float = 10.0
+    # A scene whose prediction fails is created again, up to this many predictions in all.
+    max_attempts: int = 3
+    # Creates of every job together: the provider's rate limit, and a small burst.
+    creates_per_minute: int = 600
+    create_burst: int = 5
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> RuntimeOptions:
         base = cls(scene_concurrency=settings.scene_concurrency,
-                   media_workers=settings.media_workers)
+                   media_workers=settings.media_workers,
+                   max_attempts=settings.scene_max_attempts,
+                   creates_per_minute=settings.replicate_creates_per_minute)
         return replace(base, **overrides)
 
 
@@ -51,6 +59,7 @@ class Services:
     media_pool: WorkPool
     io_pool: WorkPool
     options: RuntimeOptions
+    limiter: CreateLimiter
     # Called when the root supervisor itself gives up (the tree is gone).
     on_fatal: Callable[[str], None] = lambda reason: None
 

@@ -60,6 +60,8 @@ class FinishedVideo:
     result: dict[str, Any]
     thumbnail_blob_id: str | None = None
     audio_blob_id: str | None = None
+    # Paid work that is not a scene's prediction (selection, soundtrack), added to the job.
+    extra_cost: float = 0.0
 
 
 @runtime_checkable

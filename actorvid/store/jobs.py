@@ -80,6 +80,7 @@ class SubJob:
     completed_at: str | None
     created_at: str
     updated_at: str
+    failures: int = 0
 
     @property
     def terminal(self) -> bool:
@@ -108,7 +109,7 @@ _JOB_COLUMNS = """id, user_id, client_id, campaign_id, type, status, stage, para
 
 _SUB_JOB_COLUMNS = """id, job_id, scene_number, first_asset_id, last_asset_id, prompt, duration,
     model, provider, provider_id, attempt_tag, recreated_from, status, attempts, clip_blob_id,
-    cost, error, input, started_at, completed_at, created_at, updated_at"""
+    cost, error, input, started_at, completed_at, created_at, updated_at, failures"""
 
 
 def _job(row: sqlite3.Row) -> Job:
@@ -129,7 +130,7 @@ def _sub_job(row: sqlite3.Row) -> SubJob:
         row["provider_id"], row["attempt_tag"], row["recreated_from"], row["status"],
         row["attempts"], row["clip_blob_id"], row["cost"], row["error"],
         load_json(row["input"], {}), row["started_at"], row["completed_at"],
-        row["created_at"], row["updated_at"],
+        row["created_at"], row["updated_at"], row["failures"],
     )
 
 
@@ -393,6 +394,20 @@ def mark_output_expired(conn: sqlite3.Connection, sub_job_id: str, *, provider_i
     )
     _changed(cur, f"sub-job {sub_job_id}: output of {provider_id} expired and was re-created "
                   "already")
+
+
+def retry_sub_job(conn: sqlite3.Connection, sub_job_id: str, *, provider_id: str, error: str,
+                  now: str) -> None:
+    """A prediction failed: forget it and count the failure, so the scene creates afresh."""
+    cur = conn.execute(
+        """
+        UPDATE sub_jobs SET provider_id = NULL, attempt_tag = NULL, failures = failures + 1,
+                            error = :error, updated_at = :now
+        WHERE id = :id AND status = 'processing' AND provider_id = :provider_id
+        """,
+        {"id": sub_job_id, "provider_id": provider_id, "error": error, "now": now},
+    )
+    _changed(cur, f"sub-job {sub_job_id} is not waiting for prediction {provider_id}")
 
 
 def complete_sub_job(conn: sqlite3.Connection, sub_job_id: str, *, clip_blob_id: str,

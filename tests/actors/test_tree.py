@@ -141,6 +141,8 @@ def test_a_scene_crash_loop_fails_its_job_with_the_reason(
         db: Database, user_id: int, provider: FakeProvider, workflow: SimpleWorkflow,
         make_system: MakeSystem) -> None:
     provider.release.set()
+    # One scene crashing for good leaves a partial video; every scene crashing fails the job.
+    workflow.crash_render_input[1] = 100
     workflow.crash_render_input[2] = 100
     job_id = make_job(db, user_id, scenes=2)
     system = make_system()

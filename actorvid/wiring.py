@@ -1,0 +1,77 @@
+"""The runtime behind the API: providers, job pipelines and the actor system, built once.
+
+``create_app`` calls :func:`start_runtime`; there is one actor system per database file per
+process (a second ``create_app`` on the same file reuses the running one), stopped by
+:meth:`Runtime.close` or by SIGTERM/SIGINT through ``actorvid serve``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from actorvid.accounts import Accounts
+from actorvid.actors.runtime import ActorSystem, start_system
+from actorvid.actors.services import RuntimeOptions
+from actorvid.clock import IdFactory, new_uuid
+from actorvid.config import Settings
+from actorvid.ingest import AssetIngestor
+from actorvid.pipelines.audio import AudioPipeline
+from actorvid.pipelines.common import PipelineDeps
+from actorvid.pipelines.jobs import ImagePairsPipeline, PropertyPipeline, StandardPipeline
+from actorvid.providers.base import ImageInput
+from actorvid.providers.factory import Providers, build_providers
+from actorvid.providers.local import LocalSelector
+from actorvid.store import blobs
+from actorvid.store.db import Database
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    system: ActorSystem
+    providers: Providers
+    deps: PipelineDeps
+    owns_system: bool
+
+    @property
+    def renderer_name(self) -> str:
+        return self.providers.renderer.name
+
+    def poll_now(self, job_id: int, sub_job_id: str, provider_id: str) -> None:
+        """A webhook says a prediction moved: let its scene look now instead of at its timer."""
+        self.system.coordinator.poke_scene(job_id, sub_job_id, provider_id)
+
+    def close(self, timeout: float | None = None) -> None:
+        if self.owns_system:
+            self.system.stop(timeout)
+            self.providers.close()
+
+
+def start_runtime(settings: Settings, db: Database, accounts: Accounts, *,
+                  new_id: IdFactory = new_uuid, options: RuntimeOptions | None = None,
+                  **overrides: Any) -> Runtime:
+    def read_blob(blob_id: str) -> Iterator[bytes]:
+        return blobs.iter_blob(db, blobs.blob_info(db, blob_id))
+
+    def mint_url(image: ImageInput) -> str:
+        return image.access_url  # minted per scene by the pipeline, bound to the asset
+
+    providers = build_providers(settings, read_blob, mint_url=mint_url)
+    deps = PipelineDeps(
+        db=db, settings=settings, accounts=accounts,
+        ingestor=AssetIngestor(db, settings, new_id=new_id),
+        selector=providers.selector, local_selector=LocalSelector(),
+        writer=providers.storyboard, renderer_name=providers.renderer.name,
+        music=providers.music, new_id=new_id, **overrides)
+    video = {"image_pairs": ImagePairsPipeline(deps), "property_video": PropertyPipeline(deps),
+             "standard": StandardPipeline(deps), "audio": AudioPipeline(deps)}
+    system = start_system(db, provider=providers.renderer, workflows=video,
+                          options=options or RuntimeOptions.from_settings(settings))
+    owns = system.provider is providers.renderer
+    if not owns:
+        providers.close()  # another create_app on this file runs the system and its providers
+    return Runtime(system, providers, deps, owns)
