@@ -45,7 +45,10 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Sequence[str]]
 
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# Not covered (in every Python version) by ipaddress's is_private/is_global.
+_NOT_PUBLIC_V4 = (ipaddress.ip_network("100.64.0.0/10"),  # CGNAT
+                  ipaddress.ip_network("192.0.0.0/24"),  # IETF protocol assignments
+                  ipaddress.ip_network("198.18.0.0/15"))  # benchmarking
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 
@@ -144,7 +147,8 @@ def is_public_address(address: IPAddress) -> bool:
             return is_public_address(embedded)
         if address in _NAT64_LOCAL or address.is_site_local:
             return False
-    if isinstance(address, ipaddress.IPv4Address) and address in _CGNAT:
+    if isinstance(address, ipaddress.IPv4Address) and any(
+            address in network for network in _NOT_PUBLIC_V4):
         return False
     return not (address.is_private or address.is_loopback or address.is_link_local
                 or address.is_multicast or address.is_reserved or address.is_unspecified

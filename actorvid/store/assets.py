@@ -92,7 +92,7 @@ def list_assets(conn: sqlite3.Connection, *, scope: Scope, limit: int, offset: i
     rows = conn.execute(
         f"""
         SELECT {_COLUMNS} FROM assets WHERE {where}
-        ORDER BY uploaded_at DESC, id LIMIT :limit OFFSET :offset
+        ORDER BY uploaded_at DESC, rowid DESC LIMIT :limit OFFSET :offset
         """,
         {**params, "limit": limit, "offset": offset},
     ).fetchall()

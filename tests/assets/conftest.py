@@ -132,6 +132,9 @@ class Remote:
             h.send_header("Content-Type", content_type)
             if length:
                 h.send_header("Content-Length", str(len(body)))
+            else:
+                h.send_header("Connection", "close")  # the body ends when the socket does
+                h.close_connection = True
             h.end_headers()
             h.wfile.write(body)
 
