@@ -187,9 +187,9 @@ class FormFields:
                 value = self.values[name][0].strip()
                 return (value or None), ["body", name]
         for name in names:
-            value = query_str(self.req, name)
-            if value is not None:
-                return value, ["query", name]
+            from_query = query_str(self.req, name)
+            if from_query is not None:
+                return from_query, ["query", name]
         return None, ["body", names[0]]
 
     def all(self, name: str) -> tuple[list[str], list[str]]:

@@ -25,7 +25,7 @@ def make_thumbnail(ffmpeg: FFmpeg, path: Path | str, *, at: float = 0.0,
     Never scales up. Raises :class:`MediaError` when ffmpeg produces no frame.
     """
     scale = (f"scale=w='min({size},iw)':h='min({size},ih)'"
-             ":force_original_aspect_ratio=decrease:force_divisible_by=2")
+             ":force_original_aspect_ratio=decrease")
     args = []
     if at > 0:
         args += ["-ss", f"{at:.3f}"]  # before -i: seek in the input, decode one frame

@@ -72,6 +72,8 @@ RECIPES: dict[str, list[str]] = {
     "image.gif": ["-f", "lavfi", "-i", "testsrc=size=64x48", "-frames:v", "1"],
     "image.webp": ["-f", "lavfi", "-i", "testsrc=size=64x48", "-frames:v", "1",
                    "-c:v", "libwebp"],
+    "pixel.png": ["-f", "lavfi", "-i", "color=c=red:size=1x1", "-frames:v", "1"],
+    "strip.jpg": ["-f", "lavfi", "-i", "testsrc=size=9x3", "-frames:v", "1"],
     "wide.png": ["-f", "lavfi", "-i", "testsrc=size=1024x256", "-frames:v", "1"],
     "video.mp4": [*_VIDEO, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"],
     "video.mov": [*_VIDEO, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"],

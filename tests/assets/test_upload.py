@@ -16,6 +16,8 @@ API = "/api/v3/assets"
     ("image.gif", "image", "gif", (64, 48), None, True),
     ("image.webp", "image", "webp", (64, 48), None, True),
     ("logo.svg", "image", "svg", (40, 30), None, False),
+    ("pixel.png", "image", "png", (1, 1), None, True),  # one-digit sizes are still media
+    ("strip.jpg", "image", "jpeg", (9, 3), None, True),
     ("video.mp4", "video", "mp4", (64, 48), 0.5, True),
     ("video.mov", "video", "mov", (64, 48), 0.5, True),
     ("video.webm", "video", "webm", (64, 48), 0.5, True),
