@@ -309,3 +309,11 @@ def test_unified_multipart_without_file_is_422(live_server, user) -> None:
                          files=[("uploadType", (None, "file")), ("name", (None, "x"))])
     assert resp.status_code == 422
     assert resp.json()["error"] == "File is required for file upload type"
+
+
+def test_https_is_verified_against_the_url_host(live_server, user, remote: Remote,
+                                                ctx) -> None:
+    # The allow-listed server speaks plain HTTP: the TLS handshake must fail, not downgrade.
+    resp = from_url(live_server, user, f"https://127.0.0.1:{remote.port}/img.png")
+    assert resp.status_code == 502
+    assert counts(ctx) == NOTHING
