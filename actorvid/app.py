@@ -16,6 +16,9 @@ from actorvid.accounts import Accounts
 from actorvid.api import auth, campaigns, clients, errors, health
 from actorvid.api.assets import add_asset_routes
 from actorvid.api.context import AppContext
+from actorvid.api.debug import DebugActorsResource
+from actorvid.api.jobs import add_job_routes
+from actorvid.api.media_routes import add_media_routes
 from actorvid.api.middleware import AuthMiddleware, RequestIdMiddleware
 from actorvid.clock import Clock, IdFactory, new_uuid, utc_now
 from actorvid.config import Settings, load_settings
@@ -39,7 +42,9 @@ class NotFoundSink:
 def add_routes(app: falcon.App, ctx: AppContext) -> None:
     accounts = ctx.accounts
     settings = ctx.settings
-    app.add_route("/health", health.HealthResource(ctx.db, ctx.services.get("actors_ready")))
+    runtime = ctx.runtime
+    actors_ready = (lambda: runtime.system.running) if runtime is not None else None
+    app.add_route("/health", health.HealthResource(ctx.db, actors_ready))
     app.add_route("/api/auth/login", auth.LoginResource(
         accounts, max_body=settings.max_json_bytes, cookie_secure=settings.cookie_secure))
     app.add_route("/api/auth/logout", auth.LogoutResource(
@@ -60,6 +65,10 @@ def add_routes(app: falcon.App, ctx: AppContext) -> None:
     app.add_route(f"{API}/campaigns/{{campaign_id}}/stats", campaign_item, suffix="stats")
 
     add_asset_routes(app, ctx)
+    add_job_routes(app, ctx)
+    add_media_routes(app, ctx)
+    if runtime is not None:
+        app.add_route(f"{API}/debug/actors", DebugActorsResource(runtime.system))
 
 
 def build_app(ctx: AppContext) -> falcon.App:
@@ -87,8 +96,10 @@ def create_context(
     clock: Clock = utc_now,
     new_id: IdFactory = new_uuid,
     bootstrap: bool = True,
+    start_actors: bool = False,
 ) -> AppContext:
-    """Open what the app needs: settings, database (migrated), accounts, first admin."""
+    """Open what the app needs: settings, database (migrated), accounts, first admin, and
+    (unless ``start_actors`` is false) the providers and the actor system."""
     settings = settings or load_settings()
     if db is None:
         db = open_database(settings.db_path, read_pool_size=settings.read_pool_size)
@@ -102,7 +113,12 @@ def create_context(
             print(f"actorvid: created user 'admin' with API key {key}\n"
                   f"actorvid: (also written to {settings.data_dir / 'admin-api-key.txt'})",
                   file=sys.stderr, flush=True)
-    return AppContext(settings=settings, db=db, accounts=accounts, clock=clock, new_id=new_id)
+    ctx = AppContext(settings=settings, db=db, accounts=accounts, clock=clock, new_id=new_id)
+    if start_actors:
+        from actorvid.wiring import start_runtime
+
+        ctx.runtime = start_runtime(settings, db, accounts, new_id=new_id)
+    return ctx
 
 
 def create_app(
@@ -112,7 +128,9 @@ def create_app(
     clock: Clock = utc_now,
     new_id: IdFactory = new_uuid,
     bootstrap: bool = True,
+    start_actors: bool = True,
 ) -> falcon.App:
     """Build the app. With no arguments, read settings from the environment and open the db."""
-    ctx = create_context(settings, db=db, clock=clock, new_id=new_id, bootstrap=bootstrap)
+    ctx = create_context(settings, db=db, clock=clock, new_id=new_id, bootstrap=bootstrap,
+                         start_actors=start_actors)
     return build_app(ctx)

@@ -25,26 +25,53 @@ def _configure_logging(level: str) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from waitress.server import create_server
-
-    from actorvid.app import create_app
-
-    app = create_app(load_settings())
-    server = create_server(app, host=args.host, port=args.port, threads=args.threads,
-                           outbuf_high_watermark=OUTBUF_HIGH_WATERMARK)
-    logger.info("actorvid listening on http://%s:%s", args.host,
-                getattr(server, "effective_port", args.port))
     import signal
 
+    import pykka.debug
+    from waitress import wasyncore
+    from waitress.server import create_server
+
+    from actorvid.app import build_app, create_context
+
+    settings = load_settings()
+    ctx = create_context(settings, start_actors=True)
+    # Refuse an oversize body before waitress spools it to disk (the app answers 413 too).
+    server = create_server(build_app(ctx), host=args.host, port=args.port,
+                           threads=args.threads, outbuf_high_watermark=OUTBUF_HIGH_WATERMARK,
+                           max_request_body_size=settings.max_upload_bytes + 1024 * 1024)
+
+    class Stop(KeyboardInterrupt):
+        """Raised by the signal handler; waitress's loop lets exactly this kind through."""
+
+    state = {"serving": False, "stop": False}
+
     def stop(signum: int, frame: object) -> None:
-        logger.info("signal %s: shutting down", signum)
-        server.close()
+        # Signal handlers run on the main thread: inside waitress's loop, leave the loop
+        # (once); anywhere else just note it, so the shutdown below always runs whole.
+        logger.info("signal %s: no new requests; stopping", signum)
+        first = not state["stop"]
+        state["stop"] = True
+        if first and state["serving"]:
+            raise Stop
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    # run() ends with an error once close() has pulled its sockets away.
-    with contextlib.suppress(KeyboardInterrupt, OSError, ValueError):
-        server.run()
+    signal.signal(signal.SIGUSR1, lambda signum, frame: pykka.debug.log_thread_tracebacks())
+    try:
+        # Announced once the handlers are in place, so a supervisor's early SIGTERM is clean.
+        logger.info("actorvid listening on http://%s:%s", args.host,
+                    getattr(server, "effective_port", args.port))
+        with contextlib.suppress(Stop):
+            state["serving"] = True
+            if not state["stop"]:
+                server.run()
+    finally:
+        state["serving"] = False
+        # Finish the requests being served, then drop idle keep-alive connections.
+        server.task_dispatcher.shutdown(timeout=10)
+        wasyncore.close_all(server._map)
+        # Then the actors, leaf-first within their deadline: every job stays resumable.
+        ctx.close()
     logger.info("actorvid stopped")
     return 0
 

@@ -150,6 +150,9 @@ class ProviderError(ActorvidError):
 
     status = 502
     code = "bad_gateway"
+    # True when ``message`` was written for clients (e.g. a URL we could not download);
+    # otherwise a provider's own words stay in the log and clients get a generic sentence.
+    public = False
 
     def __init__(self, message: str | None = None, *, retryable: bool = False,
                  retry_after: float | None = None, status: int | None = None) -> None:

@@ -65,6 +65,8 @@ class UrlRefused(ValidationFailed):
 class DownloadFailed(ProviderError):
     """The remote side failed us (connection, status, deadline): a 502."""
 
+    public = True  # the reason is ours and safe to show ("Failed to download asset: ...")
+
     def __init__(self, reason: str) -> None:
         super().__init__(f"Failed to download asset: {reason}", retryable=True)
         self.reason = reason

@@ -12,11 +12,15 @@ import falcon
 import falcon.testing
 import pytest
 import requests
+from waitress import wasyncore
 from waitress.server import create_server
 
 from actorvid.api.context import AppContext
 from actorvid.app import build_app, create_context
 from actorvid.config import Settings, load_settings
+
+# The fake Replicate and xAI servers (tests/fakes), for every suite that needs them.
+pytest_plugins = ["tests.fakes.fixtures"]
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 10.0,
@@ -41,9 +45,18 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def ctx(settings: Settings) -> Iterator[AppContext]:
+    """The app's context without the actor system (API and store tests)."""
     context = create_context(settings, bootstrap=False)
     yield context
-    context.db.close()
+    context.close()
+
+
+@pytest.fixture
+def live_ctx(settings: Settings) -> Iterator[AppContext]:
+    """The app's context with providers and the actor system running (job tests)."""
+    context = create_context(settings, bootstrap=False, start_actors=True)
+    yield context
+    context.close()
 
 
 @pytest.fixture
@@ -104,11 +117,25 @@ class LiveServer:
 
 
 def serve_in_thread(wsgi_app: object, **options: object) -> Iterator[LiveServer]:
-    """Run waitress on 127.0.0.1 with an ephemeral port until the generator is closed."""
+    """Run waitress on 127.0.0.1 with an ephemeral port until the generator is closed.
+
+    The loop runs here in small steps so that it can be stopped from its own thread: closing
+    waitress's sockets from another thread while it sits in select() is a race.
+    """
     server = create_server(wsgi_app, host="127.0.0.1", port=0, threads=4,
                            outbuf_high_watermark=1024 * 1024, **options)
     port = server.effective_port  # type: ignore[union-attr]
-    thread = threading.Thread(target=server.run, name="waitress-test", daemon=True)
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            while not stop.is_set():
+                wasyncore.loop(timeout=0.05, map=server._map, count=1)  # type: ignore[union-attr]
+        finally:
+            server.task_dispatcher.shutdown(timeout=10)  # type: ignore[union-attr]
+            wasyncore.close_all(server._map)  # type: ignore[union-attr]
+
+    thread = threading.Thread(target=run, name="waitress-test", daemon=True)
     thread.start()
     live = LiveServer(f"http://127.0.0.1:{port}", server)
 
@@ -123,8 +150,8 @@ def serve_in_thread(wsgi_app: object, **options: object) -> Iterator[LiveServer]
     try:
         yield live
     finally:
-        server.close()
-        thread.join(timeout=10)
+        stop.set()
+        thread.join(timeout=15)
         assert not thread.is_alive(), "waitress did not stop"
 
 

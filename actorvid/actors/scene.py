@@ -59,7 +59,8 @@ def next_step(sub_job: jobs.SubJob) -> Step:
 
 def new_tag(sub_job: jobs.SubJob) -> str:
     """Unique per attempt; carries the sub-job id so a provider journal can be read by scene."""
-    return f"{sub_job.id}:{sub_job.attempts + 1}:{uuid.uuid4().hex[:8]}"
+    # job-prefixed so a provider's journal can be read per job (how many in flight at once)
+    return f"job{sub_job.job_id}/{sub_job.id}/{sub_job.attempts + 1}/{uuid.uuid4().hex[:8]}"
 
 
 class SceneActor(SupervisedActor):

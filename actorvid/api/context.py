@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actorvid.accounts import Accounts
 from actorvid.clock import Clock, IdFactory, isoformat_z, new_uuid, utc_now
 from actorvid.config import Settings
 from actorvid.store.db import Database
+
+if TYPE_CHECKING:
+    from actorvid.wiring import Runtime
 
 
 @dataclass
@@ -18,8 +21,15 @@ class AppContext:
     accounts: Accounts
     clock: Clock = utc_now
     new_id: IdFactory = new_uuid
-    # Filled by later layers (actor system, providers, media); None until they exist.
+    # The actor system and providers; None when the app runs without them (API-only tests).
+    runtime: Runtime | None = None
     services: dict[str, Any] = field(default_factory=dict)
 
     def now(self) -> str:
         return isoformat_z(self.clock())
+
+    def close(self) -> None:
+        """Stop the runtime (actors leaf-first, provider pools), then close the database."""
+        if self.runtime is not None:
+            self.runtime.close()
+        self.db.close()

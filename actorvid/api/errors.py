@@ -32,6 +32,9 @@ def _respond(resp: falcon.Response, status: int, code: str, message: str,
 
 def handle_actorvid_error(req: falcon.Request, resp: falcon.Response,
                           ex: errors.ActorvidError, params: dict[str, Any]) -> None:
+    if isinstance(ex, errors.ProviderError) and ex.public:
+        _respond(resp, 502, "bad_gateway", ex.message)
+        return
     if isinstance(ex, errors.ProviderError):
         logger.warning("provider error on %s %s (request %s): %s", req.method, req.path,
                        request_id_var.get(), ex.message)

@@ -13,12 +13,13 @@ from typing import Any
 
 import falcon
 
+from actorvid.actors.runtime import CoordinatorHandle
 from actorvid.api.campaigns import load_campaign
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok, ok_page
 from actorvid.api.validation import Field, Schema, pagination, query_int, query_str, read_json
 from actorvid.clock import isoformat_z
-from actorvid.errors import Conflict, NotFound, ValidationFailed
+from actorvid.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from actorvid.providers.base import SelectedPair
 from actorvid.providers.models import scene_count_for_duration
 from actorvid.store import clients as client_store
@@ -306,8 +307,12 @@ def load_job(ctx: AppContext, req: falcon.Request, raw_id: str) -> Job:
         return job_store.get_job(conn, parse_job_id(raw_id), scope=req.context.scope)
 
 
+def renderer_name(ctx: AppContext) -> str:
+    return ctx.runtime.renderer_name if ctx.runtime is not None else "local"
+
+
 def render_options(ctx: AppContext, body: dict[str, Any]) -> RenderOptions:
-    renderer = ctx.services.get("renderer_name", "local")
+    renderer = renderer_name(ctx)
     return RenderOptions(model=body.get("videoModel") or "veo3",
                          clip_duration=body.get("clipDuration"),
                          resolution=body.get("resolution") or "",
@@ -315,11 +320,10 @@ def render_options(ctx: AppContext, body: dict[str, Any]) -> RenderOptions:
                          provider=renderer)
 
 
-def coordinator(ctx: AppContext) -> Any:
-    handle = ctx.services.get("coordinator")
-    if handle is None:
-        raise RuntimeError("the actor system is not running")
-    return handle
+def coordinator(ctx: AppContext) -> CoordinatorHandle:
+    if ctx.runtime is None:
+        raise ServiceUnavailable("Video processing is not running on this server")
+    return ctx.runtime.system.coordinator
 
 
 def _check_client(ctx: AppContext, req: falcon.Request, client_id: str | None,
@@ -338,7 +342,7 @@ def _create(ctx: AppContext, req: falcon.Request, *, type_: str, parameters: dic
         job = job_store.create_job(conn, user_id=req.context.user.id, type=type_,
                                    parameters=parameters, now=ctx.now(),
                                    campaign_id=campaign_id, client_id=client_id,
-                                   provider=ctx.services.get("renderer_name", "local"))
+                                   provider=renderer_name(ctx))
     coordinator(ctx).start_job(job.id)
     return job
 

@@ -209,9 +209,8 @@ class ReplicateWebhook:
         if prediction_id and not duplicate:
             with self.ctx.db.read() as conn:
                 sub = job_store.find_sub_job_by_provider_id(conn, prediction_id)
-            nudge = self.ctx.services.get("nudge_scene")
-            if sub is not None and nudge is not None:
-                nudge(sub.job_id, sub.id, prediction_id)
+            if sub is not None and self.ctx.runtime is not None:
+                self.ctx.runtime.poll_now(sub.job_id, sub.id, prediction_id)
         ok(resp, {"received": True, "duplicate": duplicate})
 
 

@@ -88,8 +88,8 @@ class ImagePairsPipeline(VideoPipeline):
             logger.warning("selection failed, using the local selector: %s", exc.message)
             notes.append(f"remote selection failed ({exc.message}); used the local selector")
         missing = request.num_pairs - len(pairs)
-        if missing > 0:
-            free = unused(pairs, known) if exclusive else known
+        free = unused(pairs, known) if exclusive else known
+        if missing > 0 and len(free) >= 2:
             taken = {p.scene_type for p in pairs}
             fill = self.deps.local_selector.select(SelectionRequest(
                 [a for a in request.assets if a.id in free], missing,

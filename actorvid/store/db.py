@@ -41,6 +41,9 @@ def connect(path: Path | str, *, read_only: bool = False) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous = NORMAL")
     if read_only:
         conn.execute("PRAGMA query_only = ON")
+        # Readers mostly stream blob chunks: a small page cache each keeps a pool of them
+        # from holding megabytes of video pages.
+        conn.execute("PRAGMA cache_size = -1024")
     return conn
 
 

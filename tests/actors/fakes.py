@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO
+from urllib.parse import quote
 
 import requests
 
@@ -25,8 +26,8 @@ from actorvid.store.db import Database
 
 
 def scene_of(tag: str) -> str:
-    """The sub-job id a create tag belongs to (tags are ``<sub_job_id>:<n>:<random>``)."""
-    return tag.split(":", 1)[0]
+    """The sub-job id a create tag belongs to (``job<id>/<sub_job_id>/<n>/<random>``)."""
+    return tag.split("/")[1]
 
 
 class FakeProvider:
@@ -227,7 +228,7 @@ class HttpFakeProvider:
         return created
 
     def find(self, tag: str) -> Prediction | None:
-        return self._prediction(self._call("GET", f"/find/{tag}"))
+        return self._prediction(self._call("GET", f"/find/{quote(tag, safe='')}"))
 
     def get(self, prediction_id: str) -> Prediction:
         got = self._prediction(self._call("GET", f"/predictions/{prediction_id}"))

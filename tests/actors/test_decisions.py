@@ -33,8 +33,8 @@ def test_a_restarted_job_continues_from_its_row(status: str, stage: str, expecte
 
 @pytest.mark.parametrize(("changes", "expected"), [
     ({}, "create"),
-    ({"status": "processing", "attempt_tag": "s:1:x"}, "find"),
-    ({"status": "processing", "attempt_tag": "s:1:x", "provider_id": "p"}, "poll"),
+    ({"status": "processing", "attempt_tag": "job1/s/1/x"}, "find"),
+    ({"status": "processing", "attempt_tag": "job1/s/1/x", "provider_id": "p"}, "poll"),
     ({"status": "completed", "provider_id": "p", "clip_blob_id": "b"}, "done"),
     ({"status": "cancelled", "provider_id": "p"}, "done"),
 ])

@@ -39,6 +39,18 @@ def test_users_and_keys(tmp_path):
     assert no_password.returncode == 2
 
 
+def stopped(proc: subprocess.Popen) -> int:
+    """The exit code after SIGTERM; on a hang, the server's thread dump is in the failure."""
+    try:
+        return proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(1)
+        proc.kill()
+        _, err = proc.communicate()
+        raise AssertionError(f"server did not stop on SIGTERM:\n{(err or '')[-4000:]}") from None
+
+
 def test_serve_first_start_prints_key_and_stops_on_sigterm(tmp_path):
     env = {**os.environ, "ACTORVID_DB": str(tmp_path / "serve.db"),
            "ACTORVID_DATA_DIR": str(tmp_path)}
@@ -64,7 +76,7 @@ def test_serve_first_start_prints_key_and_stops_on_sigterm(tmp_path):
                              headers={"X-API-Key": key}, timeout=30)
         assert resp.status_code == 201
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        assert stopped(proc) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -79,7 +91,7 @@ def test_serve_first_start_prints_key_and_stops_on_sigterm(tmp_path):
             line = proc.stderr.readline()
             assert "sk_" not in line
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        assert stopped(proc) == 0
     finally:
         if proc.poll() is None:
             proc.kill()

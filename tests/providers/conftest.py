@@ -12,10 +12,9 @@ import pytest
 from actorvid.providers.base import TERMINAL_STATUSES, ImageInput, Prediction
 from actorvid.providers.http import RetryPolicy
 from actorvid.providers.replicate import ReplicateClient
-from tests.fakes.fixtures import fake_replicate, fake_xai  # noqa: F401  (fixtures)
 from tests.fakes.replicate import FakeReplicate
 
-# pytest_plugins is only allowed in the top-level conftest, so the fixtures are imported here.
+# The fake servers' fixtures come from tests/conftest.py (pytest_plugins).
 
 FAST_RETRY = RetryPolicy(tries=4, base=0.02, cap=0.2, max_wait=5.0)
 
