@@ -13,6 +13,7 @@ import sys
 import falcon
 
 from actorvid.accounts import Accounts
+from actorvid.actors.services import RuntimeOptions
 from actorvid.api import auth, campaigns, clients, errors, health
 from actorvid.api.assets import add_asset_routes
 from actorvid.api.context import AppContext
@@ -97,6 +98,7 @@ def create_context(
     new_id: IdFactory = new_uuid,
     bootstrap: bool = True,
     start_actors: bool = False,
+    runtime_options: RuntimeOptions | None = None,
 ) -> AppContext:
     """Open what the app needs: settings, database (migrated), accounts, first admin, and
     (unless ``start_actors`` is false) the providers and the actor system."""
@@ -117,7 +119,8 @@ def create_context(
     if start_actors:
         from actorvid.wiring import start_runtime
 
-        ctx.runtime = start_runtime(settings, db, accounts, new_id=new_id)
+        ctx.runtime = start_runtime(settings, db, accounts, new_id=new_id,
+                                    options=runtime_options)
     return ctx
 
 

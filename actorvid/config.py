@@ -151,6 +151,8 @@ class Settings:
     # Work limits.
     scene_concurrency: int = 10
     scene_max_attempts: int = 3
+    poll_first_seconds: float = 2.0
+    poll_max_seconds: float = 30.0
     replicate_creates_per_minute: int = 600
     media_workers: int = 2
     read_pool_size: int = 8
@@ -222,6 +224,10 @@ def load_settings(
                                minimum=1),
         scene_max_attempts=_int(env, "ACTORVID_SCENE_MAX_ATTEMPTS", Settings.scene_max_attempts,
                                 minimum=1),
+        poll_first_seconds=_float(env, "ACTORVID_POLL_FIRST_SECONDS",
+                                  Settings.poll_first_seconds, minimum=0.01),
+        poll_max_seconds=_float(env, "ACTORVID_POLL_MAX_SECONDS", Settings.poll_max_seconds,
+                                minimum=0.05),
         replicate_creates_per_minute=_int(env, "ACTORVID_REPLICATE_CREATES_PER_MINUTE",
                                           Settings.replicate_creates_per_minute, minimum=1),
         media_workers=_int(env, "ACTORVID_MEDIA_WORKERS", Settings.media_workers, minimum=1),

@@ -46,6 +46,9 @@ class RuntimeOptions:
         base = cls(scene_concurrency=settings.scene_concurrency,
                    media_workers=settings.media_workers,
                    max_attempts=settings.scene_max_attempts,
+                   poll_first=settings.poll_first_seconds,
+                   poll_max=max(settings.poll_max_seconds, settings.poll_first_seconds),
+                   poll_min=min(cls.poll_min, settings.poll_first_seconds),
                    creates_per_minute=settings.replicate_creates_per_minute)
         return replace(base, **overrides)
 
