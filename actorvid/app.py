@@ -14,7 +14,7 @@ import falcon
 
 from actorvid.accounts import Accounts
 from actorvid.actors.services import RuntimeOptions
-from actorvid.api import auth, campaigns, clients, errors, health
+from actorvid.api import auth, campaigns, clients, errors, health, openapi
 from actorvid.api.assets import add_asset_routes
 from actorvid.api.context import AppContext
 from actorvid.api.debug import DebugActorsResource
@@ -70,6 +70,7 @@ def add_routes(app: falcon.App, ctx: AppContext) -> None:
     add_media_routes(app, ctx)
     if runtime is not None:
         app.add_route(f"{API}/debug/actors", DebugActorsResource(runtime.system))
+    openapi.add_openapi_routes(app, ctx)
 
 
 def build_app(ctx: AppContext) -> falcon.App:

@@ -1,0 +1,818 @@
+"""``GET /api/openapi.json`` and ``GET /api/docs``: the HTTP contract, described from the code.
+
+The description is built from two sources that must agree:
+
+* the routes Falcon actually serves (:func:`served_operations` walks the compiled router), and
+* :data:`OPERATIONS`, a table giving each ``(path template, method)`` its summary, tags,
+  parameters and responses. Request bodies come from the ``Schema`` objects the resources
+  validate with (``.json_schema()``), never written twice; response components take their
+  property names from the serializers themselves (:func:`serializer_keys`).
+
+A route without a table entry is still described (as "undocumented", so the page shows it),
+and ``tests/contract`` fails on it; a table entry without a route is left out and fails there
+too. The description is built on first request, after every route is registered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import falcon
+
+from actorvid.api import assets as asset_api
+from actorvid.api import auth, campaigns, clients, jobs, media_routes
+from actorvid.api.context import AppContext
+from actorvid.api.validation import Schema
+from actorvid.media.magic import ASSET_TYPES
+from actorvid.store.assets import Asset
+from actorvid.store.campaigns import STATUSES as CAMPAIGN_STATUSES
+from actorvid.store.campaigns import Campaign
+from actorvid.store.clients import Client
+from actorvid.store.job_views import SceneCounts
+from actorvid.store.jobs import JOB_STATUSES, JOB_TYPES, SUB_JOB_STATUSES, Job, SubJob
+from actorvid.store.users import ApiKey
+
+OPENAPI_PATH = "/api/openapi.json"
+DOCS_PATH = "/api/docs"
+API = "/api/v3"
+
+JSON = "application/json"
+# Security requirement lists (OpenAPI: alternatives are ORed).
+AUTH = [{"apiKey": []}, {"bearer": []}, {"cookie": []}]
+BINARY_AUTH = [*AUTH, {"accessToken": []}]
+PUBLIC: list[dict[str, list[str]]] = []
+
+
+# --- schema helpers -------------------------------------------------------------------------
+
+
+def ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(type_: str, **extra: Any) -> dict[str, Any]:
+    return {"type": [type_, "null"], **extra}
+
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+NUM = {"type": "number"}
+BOOL = {"type": "boolean"}
+OBJ = {"type": "object"}
+STR_OR_NULL = nullable("string")
+NUM_OR_NULL = nullable("number")
+OBJ_OR_NULL = nullable("object")
+STRINGS = {"type": "array", "items": STR}
+
+
+def envelope_of(data: dict[str, Any], *, page: bool = False) -> dict[str, Any]:
+    """A success envelope around ``data``; paged lists carry ``total``/``page`` in meta."""
+    return {"type": "object", "required": ["data", "error", "meta"],
+            "properties": {"data": data, "error": {"type": "null"},
+                           "meta": ref("PageMeta" if page else "Meta")}}
+
+
+def list_of(name: str) -> dict[str, Any]:
+    return {"type": "array", "items": ref(name)}
+
+
+def message() -> dict[str, Any]:
+    return {"type": "object", "required": ["message"], "properties": {"message": STR}}
+
+
+def _placeholder(annotation: str) -> Any:
+    # Serializer keys do not depend on values, so any value of the right kind will do.
+    if "None" in annotation:
+        return None
+    for prefix, value in (("int", 0), ("float", 0.0), ("str", ""), ("bool", False),
+                          ("dict", {}), ("tuple", ()), ("list", [])):
+        if annotation.startswith(prefix):
+            return value
+    return None
+
+
+def sample(cls: type, **overrides: Any) -> Any:
+    """An instance of a store dataclass with placeholder values, to run a serializer on."""
+    values = {f.name: _placeholder(str(f.type)) for f in dataclasses.fields(cls)
+              if f.default is dataclasses.MISSING}
+    return cls(**{**values, **overrides})
+
+
+def serializer_keys() -> dict[str, list[str]]:
+    """Every component's property names, as the serializers emit them (in their order)."""
+    job = sample(Job, parameters={}, progress={})
+    asset_keys: list[str] = []
+    for asset_type in ASSET_TYPES:
+        for key in asset_api.asset_json(sample(Asset, asset_type=asset_type, format="x")):
+            if key not in asset_keys:
+                asset_keys.append(key)
+    return {
+        "Client": list(clients.client_json(sample(Client))),
+        "Campaign": list(campaigns.campaign_json(sample(Campaign))),
+        "Asset": asset_keys,
+        "Job": list(jobs.job_view(job, SceneCounts(), [])),
+        "Progress": list(jobs.progress_view(job, SceneCounts())),
+        "Scene": list(jobs.scene_view(job, {"sceneNumber": 1, "duration": 1.0}, None)),
+        "SubJob": list(jobs.sub_job_view(sample(SubJob, input={}))),
+        "ApiKey": list(auth.api_key_json(sample(ApiKey))),
+    }
+
+
+# Property types of the serializer-backed components. Names come from serializer_keys(); a
+# key missing here is rendered as "any value" and the contract tests fail on it.
+PROPERTY_TYPES: dict[str, dict[str, dict[str, Any]]] = {
+    "Client": {
+        "id": STR, "name": STR, "description": STR, "homepage": STR_OR_NULL,
+        "brandGuidelines": OBJ_OR_NULL, "metadata": OBJ_OR_NULL, "createdAt": STR,
+        "updatedAt": STR,
+    },
+    "Campaign": {
+        "id": STR, "clientId": STR, "name": STR, "goal": STR,
+        "status": {"type": "string", "enum": list(CAMPAIGN_STATUSES)},
+        "productUrl": STR_OR_NULL, "brief": OBJ_OR_NULL, "metadata": OBJ_OR_NULL,
+        "createdAt": STR, "updatedAt": STR,
+    },
+    "Asset": {
+        "id": STR, "userId": STR, "clientId": STR_OR_NULL, "campaignId": STR_OR_NULL,
+        "name": STR, "url": STR, "size": INT, "uploadedAt": STR, "tags": STRINGS,
+        "thumbnailBlobId": STR_OR_NULL, "sourceUrl": STR_OR_NULL,
+        "type": {"type": "string", "enum": list(ASSET_TYPES)}, "format": STR,
+        "contentType": STR,
+        # Type-specific: image/video width and height, video/audio duration (int seconds, as
+        # the old contract had it) next to the exact durationSeconds.
+        "width": INT, "height": INT, "thumbnailUrl": STR_OR_NULL, "duration": INT,
+        "durationSeconds": NUM_OR_NULL, "waveformUrl": STR_OR_NULL,
+        "pageCount": nullable("integer"),
+    },
+    "Job": {
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "integer id, as text"},
+        "type": {"type": "string", "enum": list(JOB_TYPES)},
+        "status": {"type": "string", "enum": list(JOB_STATUSES)},
+        "progress": ref("Progress"), "storyboard": OBJ_OR_NULL,
+        "scenes": list_of("Scene"), "videoUrl": STR_OR_NULL, "thumbnailUrl": STR_OR_NULL,
+        "duration": NUM_OR_NULL, "clipCount": nullable("integer"), "partial": BOOL,
+        "failedScenes": {"type": "array"}, "error": STR_OR_NULL, "estimatedCost": NUM,
+        "actualCost": NUM, "audio": ref("AudioInfo"), "provider": STR_OR_NULL,
+        "campaignId": STR_OR_NULL, "clientId": STR_OR_NULL, "approvedAt": STR_OR_NULL,
+        "createdAt": STR, "updatedAt": STR, "completedAt": STR_OR_NULL,
+    },
+    "Progress": {
+        "stage": STR, "percent": INT, "message": STR, "scenesTotal": INT,
+        "scenesCompleted": INT, "scenesFailed": INT, "currentStep": INT, "totalSteps": INT,
+    },
+    "Scene": {
+        "id": STR_OR_NULL, "jobId": INT, "sceneNumber": INT, "duration": NUM,
+        "description": STR_OR_NULL, "script": STR_OR_NULL, "shotType": STR_OR_NULL,
+        "transition": STR_OR_NULL, "assets": STRINGS, "metadata": OBJ_OR_NULL,
+        "sceneType": STR_OR_NULL, "prompt": STR_OR_NULL, "firstAssetId": STR_OR_NULL,
+        "lastAssetId": STR_OR_NULL, "model": STR_OR_NULL, "provider": STR_OR_NULL,
+        "estimatedCost": NUM_OR_NULL,
+        "status": {"type": "string", "enum": ["planned", *SUB_JOB_STATUSES]},
+        "clipUrl": STR_OR_NULL, "error": STR_OR_NULL, "createdAt": STR, "updatedAt": STR,
+    },
+    "SubJob": {
+        "id": STR, "jobId": INT, "subJobNumber": INT, "image1AssetId": STR_OR_NULL,
+        "image2AssetId": STR_OR_NULL, "replicatePredictionId": STR_OR_NULL,
+        "provider": STR_OR_NULL, "modelId": STR, "inputParameters": OBJ,
+        "status": {"type": "string", "enum": list(SUB_JOB_STATUSES)}, "progress": NUM,
+        "videoUrl": STR_OR_NULL, "durationSeconds": NUM_OR_NULL,
+        "estimatedCost": NUM_OR_NULL, "actualCost": NUM, "errorMessage": STR_OR_NULL,
+        "retryCount": INT, "startedAt": STR_OR_NULL, "completedAt": STR_OR_NULL,
+        "createdAt": STR, "updatedAt": STR,
+    },
+    "ApiKey": {
+        "id": INT, "name": STR, "prefix": STR_OR_NULL, "is_active": BOOL, "created_at": STR,
+        "last_used": STR_OR_NULL, "expires_at": STR_OR_NULL,
+    },
+}
+
+# Keys every object of the component carries (the Asset's type-specific keys are optional).
+_ASSET_COMMON = ("id", "userId", "clientId", "campaignId", "name", "url", "size", "uploadedAt",
+                 "tags", "thumbnailBlobId", "sourceUrl", "type", "format", "contentType")
+
+
+def serializer_components() -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, keys in serializer_keys().items():
+        types = PROPERTY_TYPES.get(name, {})
+        out[name] = {
+            "type": "object",
+            "required": [k for k in keys if name != "Asset" or k in _ASSET_COMMON],
+            "properties": {k: types.get(k, {}) for k in keys},
+        }
+    return out
+
+
+def _hand_components() -> dict[str, dict[str, Any]]:
+    """Components whose keys are built inline in a responder, written out here."""
+    ai_video = {
+        "id": STR, "jobId": INT, "subJobNumber": INT, "modelId": STR, "videoUrl": STR,
+        "thumbnailUrl": STR, "status": STR, "durationSeconds": NUM, "progress": NUM,
+        "errorMessage": STR, "createdAt": STR, "completedAt": STR, "prompt": STR,
+        "assetIds": STRINGS,
+    }
+    generated = {
+        "jobId": INT, "id": STR, "type": STR, "status": STR, "campaignId": STR_OR_NULL,
+        "clientId": STR_OR_NULL, "videoUrl": STR, "thumbnailUrl": STR_OR_NULL,
+        "duration": NUM_OR_NULL, "estimatedCost": NUM, "actualCost": NUM, "createdAt": STR,
+        "completedAt": STR_OR_NULL,
+    }
+    audio_status = {
+        "jobId": INT, "audio_id": INT, "status": {"type": "string", "enum": list(JOB_STATUSES)},
+        "progress": ref("Progress"), "audio": OBJ_OR_NULL, "total_duration": NUM_OR_NULL,
+        "scenes_processed": INT, "audio_url": STR, "model_used": STR, "error": STR_OR_NULL,
+        "createdAt": STR, "updatedAt": STR,
+    }
+    return {
+        "Meta": {"type": "object", "required": ["timestamp", "requestId"],
+                 "properties": {"timestamp": STR, "requestId": STR}},
+        "PageMeta": {"type": "object",
+                     "required": ["timestamp", "requestId", "total", "page", "limit", "offset"],
+                     "properties": {"timestamp": STR, "requestId": STR, "total": INT,
+                                    "page": INT, "limit": INT, "offset": INT}},
+        "Error": {
+            "description": "Every error, whatever its status: data null, a sentence in "
+                           "error, a machine code in meta (validation errors list every bad "
+                           "field in meta.details).",
+            "type": "object", "required": ["data", "error", "meta"],
+            "properties": {
+                "data": {"type": "null"}, "error": STR,
+                "meta": {"type": "object", "required": ["timestamp", "requestId", "code"],
+                         "properties": {
+                             "timestamp": STR, "requestId": STR, "code": STR,
+                             "details": {"type": "array", "items": {
+                                 "type": "object", "required": ["loc", "msg", "type"],
+                                 "properties": {"loc": {"type": "array"}, "msg": STR,
+                                                "type": STR}}}}}}},
+        "AudioInfo": {"type": "object", "required": ["status"],
+                      "properties": {"status": STR, "requested": BOOL}},
+        "AiVideo": {"type": "object", "required": list(ai_video), "properties": ai_video},
+        "GeneratedVideo": {"type": "object", "required": list(generated),
+                           "properties": generated},
+        "AudioStatus": {"type": "object", "required": ["jobId", "status", "audio_url"],
+                        "properties": audio_status},
+        "Health": {"type": "object", "required": ["status", "database", "actors"],
+                   "properties": {"status": {"type": "string",
+                                             "enum": ["healthy", "unhealthy"]},
+                                  "database": STR, "actors": STR}},
+    }
+
+
+# --- the operations table -------------------------------------------------------------------
+
+
+def _param(name: str, schema: dict[str, Any], where: str = "query", *,
+           description: str = "") -> dict[str, Any]:
+    out = {"name": name, "in": where, "required": where == "path", "schema": schema}
+    if description:
+        out["description"] = description
+    return out
+
+
+LIMIT = _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50})
+OFFSET = _param("offset", {"type": "integer", "minimum": 0, "default": 0})
+PAGE = (LIMIT, OFFSET)
+TOKEN = _param("token", STR, description="An access token bound to this one resource "
+               "(lets a plain <video src> or <img src> load without the API key).")
+RANGE = _param("Range", {"type": "string", "pattern": "^bytes=[0-9]*-[0-9]*$"}, "header")
+
+# Statuses every authenticated route may answer.
+_COMMON = (401, 404)
+_BODY = (400, 413, 415, 422)
+
+
+@dataclass(frozen=True)
+class Op:
+    summary: str
+    tags: tuple[str, ...]
+    ok: dict[str, Any] | None = None  # the success body's schema (the envelope's data)
+    status: int = 200
+    page: bool = False
+    body: Schema | dict[str, Any] | None = None
+    content: tuple[str, ...] = (JSON,)
+    params: tuple[dict[str, Any], ...] = ()
+    errors: tuple[int, ...] = _COMMON
+    security: list[dict[str, list[str]]] = field(default_factory=lambda: AUTH)
+    binary: str | None = None  # media type of a streamed body
+    raw: dict[str, Any] | None = None  # a non-envelope success body (docs, openapi)
+    description: str = ""
+
+
+def _job_errors(*extra: int) -> tuple[int, ...]:
+    # 503 when the server runs without its actor system (API-only deployments).
+    return (*_COMMON, *_BODY, 503, *extra)
+
+
+def _asset_multipart() -> dict[str, Any]:
+    return {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "name": {"type": "string", "maxLength": 255},
+        "type": {"type": "string", "enum": list(ASSET_TYPES)},
+        "clientId": {"type": "string", "maxLength": 64},
+        "campaignId": {"type": "string", "maxLength": 64},
+        "tags": {"type": "string", "description": "a JSON array of strings, or one tag"},
+    }}
+
+
+def _login_ok() -> dict[str, Any]:
+    return {"type": "object",
+            "required": ["access_token", "token_type", "expires_in", "username"],
+            "properties": {"access_token": STR, "token_type": {"const": "bearer"},
+                           "expires_in": INT, "message": STR, "username": STR}}
+
+
+def _new_key() -> dict[str, Any]:
+    return {"allOf": [ref("ApiKey"), {"type": "object", "required": ["api_key"],
+                                      "properties": {"api_key": {"type": "string",
+                                                                 "pattern": "^sk_"}}}]}
+
+
+def _job_created() -> dict[str, Any]:
+    return {"type": "object", "required": ["id", "status", "createdAt"], "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+        "status": {"type": "string", "enum": list(JOB_STATUSES)}, "assetIds": STRINGS,
+        "scenes": {"type": "array"}, "audio": ref("AudioInfo"), "estimatedCost": NUM,
+        "createdAt": STR, "updatedAt": STR}}
+
+
+def _pairs_created(job_id: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": ["jobId", "id", "status", "campaignId", "message"],
+            "properties": {"jobId": job_id, "id": STR,
+                           "status": {"type": "string", "enum": list(JOB_STATUSES)},
+                           "campaignId": STR, "totalAssets": INT, "propertyName": STR,
+                           "totalScenes": INT, "message": STR}}
+
+
+def _bulk_result() -> dict[str, Any]:
+    item = {"type": "object", "required": ["asset", "success", "error"],
+            "properties": {"asset": {"oneOf": [ref("Asset"), {"type": "null"}]},
+                           "success": BOOL, "error": STR_OR_NULL}}
+    return {"type": "object", "required": ["results", "summary"], "properties": {
+        "results": {"type": "array", "items": item},
+        "summary": {"type": "object", "required": ["total", "successful", "failed"],
+                    "properties": {"total": INT, "successful": INT, "failed": INT}}}}
+
+
+def _action_ok() -> dict[str, Any]:
+    return {"type": "object", "required": ["message"],
+            "properties": {"message": STR, "jobId": STR, "status": STR,
+                           "scene": ref("Scene")}}
+
+
+def _dry_run_ok() -> dict[str, Any]:
+    return {"type": "object",
+            "required": ["estimatedCost", "currency", "breakdown", "validUntil"],
+            "properties": {"estimatedCost": NUM, "currency": {"const": "USD"},
+                           "breakdown": {"type": "object",
+                                         "additionalProperties": NUM},
+                           "scenes": INT, "clipDuration": NUM, "totalDuration": NUM,
+                           "model": STR, "resolution": STR_OR_NULL, "provider": STR,
+                           "validUntil": STR}}
+
+
+def _stats(*keys: str) -> dict[str, Any]:
+    return {"type": "object", "required": list(keys), "properties": {k: NUM for k in keys}}
+
+
+JOB_ID = _param("job_id", {"type": "integer", "minimum": 0}, "path")
+
+_STATUS_FILTER = _param("status", {"type": "string", "enum": list(JOB_STATUSES)})
+_CLIENT_FILTER = _param("client_id", STR)
+_CAMPAIGN_FILTER = _param("campaign_id", STR)
+_ASSET_TYPE = _param("asset_type", {"type": "string", "enum": list(ASSET_TYPES)})
+
+OPERATIONS: dict[tuple[str, str], Op] = {
+    # --- service --------------------------------------------------------------------------
+    ("/health", "GET"): Op(
+        "Liveness plus database and actor-system readiness", ("service",), ref("Health"),
+        errors=(503,), security=PUBLIC),
+    (OPENAPI_PATH, "GET"): Op(
+        "This description (OpenAPI 3.1)", ("service",), security=PUBLIC, errors=(),
+        raw={"type": "object", "required": ["openapi", "paths"]}),
+    (DOCS_PATH, "GET"): Op(
+        "A page that renders this description for people", ("service",), security=PUBLIC,
+        errors=(), binary="text/html"),
+    (f"{API}/debug/actors", "GET"): Op(
+        "The live actor tree (admins only; others get 404)", ("service",), OBJ,
+        params=(_param("format", {"type": "string", "enum": ["json", "text"]}),)),
+    ("/api/webhooks/replicate", "POST"): Op(
+        "Replicate prediction webhook (signature verified; only a hint to poll now)",
+        ("webhooks",), {"type": "object", "properties": {"received": BOOL,
+                                                         "duplicate": BOOL}},
+        body=OBJ, security=PUBLIC, errors=(401, 404),
+        description="404 when no webhook secret is configured."),
+    # --- auth -----------------------------------------------------------------------------
+    ("/api/auth/login", "POST"): Op(
+        "Log in: sets the access_token cookie and returns the token", ("auth",), _login_ok(),
+        body=auth.LOGIN, content=(JSON, "application/x-www-form-urlencoded"),
+        security=PUBLIC, errors=(400, 401, 413, 415, 422, 429)),
+    ("/api/auth/logout", "POST"): Op(
+        "Log out: revokes the session and clears the cookie", ("auth",), message(),
+        security=PUBLIC, errors=()),
+    ("/api/auth/api-keys", "GET"): Op(
+        "The caller's API keys (never the keys themselves)", ("auth",), list_of("ApiKey"),
+        errors=(401,)),
+    ("/api/auth/api-keys", "POST"): Op(
+        "Create an API key (shown once)", ("auth",), _new_key(), status=201,
+        body=auth.NEW_API_KEY, errors=(401, *_BODY)),
+    ("/api/auth/api-keys/{key_id}", "DELETE"): Op(
+        "Revoke one of the caller's API keys", ("auth",), message(),
+        params=(_param("key_id", INT, "path"),)),
+    # --- clients --------------------------------------------------------------------------
+    (f"{API}/clients", "GET"): Op("List the caller's clients", ("clients",),
+                                  list_of("Client"), page=True, params=PAGE,
+                                  errors=(401, 422)),
+    (f"{API}/clients", "POST"): Op("Create a client", ("clients",), ref("Client"), status=201,
+                                   body=clients.CLIENT, errors=(401, *_BODY)),
+    (f"{API}/clients/{{client_id}}", "GET"): Op("Get a client", ("clients",), ref("Client")),
+    (f"{API}/clients/{{client_id}}", "PUT"): Op(
+        "Update a client (absent keys stay unchanged)", ("clients",), ref("Client"),
+        body=clients.CLIENT.as_partial(), errors=(*_COMMON, *_BODY)),
+    (f"{API}/clients/{{client_id}}", "PATCH"): Op(
+        "Update a client (same as PUT)", ("clients",), ref("Client"),
+        body=clients.CLIENT.as_partial(), errors=(*_COMMON, *_BODY)),
+    (f"{API}/clients/{{client_id}}", "DELETE"): Op("Delete a client", ("clients",), message()),
+    (f"{API}/clients/{{client_id}}/stats", "GET"): Op(
+        "Campaign and video counts and spend of a client", ("clients",),
+        _stats("campaignCount", "videoCount", "totalSpend")),
+    (f"{API}/clients/{{client_id}}/campaigns", "GET"): Op(
+        "A client's campaigns", ("clients", "campaigns"), list_of("Campaign"), page=True,
+        params=PAGE, errors=(*_COMMON, 422)),
+    # --- campaigns ------------------------------------------------------------------------
+    (f"{API}/campaigns", "GET"): Op(
+        "List the caller's campaigns", ("campaigns",), list_of("Campaign"), page=True,
+        params=(_CLIENT_FILTER, _param("status", {"type": "string",
+                                                  "enum": list(CAMPAIGN_STATUSES)}), *PAGE),
+        errors=(401, 422)),
+    (f"{API}/campaigns", "POST"): Op("Create a campaign for one of the caller's clients",
+                                     ("campaigns",), ref("Campaign"), status=201,
+                                     body=campaigns.CAMPAIGN, errors=(401, *_BODY)),
+    (f"{API}/campaigns/{{campaign_id}}", "GET"): Op("Get a campaign", ("campaigns",),
+                                                    ref("Campaign")),
+    (f"{API}/campaigns/{{campaign_id}}", "PUT"): Op(
+        "Update a campaign (absent keys stay unchanged)", ("campaigns",), ref("Campaign"),
+        body=campaigns.CAMPAIGN.as_partial(), errors=(*_COMMON, *_BODY)),
+    (f"{API}/campaigns/{{campaign_id}}", "PATCH"): Op(
+        "Update a campaign (same as PUT)", ("campaigns",), ref("Campaign"),
+        body=campaigns.CAMPAIGN.as_partial(), errors=(*_COMMON, *_BODY)),
+    (f"{API}/campaigns/{{campaign_id}}", "DELETE"): Op("Delete a campaign", ("campaigns",),
+                                                       message()),
+    (f"{API}/campaigns/{{campaign_id}}/stats", "GET"): Op(
+        "Video count and spend of a campaign", ("campaigns",),
+        _stats("videoCount", "totalSpend", "avgCost")),
+    (f"{API}/campaigns/{{campaign_id}}/assets", "GET"): Op(
+        "A campaign's assets", ("campaigns", "assets"), list_of("Asset"), page=True,
+        params=(_ASSET_TYPE, *PAGE), errors=(*_COMMON, 422)),
+    # --- assets ---------------------------------------------------------------------------
+    (f"{API}/assets", "GET"): Op(
+        "List the caller's assets, newest first", ("assets",), list_of("Asset"), page=True,
+        params=(_CLIENT_FILTER, _CAMPAIGN_FILTER, _ASSET_TYPE, *PAGE), errors=(401, 422)),
+    (f"{API}/assets", "POST"): Op(
+        "Upload a file (multipart part `file`; metadata as form fields or query)",
+        ("assets",), ref("Asset"), status=201, body=_asset_multipart(),
+        content=("multipart/form-data",), errors=(401, *_BODY)),
+    (f"{API}/assets/from-url", "POST"): Op(
+        "Fetch an asset from a public http(s) URL", ("assets",), ref("Asset"), status=201,
+        body=asset_api.ASSET_FROM_URL, errors=(401, *_BODY, 502)),
+    (f"{API}/assets/from-urls", "POST"): Op(
+        "Fetch up to 100 assets from URLs; per-item results", ("assets",), _bulk_result(),
+        body={**asset_api.ASSETS_FROM_URLS.json_schema(),
+              "properties": {**asset_api.ASSETS_FROM_URLS.json_schema()["properties"],
+                             "assets": {"type": "array", "maxItems": asset_api.MAX_BULK,
+                                        "items": asset_api.BULK_ITEM.json_schema()}}},
+        errors=(401, *_BODY)),
+    (f"{API}/assets/unified", "POST"): Op(
+        "Upload a file (multipart) or fetch a URL (JSON), one route for both", ("assets",),
+        ref("Asset"), status=201, body=asset_api.UNIFIED_JSON,
+        content=(JSON, "multipart/form-data"), errors=(401, *_BODY, 502)),
+    (f"{API}/assets/{{asset_id}}", "GET"): Op("Get an asset's metadata", ("assets",),
+                                              ref("Asset")),
+    (f"{API}/assets/{{asset_id}}", "DELETE"): Op("Delete an asset and its bytes", ("assets",),
+                                                 message()),
+    (f"{API}/assets/{{asset_id}}/data", "GET"): Op(
+        "The asset's bytes (Range, ETag, HEAD)", ("assets",), binary="application/octet-stream",
+        params=(TOKEN, RANGE), security=BINARY_AUTH, errors=(*_COMMON, 416)),
+    (f"{API}/assets/{{asset_id}}/data", "HEAD"): Op(
+        "Headers of the asset's bytes", ("assets",), binary="application/octet-stream",
+        params=(TOKEN,), security=BINARY_AUTH),
+    (f"{API}/assets/{{asset_id}}/thumbnail", "GET"): Op(
+        "A JPEG thumbnail of an image or video asset", ("assets",), binary="image/jpeg",
+        params=(TOKEN, RANGE), security=BINARY_AUTH, errors=(*_COMMON, 416)),
+    (f"{API}/assets/{{asset_id}}/thumbnail", "HEAD"): Op(
+        "Headers of the thumbnail", ("assets",), binary="image/jpeg", params=(TOKEN,),
+        security=BINARY_AUTH),
+    # --- jobs -----------------------------------------------------------------------------
+    (f"{API}/jobs", "GET"): Op(
+        "List the caller's jobs", ("jobs",), list_of("Job"), page=True,
+        params=(_STATUS_FILTER, _CAMPAIGN_FILTER, _CLIENT_FILTER, *PAGE), errors=(401, 422)),
+    (f"{API}/jobs", "POST"): Op(
+        "Create a standard (brief-driven) job; work starts at once, poll GET /jobs/{id}",
+        ("jobs",), _job_created(), status=201, body=jobs.STANDARD, errors=_job_errors()),
+    (f"{API}/jobs/from-image-pairs", "POST"): Op(
+        "Create a job from a campaign's images (pairs chosen for you)", ("jobs",),
+        _pairs_created({"type": "string", "pattern": "^[0-9]+$"}), status=201,
+        body=jobs.IMAGE_PAIRS, errors=_job_errors()),
+    (f"{API}/jobs/from-property-photos", "POST"): Op(
+        "Create a property video job from 14+ photos", ("jobs",), _pairs_created(INT),
+        status=201, body=jobs.PROPERTY, errors=_job_errors()),
+    (f"{API}/jobs/dry-run", "POST"): Op(
+        "Estimate a job's cost from the request, without creating it", ("jobs",),
+        _dry_run_ok(), body=jobs.DRY_RUN, errors=(401, *_BODY)),
+    (f"{API}/jobs/{{job_id}}", "GET"): Op(
+        "A job: status, progress, storyboard, scenes, video, costs", ("jobs",), ref("Job"),
+        params=(JOB_ID,)),
+    (f"{API}/jobs/{{job_id}}/approve", "POST"): Op(
+        "Approve the storyboard and start rendering (only from storyboard_ready)",
+        ("jobs",), _action_ok(), params=(JOB_ID,), errors=(*_COMMON, 409, 503)),
+    (f"{API}/jobs/{{job_id}}/cancel", "POST"): Op(
+        "Cancel a job and stop its work", ("jobs",), _action_ok(), params=(JOB_ID,),
+        errors=(*_COMMON, 409, 503)),
+    (f"{API}/jobs/{{job_id}}/actions", "POST"): Op(
+        "approve | cancel | regenerate_scene (payload.sceneId)", ("jobs",), _action_ok(),
+        params=(JOB_ID,), body=jobs.ACTION, errors=(*_COMMON, *_BODY, 409, 503)),
+    (f"{API}/jobs/{{job_id}}/sub-jobs", "GET"): Op(
+        "The job's clip renders with a status summary", ("jobs",),
+        {"type": "object", "required": ["subJobs", "summary"],
+         "properties": {"subJobs": list_of("SubJob"),
+                        "summary": {"type": "object", "additionalProperties": INT}}},
+        params=(JOB_ID,)),
+    (f"{API}/jobs/{{job_id}}/scenes", "GET"): Op(
+        "The storyboard's scenes", ("scenes",),
+        {"type": "object", "required": ["scenes"], "properties": {"scenes": list_of("Scene")}},
+        params=(JOB_ID,)),
+    (f"{API}/jobs/{{job_id}}/scenes/{{scene_id}}", "GET"): Op(
+        "One scene", ("scenes",), ref("Scene"), params=(JOB_ID,)),
+    (f"{API}/jobs/{{job_id}}/scenes/{{scene_id}}", "PUT"): Op(
+        "Edit a scene while the storyboard awaits approval", ("scenes",), ref("Scene"),
+        params=(JOB_ID,), body=jobs.SCENE_UPDATE.as_partial(),
+        errors=(*_COMMON, *_BODY, 409)),
+    (f"{API}/jobs/{{job_id}}/scenes/{{scene_id}}", "PATCH"): Op(
+        "Edit a scene (same as PUT)", ("scenes",), ref("Scene"), params=(JOB_ID,),
+        body=jobs.SCENE_UPDATE.as_partial(), errors=(*_COMMON, *_BODY, 409)),
+    (f"{API}/jobs/{{job_id}}/scenes/{{scene_id}}", "DELETE"): Op(
+        "Remove a scene from the storyboard", ("scenes",), message(), params=(JOB_ID,),
+        errors=(*_COMMON, 409)),
+    (f"{API}/jobs/{{job_id}}/scenes/{{scene_id}}/regenerate", "POST"): Op(
+        "Rewrite a scene's prompt with feedback", ("scenes",), ref("Scene"),
+        params=(JOB_ID,), body=jobs.REGENERATE, errors=(*_COMMON, *_BODY, 409)),
+    (f"{API}/ai-videos", "GET"): Op(
+        "The gallery's clips (every field non-null)", ("jobs", "videos"),
+        {"type": "object", "required": ["videos", "total"],
+         "properties": {"videos": list_of("AiVideo"), "total": INT}},
+        params=(_param("limit", {"type": "integer", "minimum": 1, "maximum": 100,
+                                 "default": 20}), OFFSET,
+                _param("status", {"type": "string", "enum": ["all", *SUB_JOB_STATUSES],
+                                  "default": "completed"})),
+        errors=(401, 422)),
+    (f"{API}/generated-videos", "GET"): Op(
+        "Finished videos", ("jobs", "videos"), list_of("GeneratedVideo"), page=True,
+        params=(_CAMPAIGN_FILTER, _CLIENT_FILTER,
+                _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000,
+                                 "default": 25}), OFFSET),
+        errors=(401, 422)),
+    # --- videos and audio -----------------------------------------------------------------
+    **{(f"{API}/videos/{{job_id}}/{alias}", method): Op(
+        "The job's final video" + (" (alias of /data)" if alias == "combined" else ""),
+        ("videos",), binary="video/mp4", params=(JOB_ID, TOKEN, RANGE),
+        security=BINARY_AUTH, errors=(*_COMMON, 416))
+        for alias in ("data", "combined") for method in ("GET", "HEAD")},
+    **{(f"{API}/videos/{{job_id}}/thumbnail", method): Op(
+        "A JPEG frame of the final video", ("videos",), binary="image/jpeg",
+        params=(JOB_ID, TOKEN, RANGE), security=BINARY_AUTH, errors=(*_COMMON, 416))
+        for method in ("GET", "HEAD")},
+    **{(f"{API}/videos/{{job_id}}/clips/{{clip}}", method): Op(
+        "One rendered clip, clip_001.mp4...", ("videos",), binary="video/mp4",
+        params=(JOB_ID, _param("clip", {"type": "string", "pattern": r"^clip_\d{1,4}\.mp4$"},
+                               "path"), TOKEN, RANGE),
+        security=BINARY_AUTH, errors=(*_COMMON, 416))
+        for method in ("GET", "HEAD")},
+    (f"{API}/audio/generate-scenes", "POST"): Op(
+        "Start an audio job from scene prompts (returns at once)", ("audio",),
+        ref("AudioStatus"), status=202, body=media_routes.AUDIO_REQUEST, errors=_job_errors()),
+    (f"{API}/audio/status/{{job_id}}", "GET"): Op(
+        "An audio job's status", ("audio",), ref("AudioStatus"), params=(JOB_ID,)),
+    **{(f"{API}/audio/{{job_id}}/download", method): Op(
+        "The generated audio (AAC in MP4)", ("audio",), binary="audio/mp4",
+        params=(JOB_ID, TOKEN, RANGE), security=BINARY_AUTH, errors=(*_COMMON, 416))
+        for method in ("GET", "HEAD")},
+}
+
+# Routes that exist only in some configurations (the actor tree needs the actor system).
+OPTIONAL_ROUTES = frozenset({(f"{API}/debug/actors", "GET")})
+
+_STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 206: "Partial content",
+                304: "Not modified", 400: "Malformed request", 401: "Not authenticated",
+                403: "Forbidden", 404: "Not found (or not the caller's)",
+                409: "Not allowed in the current state", 413: "Body too large",
+                415: "Unsupported media type", 416: "Range not satisfiable",
+                422: "Validation failed", 429: "Too many requests",
+                502: "An upstream service failed", 503: "Service unavailable"}
+
+
+# --- reading the router ---------------------------------------------------------------------
+
+_CONVERTER = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+
+
+def openapi_path(template: str) -> str:
+    """Falcon's ``{key_id:int}`` becomes OpenAPI's ``{key_id}``."""
+    return _CONVERTER.sub(r"{\1}", template)
+
+
+def _is_ours(responder: Any) -> bool:
+    # Falcon fills unmapped methods with generated responders (405, default OPTIONS); ours
+    # are bound methods of the resource.
+    return getattr(responder, "__self__", None) is not None
+
+
+def served_operations(app: falcon.App) -> set[tuple[str, str]]:
+    """Every ``(OpenAPI path, METHOD)`` the app's router dispatches to one of our responders."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(nodes: Iterable[Any]) -> None:
+        for node in nodes:
+            if node.resource is not None and node.method_map:
+                for method, responder in node.method_map.items():
+                    if _is_ours(responder):
+                        found.add((openapi_path(node.uri_template), method))
+            walk(node.children)
+
+    walk(app._router._roots)
+    return found
+
+
+def check_table(app: falcon.App) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(served but not in the table, in the table but not served)."""
+    served = served_operations(app)
+    table = set(OPERATIONS)
+    return served - table, table - served - OPTIONAL_ROUTES
+
+
+# --- building the description ---------------------------------------------------------------
+
+
+def _request_schema(body: Schema | dict[str, Any]) -> dict[str, Any]:
+    return body.json_schema() if isinstance(body, Schema) else body
+
+
+def _path_params(path: str, declared: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+    names = {p["name"] for p in declared if p["in"] == "path"}
+    extra = [_param(name, STR, "path") for name in re.findall(r"\{(\w+)\}", path)
+             if name not in names]
+    return [*declared, *extra]
+
+
+def _operation(path: str, method: str, op: Op) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "operationId": f"{method.lower()}_{re.sub(r'[^a-zA-Z0-9]+', '_', path).strip('_')}",
+        "summary": op.summary, "tags": list(op.tags), "security": op.security,
+    }
+    if op.description:
+        out["description"] = op.description
+    params = _path_params(path, op.params)
+    if method == "HEAD":
+        params = [p for p in params if p["in"] != "header"]
+    if params:
+        out["parameters"] = params
+    if op.body is not None:
+        schema = _request_schema(op.body)
+        out["requestBody"] = {"required": True,
+                              "content": {ct: {"schema": schema} for ct in op.content}}
+    responses: dict[str, Any] = {}
+    if op.raw is not None:
+        responses[str(op.status)] = {"description": _STATUS_TEXT[op.status],
+                                     "content": {JSON: {"schema": op.raw}}}
+    elif op.binary is not None:
+        content = {} if method == "HEAD" else {op.binary: {"schema": {
+            "type": "string", "format": "binary"}}}
+        responses[str(op.status)] = {"description": _STATUS_TEXT[op.status], **(
+            {"content": content} if content else {})}
+        if op.security is BINARY_AUTH:
+            responses["206"] = {"description": _STATUS_TEXT[206], **(
+                {"content": content} if content else {})}
+            responses["304"] = {"description": _STATUS_TEXT[304]}
+    else:
+        responses[str(op.status)] = {
+            "description": _STATUS_TEXT[op.status],
+            "content": {JSON: {"schema": envelope_of(op.ok or {}, page=op.page)}}}
+    for status in sorted(set(op.errors)):
+        responses[str(status)] = {"description": _STATUS_TEXT[status],
+                                  **({} if method == "HEAD" else {"content": {JSON: {
+                                      "schema": ref("Error")}}})}
+    if op.security and op.security is not PUBLIC and "401" not in responses:
+        responses["401"] = {"description": _STATUS_TEXT[401],
+                            "content": {JSON: {"schema": ref("Error")}}}
+    out["responses"] = responses
+    return out
+
+
+def _undocumented(path: str, method: str) -> dict[str, Any]:
+    return {"operationId": f"{method.lower()}_{re.sub(r'[^a-zA-Z0-9]+', '_', path)}",
+            "summary": "Undocumented route", "tags": ["undocumented"],
+            "parameters": _path_params(path, ()),
+            "responses": {"default": {"description": "Not described yet"}}}
+
+
+def build_description(app: falcon.App, *, server_url: str | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for the routes ``app`` serves."""
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method in sorted(served_operations(app)):
+        op = OPERATIONS.get((path, method))
+        paths.setdefault(path, {})[method.lower()] = (
+            _operation(path, method, op) if op is not None else _undocumented(path, method))
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "actorvid API", "version": "3",
+                 "description": "AI marketing-video studio. Every JSON response is an "
+                                "envelope {data, error, meta}; errors use real HTTP status "
+                                "codes and still carry it. Bodies are camelCase, query "
+                                "parameters snake_case."},
+        "paths": paths,
+        "components": {
+            "schemas": {**_hand_components(), **serializer_components()},
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "An API key (sk_...) or a session token"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "access_token"},
+                "accessToken": {"type": "apiKey", "in": "query", "name": "token",
+                                "description": "Binary GET/HEAD routes only; bound to one "
+                                               "resource"},
+            },
+        },
+        "security": AUTH,
+        "tags": [{"name": name} for name in _tag_order(paths)],
+    }
+    if server_url:
+        doc["servers"] = [{"url": server_url}]
+    return doc
+
+
+def _tag_order(paths: dict[str, dict[str, Any]]) -> list[str]:
+    seen: list[str] = []
+    for item in paths.values():
+        for operation in item.values():
+            for tag in operation.get("tags", []):
+                if tag not in seen:
+                    seen.append(tag)
+    return seen
+
+
+# --- resources ------------------------------------------------------------------------------
+
+
+class OpenApiResource:
+    """Serves the description, built once (after every route exists) and then cached."""
+
+    auth = "none"
+
+    def __init__(self, app: falcon.App) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self._body: bytes | None = None
+
+    def body(self) -> bytes:
+        with self._lock:
+            if self._body is None:
+                self._body = json.dumps(build_description(self._app)).encode()
+            return self._body
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = falcon.MEDIA_JSON
+        resp.cache_control = ["no-cache"]
+        resp.data = self.body()
+
+
+def _load_page() -> bytes:
+    return resources.files("actorvid.api").joinpath("static/docs.html").read_bytes()
+
+
+class DocsResource:
+    """A small self-contained page (no CDN) that fetches the description and lists it."""
+
+    auth = "none"
+
+    def __init__(self, page: Callable[[], bytes] = _load_page) -> None:
+        self._page = page()
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = "text/html; charset=utf-8"
+        # The page's only script is inline and ours; it may fetch only from this origin.
+        resp.set_header("Content-Security-Policy",
+                        "default-src 'none'; script-src 'unsafe-inline'; "
+                        "style-src 'unsafe-inline'; connect-src 'self'")
+        resp.set_header("X-Content-Type-Options", "nosniff")
+        resp.data = self._page
+
+
+def add_openapi_routes(app: falcon.App, ctx: AppContext) -> None:
+    """Register ``/api/openapi.json`` and ``/api/docs`` (both public)."""
+    app.add_route(OPENAPI_PATH, OpenApiResource(app))
+    app.add_route(DOCS_PATH, DocsResource())
