@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +12,8 @@ from pathlib import Path
 from actorvid import security
 from actorvid.clock import Clock, isoformat_z, utc_now
 from actorvid.errors import NotFound, Unauthorized
+from actorvid.legacy.credentials import LegacyKeyGuard, check_bcrypt, is_bcrypt_hash
+from actorvid.store import legacy as legacy_store
 from actorvid.store import users as user_store
 from actorvid.store.db import Database
 from actorvid.store.users import ApiKey, User
@@ -37,11 +40,14 @@ class Accounts:
     """The account operations, bound to a database and a clock."""
 
     def __init__(self, db: Database, *, clock: Clock = utc_now, session_ttl: int = 5 * 86400,
-                 access_token_ttl: int = 7200) -> None:
+                 access_token_ttl: int = 7200, legacy_keys: LegacyKeyGuard | None = None
+                 ) -> None:
         self.db = db
         self.clock = clock
         self.session_ttl = session_ttl
         self.access_token_ttl = access_token_ttl
+        # Bounds the bcrypt work of checking unknown sk_ keys against imported old keys.
+        self.legacy_keys = legacy_keys or LegacyKeyGuard()
 
     def _now(self) -> str:
         return isoformat_z(self.clock())
@@ -76,11 +82,18 @@ class Accounts:
 
     def authenticate_api_key(self, key: str) -> User | None:
         now = self.clock()
+        key_hash = security.hash_token(key)
         with self.db.read() as conn:
-            found = user_store.find_user_by_api_key(conn, security.hash_token(key),
-                                                    isoformat_z(now))
+            found = user_store.find_user_by_api_key(conn, key_hash, isoformat_z(now))
         if found is None:
-            return None
+            # A key of the old backend (imported bcrypt hash) is moved to our indexed form on
+            # its first use, so this bcrypt path runs once per old key, not per request.
+            if key.startswith(security.API_KEY_PREFIX) and self._migrate_legacy_key(
+                    key, key_hash):
+                with self.db.read() as conn:
+                    found = user_store.find_user_by_api_key(conn, key_hash, isoformat_z(now))
+            if found is None:
+                return None
         user, record = found
         if record.last_used is None or record.last_used < isoformat_z(
                 now - API_KEY_TOUCH_INTERVAL):
@@ -88,6 +101,35 @@ class Accounts:
                 user_store.touch_api_key(conn, record.id, isoformat_z(now),
                                          isoformat_z(now - API_KEY_TOUCH_INTERVAL))
         return user
+
+    def _migrate_legacy_key(self, key: str, key_hash: str) -> bool:
+        """Check ``key`` against the imported old keys; on a match move it to ``api_keys``."""
+        guard = self.legacy_keys
+        if guard.recently_missed(key_hash):
+            return False
+        now = self._now()
+        with self.db.read() as conn:
+            candidates = legacy_store.pending_legacy_api_keys(conn, now)
+        for legacy in candidates:
+            if not guard.acquire():
+                # Out of budget: refuse this request but do not cache a miss (it may be good).
+                logger.warning("legacy API key checks are rate-limited; a key was refused")
+                return False
+            if not check_bcrypt(key, legacy.bcrypt_hash):
+                continue
+            try:
+                with self.db.write() as conn:
+                    moved = legacy_store.migrate_legacy_api_key(
+                        conn, legacy, key_hash=key_hash, key_prefix=key[:8], now=now)
+            except sqlite3.IntegrityError:
+                moved = False  # a concurrent request moved the same key first
+            if moved:
+                logger.info("moved old API key %d (%s) of user %d to the indexed form",
+                            legacy.id, legacy.name, legacy.user_id)
+            return True
+        if candidates:
+            guard.remember_miss(key_hash)
+        return False
 
     def authenticate_session(self, token: str) -> User | None:
         with self.db.read() as conn:
@@ -105,13 +147,21 @@ class Accounts:
             found = user_store.get_user_with_password(conn, username)
         # Hash even for unknown users so timing does not tell which usernames exist.
         stored = found[1] if found else security.hash_password("not-a-user")
-        valid = security.verify_password(password, stored)
+        legacy = is_bcrypt_hash(stored)
+        valid = (check_bcrypt(password, stored) if legacy
+                 else security.verify_password(password, stored))
         if found is None or not valid or not found[0].is_active:
             raise Unauthorized("Incorrect username or password")
         user = found[0]
         token = security.new_token()
         now = self.clock()
+        # An imported bcrypt hash is replaced by ours the first time it is proven (hashed
+        # before the write lock is taken).
+        upgraded = security.hash_password(password) if legacy else None
         with self.db.write() as conn:
+            if upgraded is not None:
+                legacy_store.replace_password_hash(conn, user.id, old_hash=stored,
+                                                   new_hash=upgraded)
             user_store.create_session(
                 conn, user_id=user.id, token_hash=security.hash_token(token), kind="session",
                 resource=None, now=isoformat_z(now),

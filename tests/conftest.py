@@ -70,7 +70,7 @@ def client(app: falcon.App) -> falcon.testing.TestClient:
 
 
 @dataclass
-class TestUser:
+class ApiUser:
     id: int
     username: str
     password: str
@@ -81,26 +81,26 @@ class TestUser:
         return {"X-API-Key": self.key}
 
 
-def make_user(ctx: AppContext, username: str, *, is_admin: bool = False) -> TestUser:
+def make_user(ctx: AppContext, username: str, *, is_admin: bool = False) -> ApiUser:
     password = f"pw-{username}-secret"
     user = ctx.accounts.create_user(username, f"{username}@example.com", password,
                                     is_admin=is_admin)
     key = ctx.accounts.create_api_key(user.id, "test").key
-    return TestUser(user.id, username, password, key)
+    return ApiUser(user.id, username, password, key)
 
 
 @pytest.fixture
-def user(ctx: AppContext) -> TestUser:
+def user(ctx: AppContext) -> ApiUser:
     return make_user(ctx, "alice")
 
 
 @pytest.fixture
-def other_user(ctx: AppContext) -> TestUser:
+def other_user(ctx: AppContext) -> ApiUser:
     return make_user(ctx, "bob")
 
 
 @pytest.fixture
-def admin(ctx: AppContext) -> TestUser:
+def admin(ctx: AppContext) -> ApiUser:
     return make_user(ctx, "root", is_admin=True)
 
 

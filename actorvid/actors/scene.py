@@ -132,7 +132,10 @@ class SceneActor(SupervisedActor):
         elif step == "find":
             assert sub.attempt_tag is not None
             self.step = "finding"
-            found = self.services.provider.find(sub.attempt_tag)
+            found = self.services.provider.find(sub.attempt_tag, inputs=self._inputs,
+                                                since=parse_iso(sub.updated_at))
+            if found is not None and self._claimed_elsewhere(found.id):
+                found = None
             if found is not None:
                 logger.info("job %d scene %s: found prediction %s by tag %s; no new create",
                             self.job_id, sub.id, found.id, sub.attempt_tag)
@@ -141,6 +144,12 @@ class SceneActor(SupervisedActor):
                 self._create(sub)
         else:
             self._create(sub)
+
+    def _claimed_elsewhere(self, provider_id: str) -> bool:
+        """Matching by input could name another scene's prediction: never share one."""
+        with self.services.db.read() as conn:
+            owner = jobs.find_sub_job_by_provider_id(conn, provider_id)
+        return owner is not None and owner.id != self.sub_job_id
 
     def _create(self, sub: jobs.SubJob) -> None:
         assert self._inputs is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import BinaryIO, Literal, Protocol, runtime_checkable
 
 from actorvid.errors import ProviderError
@@ -110,8 +111,13 @@ class PredictionService(Protocol):
     def create(self, inputs: RenderInput | MusicInput, *, tag: str) -> Prediction:
         """Start one prediction. ``tag`` is unique per attempt so a lost answer can be found."""
 
-    def find(self, tag: str) -> Prediction | None:
-        """The prediction created with ``tag``, if the provider has it (after a lost answer)."""
+    def find(self, tag: str, inputs: RenderInput | MusicInput | None = None,
+             since: datetime | None = None) -> Prediction | None:
+        """The prediction created with ``tag``, if the provider has it (after a lost answer).
+
+        ``inputs`` and ``since`` (when the attempt began) let a provider recognise the
+        prediction by what was sent, after a restart that lost the attempt's memory.
+        """
 
     def get(self, prediction_id: str) -> Prediction: ...
 

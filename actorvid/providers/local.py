@@ -104,7 +104,9 @@ class _LocalPredictions:
         logger.info("local %s job %s queued for tag %s", self.name, job.id, tag)
         return self._view(job)
 
-    def find(self, tag: str) -> Prediction | None:
+    def find(self, tag: str, inputs: RenderInput | MusicInput | None = None,
+             since: object = None) -> Prediction | None:
+        # Local work lives in this process only: a restart loses it, and creates anew.
         with self._lock:
             job_id = self._by_tag.get(tag)
         return self.get(job_id) if job_id else None

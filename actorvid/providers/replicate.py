@@ -263,6 +263,20 @@ class ReplicateClient:
                 return pred
         return None
 
+    def find_by_input(self, *, model: str, version: str | None, input: dict[str, Any],
+                      since: datetime) -> dict[str, Any] | None:
+        """A prediction created after ``since`` for the same model and the same input.
+
+        For a create whose answer was lost before a restart (no webhook tag, no memory of
+        the attempt): the caller rebuilds the input it sent. Image fields that were uploads
+        (``*``) match anything; our own URLs match without their (per-mint) query string.
+        """
+        wanted = _Attempt(model, version, input, since - timedelta(minutes=5))
+        for pred in self.list(created_after=wanted.created_after):
+            if _same_request(pred, wanted, loose=True):
+                return pred
+        return None
+
     def list(self, *, created_after: datetime | None = None) -> Iterator[dict[str, Any]]:
         """Recent predictions, newest first, at most ``list_pages`` pages."""
         params = {"created_after": isoformat_z(created_after)} if created_after else {}
@@ -351,13 +365,29 @@ def _webhook_tag(webhook: Any) -> str | None:
     return values[0] if values else None
 
 
-def _same_request(pred: Mapping[str, Any], attempt: _Attempt) -> bool:
+ANY_FILE = "*"  # an input file that was uploaded: its URL cannot be rebuilt
+
+
+def _same_value(got: Any, want: Any) -> bool:
+    if want == ANY_FILE:
+        return isinstance(got, str)
+    if isinstance(want, str) and isinstance(got, str) and want.startswith(("http://",
+                                                                           "https://")):
+        return want.split("?", 1)[0] == got.split("?", 1)[0]
+    return bool(got == want)
+
+
+def _same_request(pred: Mapping[str, Any], attempt: _Attempt, *, loose: bool = False) -> bool:
     if pred.get("model") != attempt.model:
         return False
     if attempt.version and pred.get("version") not in (
             attempt.version, attempt.version.rsplit(":", 1)[-1]):
         return False
-    return pred.get("input") == attempt.input
+    got = pred.get("input")
+    if not loose or not isinstance(got, dict):
+        return got == attempt.input
+    return set(got) == set(attempt.input) and all(
+        _same_value(got[key], want) for key, want in attempt.input.items())
 
 
 def to_prediction(body: Mapping[str, Any]) -> Prediction:
@@ -398,11 +428,12 @@ class _ReplicateService:
         self._public_base_url = public_base_url
         self._data_uri_max = data_uri_max
 
-    def file_uri(self, ref: ImageInput) -> str:
+    def file_uri(self, ref: ImageInput, *, upload: bool = True) -> str:
         """How a stored file reaches Replicate without being public.
 
         Our own short-lived URL when the service is reachable from outside, else a ``data:``
-        URI up to 256 KB, else an upload to Replicate's Files API.
+        URI up to 256 KB, else an upload to Replicate's Files API (``upload=False``: only
+        say so, with :data:`ANY_FILE`, to rebuild an input for matching).
         """
         if ref.access_url:
             return ref.access_url
@@ -417,14 +448,26 @@ class _ReplicateService:
             if size <= self._data_uri_max:
                 encoded = base64.b64encode(spool.read()).decode("ascii")
                 return f"data:{ref.content_type};base64,{encoded}"
+            if not upload:
+                return ANY_FILE
             ext = ref.content_type.rsplit("/", 1)[-1].split("+")[0] or "bin"
             upload: Any = spool  # a SpooledTemporaryFile is a binary file object
             return self.client.upload_file(upload, filename=f"{ref.asset_id}.{ext}",
                                            content_type=ref.content_type)
 
-    def find(self, tag: str) -> Prediction | None:
+    def find(self, tag: str, inputs: RenderInput | MusicInput | None = None,
+             since: datetime | None = None) -> Prediction | None:
         found = self.client.find(tag)
+        if found is None and inputs is not None and since is not None:
+            model, version, body = self.match_key(inputs)
+            found = self.client.find_by_input(model=model, version=version, input=body,
+                                              since=since)
         return to_prediction(found) if found else None
+
+    def match_key(self, inputs: RenderInput | MusicInput
+                  ) -> tuple[str, str | None, dict[str, Any]]:
+        """(model, version, input) as a create would send them, without uploading files."""
+        raise NotImplementedError
 
     def get(self, prediction_id: str) -> Prediction:
         return to_prediction(self.client.get(prediction_id))
@@ -445,16 +488,24 @@ class _ReplicateService:
 class ReplicateRenderer(_ReplicateService):
     """Video clips: first frame → last frame with Veo 3.1 or Hailuo-02."""
 
-    def build_input(self, inputs: RenderInput) -> tuple[str, dict[str, Any]]:
+    def build_input(self, inputs: RenderInput, *, upload: bool = True
+                    ) -> tuple[str, dict[str, Any]]:
         spec = models.render_spec(inputs.model, inputs.duration, inputs.resolution,
                                   inputs.aspect_ratio)
-        first = self.file_uri(inputs.first_frame)
-        last = self.file_uri(inputs.last_frame)
+        first = self.file_uri(inputs.first_frame, upload=upload)
+        last = self.file_uri(inputs.last_frame, upload=upload)
         if spec.model == "veo3":
             return models.VEO_MODEL, models.veo_input(spec, prompt=inputs.prompt, image=first,
                                                       last_frame=last)
         return models.HAILUO_MODEL, models.hailuo_input(
             spec, prompt=inputs.prompt, first_frame_image=first, last_frame_image=last)
+
+    def match_key(self, inputs: RenderInput | MusicInput
+                  ) -> tuple[str, str | None, dict[str, Any]]:
+        if not isinstance(inputs, RenderInput):
+            raise TypeError("ReplicateRenderer renders RenderInput only")
+        model, body = self.build_input(inputs, upload=False)
+        return model, None, body
 
     def create(self, inputs: RenderInput | MusicInput, *, tag: str) -> Prediction:
         if not isinstance(inputs, RenderInput):
@@ -473,11 +524,19 @@ class ReplicateRenderer(_ReplicateService):
 class ReplicateMusic(_ReplicateService):
     """Soundtrack segments with MusicGen (pinned version), continuing the previous segment."""
 
-    def build_input(self, inputs: MusicInput) -> dict[str, Any]:
-        audio = self.file_uri(inputs.continue_from) if inputs.continue_from else None
+    def build_input(self, inputs: MusicInput, *, upload: bool = True) -> dict[str, Any]:
+        audio = (self.file_uri(inputs.continue_from, upload=upload) if inputs.continue_from
+                 else None)
         return models.musicgen_input(prompt=inputs.prompt, duration=inputs.duration,
                                      input_audio=audio,
                                      previous_seconds=inputs.continue_from_seconds)
+
+    def match_key(self, inputs: RenderInput | MusicInput
+                  ) -> tuple[str, str | None, dict[str, Any]]:
+        if not isinstance(inputs, MusicInput):
+            raise TypeError("ReplicateMusic makes MusicInput only")
+        return (models.MUSICGEN_MODEL, models.MUSICGEN_VERSION,
+                self.build_input(inputs, upload=False))
 
     def create(self, inputs: RenderInput | MusicInput, *, tag: str) -> Prediction:
         if not isinstance(inputs, MusicInput):

@@ -75,7 +75,7 @@ class FakeProvider:
             raise ConnectionResetError("the answer to the create call was lost")
         return Prediction(pid, "starting")
 
-    def find(self, tag: str) -> Prediction | None:
+    def find(self, tag: str, inputs: object = None, since: object = None) -> Prediction | None:
         with self.lock:
             self.finds.append(tag)
             for pid, p in self.predictions.items():
@@ -227,7 +227,7 @@ class HttpFakeProvider:
         assert created is not None
         return created
 
-    def find(self, tag: str) -> Prediction | None:
+    def find(self, tag: str, inputs: object = None, since: object = None) -> Prediction | None:
         return self._prediction(self._call("GET", f"/find/{quote(tag, safe='')}"))
 
     def get(self, prediction_id: str) -> Prediction:

@@ -22,7 +22,7 @@ from actorvid.actors.services import RuntimeOptions
 from actorvid.app import build_app, create_context
 from actorvid.config import Settings, load_settings
 from actorvid.media.ffmpeg import FFmpeg
-from tests.conftest import TestUser, make_user, serve_in_thread, wait_until
+from tests.conftest import ApiUser, make_user, serve_in_thread, wait_until
 from tests.fakes.replicate import FakeReplicate
 from tests.fakes.xai import FakeXAI
 
@@ -47,7 +47,7 @@ class Api:
     """A user's view of a running server."""
 
     url: str
-    user: TestUser
+    user: ApiUser
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {**self.user.headers, **kwargs.pop("headers", {})}

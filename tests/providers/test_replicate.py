@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -333,3 +334,20 @@ def test_in_flight_counter_per_tag_prefix(make_client, fake_replicate: FakeRepli
     assert fake_replicate.journal.in_flight("job-1/") == 1
     assert fake_replicate.journal.max_in_flight("job-1/") == 3
     assert fake_replicate.journal.max_in_flight("job-2/") == 1
+
+
+def test_find_by_input_after_a_restart_without_webhooks(make_client, blobs: Blobs,
+                                                         fake_replicate: FakeReplicate) -> None:
+    from datetime import UTC, datetime
+
+    since = datetime.now(UTC)
+    inputs = _render(blobs)
+    first = ReplicateRenderer(make_client(), blobs.read)
+    created = first.create(inputs, tag="job-4/scene-1/a1")
+    restarted = ReplicateRenderer(make_client(), blobs.read)  # a new process: no memory
+    assert restarted.find("job-4/scene-1/a1") is None  # the tag alone cannot say
+    found = restarted.find("job-4/scene-1/a1", inputs=inputs, since=since)
+    assert found is not None and found.id == created.id
+    other = dataclasses.replace(inputs, prompt="a different scene")
+    assert restarted.find("job-4/scene-2/a1", inputs=other, since=since) is None
+    assert fake_replicate.journal.creates == 1
