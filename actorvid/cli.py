@@ -14,9 +14,6 @@ from actorvid.config import ConfigError, load_settings
 
 logger = logging.getLogger("actorvid")
 
-# waitress buffers up to this much of a response per connection before pausing the app;
-# its 16 MiB default makes four parallel 100 MiB downloads cost ~76 MiB of RSS.
-OUTBUF_HIGH_WATERMARK = 1024 * 1024
 
 
 def _configure_logging(level: str) -> None:
@@ -32,6 +29,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from waitress.server import create_server
 
     from actorvid.app import build_app, create_context
+    from actorvid.serving import OUTBUF_HIGH_WATERMARK
 
     settings = load_settings()
     ctx = create_context(settings, start_actors=True)
@@ -117,6 +115,16 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from actorvid import demo
+
+    logging.getLogger().setLevel(logging.WARNING)  # the progress bar is the output
+    return demo.main(Path(args.output), keep=args.keep, pairs=args.pairs,
+                     audio=not args.no_audio)
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     from actorvid.store.db import open_database
     from actorvid.store.migrations import current_version
@@ -158,6 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
     create_key.add_argument("--name", default="cli")
     create_key.add_argument("--expires-days", type=int)
     create_key.set_defaults(func=cmd_keys_create)
+
+    demo = sub.add_parser("demo", help="make a sample video end to end, offline")
+    demo.add_argument("--output", default="actorvid-demo.mp4", help="where to write the MP4")
+    demo.add_argument("--pairs", type=int, default=4, help="scenes (image pairs)")
+    demo.add_argument("--no-audio", action="store_true", help="skip the soundtrack")
+    demo.add_argument("--keep", action="store_true", help="keep the demo's working folder")
+    demo.set_defaults(func=cmd_demo)
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(func=cmd_migrate)

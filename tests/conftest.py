@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -12,12 +11,11 @@ import falcon
 import falcon.testing
 import pytest
 import requests
-from waitress import wasyncore
-from waitress.server import create_server
 
 from actorvid.api.context import AppContext
 from actorvid.app import build_app, create_context
 from actorvid.config import Settings, load_settings
+from actorvid.serving import background_server
 
 # The fake Replicate and xAI servers (tests/fakes), for every suite that needs them.
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -117,42 +115,19 @@ class LiveServer:
 
 
 def serve_in_thread(wsgi_app: object, **options: object) -> Iterator[LiveServer]:
-    """Run waitress on 127.0.0.1 with an ephemeral port until the generator is closed.
+    """Run waitress on 127.0.0.1 with an ephemeral port until the generator is closed."""
+    with background_server(wsgi_app, **options) as url:
+        live = LiveServer(url, None)
 
-    The loop runs here in small steps so that it can be stopped from its own thread: closing
-    waitress's sockets from another thread while it sits in select() is a race.
-    """
-    server = create_server(wsgi_app, host="127.0.0.1", port=0, threads=4,
-                           outbuf_high_watermark=1024 * 1024, **options)
-    port = server.effective_port  # type: ignore[union-attr]
-    stop = threading.Event()
+        def responds() -> bool:
+            try:
+                requests.get(live.url + "/health", timeout=2)
+                return True
+            except requests.ConnectionError:
+                return False
 
-    def run() -> None:
-        try:
-            while not stop.is_set():
-                wasyncore.loop(timeout=0.05, map=server._map, count=1)  # type: ignore[union-attr]
-        finally:
-            server.task_dispatcher.shutdown(timeout=10)  # type: ignore[union-attr]
-            wasyncore.close_all(server._map)  # type: ignore[union-attr]
-
-    thread = threading.Thread(target=run, name="waitress-test", daemon=True)
-    thread.start()
-    live = LiveServer(f"http://127.0.0.1:{port}", server)
-
-    def responds() -> bool:
-        try:
-            requests.get(live.url + "/health", timeout=2)
-            return True
-        except requests.ConnectionError:
-            return False
-
-    wait_until(responds, timeout=15, message="waitress to start")
-    try:
+        wait_until(responds, timeout=15, message="waitress to start")
         yield live
-    finally:
-        stop.set()
-        thread.join(timeout=15)
-        assert not thread.is_alive(), "waitress did not stop"
 
 
 @pytest.fixture
