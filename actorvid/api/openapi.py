@@ -29,7 +29,7 @@ import falcon
 from actorvid.api import assets as asset_api
 from actorvid.api import auth, campaigns, clients, jobs, media_routes
 from actorvid.api.context import AppContext
-from actorvid.api.validation import Schema
+from actorvid.api.validation import SQLITE_MAX_INT, Schema
 from actorvid.media.magic import ASSET_TYPES
 from actorvid.store.assets import Asset
 from actorvid.store.campaigns import STATUSES as CAMPAIGN_STATUSES
@@ -277,7 +277,8 @@ def _param(name: str, schema: dict[str, Any], where: str = "query", *,
 
 
 LIMIT = _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50})
-OFFSET = _param("offset", {"type": "integer", "minimum": 0, "default": 0})
+OFFSET = _param("offset", {"type": "integer", "minimum": 0, "maximum": SQLITE_MAX_INT,
+                          "default": 0})
 PAGE = (LIMIT, OFFSET)
 TOKEN = _param("token", STR, description="An access token bound to this one resource "
                "(lets a plain <video src> or <img src> load without the API key).")
@@ -381,7 +382,7 @@ def _stats(*keys: str) -> dict[str, Any]:
     return {"type": "object", "required": list(keys), "properties": {k: NUM for k in keys}}
 
 
-JOB_ID = _param("job_id", {"type": "integer", "minimum": 0}, "path")
+JOB_ID = _param("job_id", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}, "path")
 
 _STATUS_FILTER = _param("status", {"type": "string", "enum": list(JOB_STATUSES)})
 _CLIENT_FILTER = _param("client_id", STR)

@@ -17,6 +17,7 @@ import falcon
 from actorvid.errors import MalformedJSON, PayloadTooLarge, ValidationFailed
 
 _MISSING = object()
+SQLITE_MAX_INT = 2**63 - 1
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -201,7 +202,8 @@ def query_int(req: falcon.Request, name: str, default: int, *, minimum: int | No
     if minimum is not None and value < minimum:
         raise ValidationFailed.field(["query", name], f"{name} must be at least {minimum}",
                                      "greater_than_equal")
-    if maximum is not None and value > maximum:
+    maximum = SQLITE_MAX_INT if maximum is None else maximum  # beyond it SQLite overflows
+    if value > maximum:
         raise ValidationFailed.field(["query", name], f"{name} must be at most {maximum}",
                                      "less_than_equal")
     return value
