@@ -1,4 +1,4 @@
-"""The ``actorvid`` command: serve, users, keys, migrate."""
+"""The ``actorvid`` command: serve, users, keys, migrate, import-legacy."""
 
 from __future__ import annotations
 
@@ -139,6 +139,29 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_legacy(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from actorvid.legacy.importer import run_import
+    from actorvid.legacy.reader import LegacyDatabaseError
+
+    settings = load_settings()
+    try:
+        outcome = run_import(Path(args.old_db), settings.db_path, dry_run=args.dry_run,
+                             report_path=Path(args.report) if args.report else None,
+                             owner=args.owner)
+    except (LegacyDatabaseError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # The report path is the one thing on stdout, so scripts can pick it up.
+    print(outcome.report_path)
+    skipped = sum(c["skipped"] for c in outcome.report.counts.values())
+    if skipped:
+        print(f"{skipped} old rows were skipped; the report lists each with its reason",
+              file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="actorvid", description=__doc__)
     parser.add_argument("--log-level", default=os.environ.get("ACTORVID_LOG_LEVEL", "info"))
@@ -176,6 +199,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(func=cmd_migrate)
+
+    legacy = sub.add_parser(
+        "import-legacy", help="import a database of the old Python backend into ACTORVID_DB")
+    legacy.add_argument("old_db", metavar="OLD_DB", help="the old scenes.db (only read)")
+    legacy.add_argument("--dry-run", action="store_true",
+                        help="report what would be imported; write nothing")
+    legacy.add_argument("--report", metavar="PATH",
+                        help="where to write the JSON report (default: next to ACTORVID_DB)")
+    legacy.add_argument("--owner", metavar="USERNAME",
+                        help="owner of old jobs with no client or campaign "
+                             "(default: the first admin)")
+    legacy.set_defaults(func=cmd_import_legacy)
     return parser
 
 
