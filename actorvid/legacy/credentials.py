@@ -88,11 +88,12 @@ class LegacyKeyGuard:
                 self._tokens = min(self.capacity,
                                    self._tokens + (now - self._updated) * self.rate)
                 self._updated = now
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
+                # A hair of tolerance: refilled budget lands a float rounding short of 1.
+                if self._tokens >= 1.0 - 1e-9:
+                    self._tokens = max(0.0, self._tokens - 1.0)
                     self.checks += 1
                     return True
                 wait = (1.0 - self._tokens) / self.rate
-            if now + wait > deadline:
+            if now + wait >= deadline:
                 return False
             time.sleep(wait)
