@@ -197,6 +197,11 @@ class JobActor(SupervisedActor):
         if done.token != self._work_token:
             return  # a late answer from before a cancel; ignore
         self._work_token = None
+        if done.error is not None and done.final:
+            with contextlib.suppress(Conflict), self.services.db.write() as conn:
+                jobs.fail_job(conn, self.job_id, error=done.error, now=now_iso())
+            self._stop_self("failed")
+            return
         if done.error is not None:
             raise StepFailed(f"{done.step} failed: {done.error}")
         if done.step == "prepare":

@@ -97,3 +97,5 @@ class WorkDone:
     token: int
     value: Any = None
     error: str | None = None
+    # The step said retrying cannot help (a StepError): fail the job, do not restart it.
+    final: bool = False

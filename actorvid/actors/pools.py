@@ -16,6 +16,7 @@ from typing import Any
 import pykka
 
 from actorvid.actors.messages import WorkDone
+from actorvid.actors.workflow import StepError
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,10 @@ class WorkPool:
         def run() -> None:
             try:
                 value = fn(*args)
+            except StepError as exc:
+                logger.warning("%s: step %s (token %d for %s) failed: %s", self.name, step,
+                               token, reply_to, exc)
+                done = WorkDone(step, token, None, str(exc), final=True)
             except Exception as exc:
                 logger.exception("%s: step %s (token %d for %s) failed", self.name, step, token,
                                  reply_to)

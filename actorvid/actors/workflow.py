@@ -29,6 +29,11 @@ from actorvid.providers.base import MusicInput, RenderInput
 from actorvid.store.jobs import Job, SubJob
 
 
+class StepError(Exception):
+    """A workflow step failed for a reason a retry will not fix (no image left, nothing
+    rendered...). The job fails at once with this message instead of being restarted."""
+
+
 @dataclass(frozen=True)
 class PlannedScene:
     """One scene to render, as ``jobs.storyboard`` (possibly edited by the user) says."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from actorvid.accounts import Accounts
-from actorvid.actors.workflow import FinishedVideo, PlannedScene
+from actorvid.actors.workflow import FinishedVideo, PlannedScene, StepError
 from actorvid.clock import IdFactory, new_uuid
 from actorvid.config import Settings
 from actorvid.errors import MediaError
@@ -44,7 +44,7 @@ from actorvid.workflows.storyboard import RenderOptions
 logger = logging.getLogger(__name__)
 
 
-class PipelineError(RuntimeError):
+class PipelineError(StepError):
     """A job cannot go on; the message is for the user (it becomes the job's error)."""
 
 

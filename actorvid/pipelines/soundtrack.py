@@ -114,7 +114,7 @@ def run_chain(deps: PipelineDeps, job: Job, segments: Sequence[Segment], workdir
         try:
             prediction = run_prediction(deps, service, inputs, job_id=job.id, tag=tag)
             if prediction.status != "succeeded":
-                raise PipelineError(f"music segment {index} {prediction.status}: "
+                raise PipelineError(f"prediction {prediction.id} {prediction.status}: "
                                     f"{prediction.error or 'no output'}")
             path = workdir / f"music_{index:02d}.audio"
             with path.open("wb") as handle:
@@ -122,7 +122,7 @@ def run_chain(deps: PipelineDeps, job: Job, segments: Sequence[Segment], workdir
             with path.open("rb") as handle:
                 stored = blobs.write_blob_from_file(deps.db, handle)
             result.cost += service.cost(inputs, prediction)
-        except (ActorvidError, OSError) as exc:
+        except (ActorvidError, PipelineError, OSError) as exc:
             message = getattr(exc, "message", str(exc))
             logger.warning("job %d: music segment %d failed: %s", job.id, index, message)
             result.error = f"Music segment {index} of {len(segments)} failed: {message}"
