@@ -51,8 +51,10 @@ class VideoResource:
         job = self._job(req, job_id)
         if not job.video_blob_id:
             raise NotFound("Combined video not found")
+        # Our videos are MP4; an imported old one says what it is in its result.
+        content_type = (job.result or {}).get("contentType") or "video/mp4"
         send_blob(req, resp, self.ctx.db, blobs.blob_info(self.ctx.db, job.video_blob_id),
-                  content_type="video/mp4", filename=f"video_{job.id}.mp4")
+                  content_type=content_type, filename=f"video_{job.id}.mp4")
 
     on_head = on_get
 
@@ -165,8 +167,11 @@ class AudioItem:
         job = self._job(req, job_id)
         if not job.audio_blob_id:
             raise NotFound("Audio not available")
+        audio = (job.result or {}).get("audio") or {}
+        content_type = audio.get("contentType") or "audio/mp4"
+        extension = "mp3" if content_type == "audio/mpeg" else "m4a"
         send_blob(req, resp, self.ctx.db, blobs.blob_info(self.ctx.db, job.audio_blob_id),
-                  content_type="audio/mp4", filename=f"audio_{job.id}.m4a")
+                  content_type=content_type, filename=f"audio_{job.id}.{extension}")
 
     on_head_download = on_get_download
 
