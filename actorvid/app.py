@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import falcon
 
@@ -74,7 +75,7 @@ def add_routes(app: falcon.App, ctx: AppContext) -> None:
 
 
 def build_app(ctx: AppContext) -> falcon.App:
-    middleware: list[object] = [RequestIdMiddleware(), AuthMiddleware(ctx.accounts)]
+    middleware: list[Any] = [RequestIdMiddleware(), AuthMiddleware(ctx.accounts)]
     app = falcon.App(
         middleware=middleware,
         cors_enable=False,

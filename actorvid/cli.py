@@ -9,8 +9,13 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from actorvid.config import ConfigError, load_settings
+
+if TYPE_CHECKING:
+    from actorvid.accounts import Accounts
+    from actorvid.store.db import Database
 
 logger = logging.getLogger("actorvid")
 
@@ -74,7 +79,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_accounts():  # type: ignore[no-untyped-def]
+def _open_accounts() -> tuple[Database, Accounts]:
     from actorvid.accounts import Accounts
     from actorvid.store.db import open_database
 

@@ -155,9 +155,9 @@ def run_demo(output: Path, *, workdir: Path, pairs: int = 4, clip_duration: floa
             if resp.status_code != 200:
                 raise DemoFailed(f"download failed ({resp.status_code})")
             output.parent.mkdir(parents=True, exist_ok=True)
-            with output.open("wb") as handle:
+            with output.open("wb") as video:
                 for piece in resp.iter_content(256 * 1024):
-                    handle.write(piece)
+                    video.write(piece)
         progress.done()
         return state
 

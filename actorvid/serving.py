@@ -37,7 +37,7 @@ def background_server(app: Any, *, threads: int = 4, **options: Any) -> Iterator
     thread = threading.Thread(target=loop, name="actorvid-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
+        yield f"http://127.0.0.1:{server.effective_port}"
     finally:
         stop.set()
         thread.join(timeout=15)

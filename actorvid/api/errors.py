@@ -86,8 +86,7 @@ def handle_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTT
         _respond(resp, 422, "validation_failed", ex.description or msg, details=[detail])
         return
     if isinstance(ex, falcon.HTTPMethodNotAllowed):
-        for name, value in (ex.headers or {}).items():
-            resp.set_header(name, value)
+        resp.set_header("Allow", (dict(ex.headers or {})).get("Allow", ""))
     status = ex.status_code
     code, message = _FALCON_CODES.get(status, ("error", "Request failed"))
     if status >= 500:

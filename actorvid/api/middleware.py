@@ -72,7 +72,8 @@ class AuthMiddleware:
                 user = self.accounts.authenticate_session(credential)
             if user is not None:
                 return user
-        cookie = (req.get_cookie_values(COOKIE_NAME) or [None])[0]
+        cookies = req.get_cookie_values(COOKIE_NAME) or []
+        cookie = cookies[0] if cookies else None
         if cookie:
             user = self.accounts.authenticate_session(cookie)
             if user is not None:

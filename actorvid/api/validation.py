@@ -142,7 +142,7 @@ def _check(f: Field, value: Any, loc: list[str | int], details: list[dict[str, A
         if f.max_length is not None and len(value) > f.max_length:
             details.append({"loc": loc, "msg": f"{f.name} must have at most {f.max_length} "
                             "characters", "type": "too_long"})
-    if f.type in ("integer", "number"):
+    if f.type in ("integer", "number") and isinstance(value, int | float):
         if f.minimum is not None and value < f.minimum:
             details.append({"loc": loc, "msg": f"{f.name} must be at least {f.minimum:g}",
                             "type": "greater_than_equal"})

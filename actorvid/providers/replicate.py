@@ -451,8 +451,8 @@ class _ReplicateService:
             if not upload:
                 return ANY_FILE
             ext = ref.content_type.rsplit("/", 1)[-1].split("+")[0] or "bin"
-            upload: Any = spool  # a SpooledTemporaryFile is a binary file object
-            return self.client.upload_file(upload, filename=f"{ref.asset_id}.{ext}",
+            spooled: Any = spool  # a SpooledTemporaryFile is a binary file object
+            return self.client.upload_file(spooled, filename=f"{ref.asset_id}.{ext}",
                                            content_type=ref.content_type)
 
     def find(self, tag: str, inputs: RenderInput | MusicInput | None = None,
