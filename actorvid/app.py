@@ -53,7 +53,9 @@ def add_routes(app: falcon.App, ctx: AppContext) -> None:
         accounts, cookie_secure=settings.cookie_secure))
     app.add_route("/api/auth/api-keys", auth.ApiKeyCollection(
         accounts, max_body=settings.max_json_bytes))
-    app.add_route("/api/auth/api-keys/{key_id:int}", auth.ApiKeyItem(accounts))
+    # Bounded so an id past SQLite's integer range is an unknown route, not an overflow.
+    app.add_route("/api/auth/api-keys/{key_id:int(min=1, max=9223372036854775807)}",
+                  auth.ApiKeyItem(accounts))
 
     app.add_route(f"{API}/clients", clients.ClientCollection(ctx))
     client_item = clients.ClientItem(ctx)

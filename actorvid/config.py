@@ -129,6 +129,11 @@ class Settings:
     replicate_base_url: str = "https://api.replicate.com/v1"
     xai_base_url: str = "https://api.x.ai/v1"
     openai_base_url: str = "https://api.openai.com/v1"
+    # Where Replicate posts webhooks (empty: derived from the public base URL when a webhook
+    # secret is set, else no webhooks and polling alone); auto-cancel deadline of predictions.
+    replicate_webhook_url: str = ""
+    replicate_cancel_after: str = "30m"
+    provider_timeout_seconds: float = 60.0
     xai_model: str = "grok-4-1-fast-non-reasoning"
     openai_model: str = "gpt-4o-mini"
 
@@ -189,12 +194,20 @@ def load_settings(
     if provider not in ("auto", "local", "remote"):
         raise ConfigError("ACTORVID_PROVIDER must be auto, local or remote")
 
+    public_base_url = env.get("ACTORVID_PUBLIC_BASE_URL", "").rstrip("/")
+    webhook_url = env.get("ACTORVID_REPLICATE_WEBHOOK_URL", "")
+    if not webhook_url and public_base_url and env.get("ACTORVID_REPLICATE_WEBHOOK_SECRET"):
+        webhook_url = f"{public_base_url}/api/webhooks/replicate"
     db_path = Path(env.get("ACTORVID_DB", "scenes.db"))
     data_dir = Path(env.get("ACTORVID_DATA_DIR") or db_path.parent or ".")
     return Settings(
         db_path=db_path,
         data_dir=data_dir,
-        public_base_url=env.get("ACTORVID_PUBLIC_BASE_URL", "").rstrip("/"),
+        public_base_url=public_base_url,
+        replicate_webhook_url=webhook_url,
+        replicate_cancel_after=env.get("ACTORVID_REPLICATE_CANCEL_AFTER", "30m"),
+        provider_timeout_seconds=_float(env, "ACTORVID_PROVIDER_TIMEOUT_SECONDS",
+                                        Settings.provider_timeout_seconds, minimum=1.0),
         replicate_api_key=Secret(env.get("REPLICATE_API_KEY", "")),
         xai_api_key=Secret(env.get("XAI_API_KEY", "")),
         openai_api_key=Secret(env.get("OPENAI_API_KEY", "")),

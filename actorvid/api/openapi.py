@@ -45,7 +45,7 @@ API = "/api/v3"
 
 JSON = "application/json"
 # Security requirement lists (OpenAPI: alternatives are ORed).
-AUTH = [{"apiKey": []}, {"bearer": []}, {"cookie": []}]
+AUTH: list[dict[str, list[str]]] = [{"apiKey": []}, {"bearer": []}, {"cookie": []}]
 BINARY_AUTH = [*AUTH, {"accessToken": []}]
 PUBLIC: list[dict[str, list[str]]] = []
 

@@ -92,10 +92,9 @@ class Schema:
         details: list[dict[str, Any]] = []
         cleaned = self._validate_object(body, list(loc), details)
         if details:
-            first = details[0]
-            where = ".".join(str(p) for p in first["loc"][1:]) or "body"
-            raise ValidationFailed(f"{where}: {first['msg']}" if where != "body" else first["msg"],
-                                   details)
+            # Each message names its field (the old backend's sentences, e.g. "campaignId is
+            # required"); the full path of every problem is in ``details``.
+            raise ValidationFailed(details[0]["msg"], details)
         return cleaned
 
     def _validate_object(self, body: Any, loc: list[str | int],

@@ -61,20 +61,15 @@ def build_providers(settings: Settings, read_blob: ReadBlob, *,
     """Build the four providers. ``read_blob(blob_id)`` yields a stored file's bytes;
     ``mint_url(image)`` returns our short-lived URL for it (used when a public base URL is set).
 
-    Optional settings read with defaults (not yet fields of :class:`Settings`):
-    ``replicate_cancel_after`` ("30m"), ``replicate_webhook_url`` (""),
-    ``provider_timeout_seconds`` (60).
     """
-    opt: Callable[[str, Any], Any] = lambda name, default: getattr(settings, name, default)  # noqa: E731
-    timeout = float(opt("provider_timeout_seconds", 60.0))
+    timeout = settings.provider_timeout_seconds
 
     video_remote = _remote(settings, bool(settings.replicate_api_key), "Replicate")
     if video_remote:
         client = ReplicateClient(
             settings.replicate_base_url, settings.replicate_api_key, timeout=timeout,
-            cancel_after=str(opt("replicate_cancel_after", "30m")),
-            webhook_url=webhook_url if webhook_url is not None else str(
-                opt("replicate_webhook_url", "")))
+            cancel_after=settings.replicate_cancel_after,
+            webhook_url=webhook_url if webhook_url is not None else settings.replicate_webhook_url)
         shared: dict[str, Any] = {"mint_url": mint_url,
                                   "public_base_url": settings.public_base_url}
         renderer: PredictionService = ReplicateRenderer(client, read_blob, **shared)

@@ -66,9 +66,6 @@ def test_errors_keep_the_envelope_and_old_sentences_with_real_status_codes(
     is_error(client.simulate_get("/api/v3/no-such-route", headers=user.headers), 404)
 
 
-@pytest.mark.xfail(reason="bug in api/validation.py Schema.validate: the sentence is prefixed "
-                          "with the field path ('campaignId: campaignId is required'), so the "
-                          "old backend's exact string is lost", strict=True)
 def test_missing_campaign_id_keeps_the_old_sentence(client: falcon.testing.TestClient,
                                                      user: ApiUser) -> None:
     resp = client.simulate_post("/api/v3/jobs/from-image-pairs", json={}, headers=user.headers)
@@ -120,8 +117,6 @@ def test_api_keys_snake_case_shapes(client: falcon.testing.TestClient, user: Api
                                     headers=user.headers), 404, "API key not found")
 
 
-@pytest.mark.xfail(reason="bug in api/auth.py: a key id beyond SQLite's integer range "
-                          "reaches the query and raises OverflowError (500)", strict=True)
 def test_api_key_id_beyond_sqlite_range_is_a_404(client: falcon.testing.TestClient,
                                                   user: ApiUser) -> None:
     resp = client.simulate_delete("/api/auth/api-keys/99999999999999999999",
