@@ -46,7 +46,7 @@ API = "/api/v3"
 JSON = "application/json"
 # Security requirement lists (OpenAPI: alternatives are ORed).
 AUTH: list[dict[str, list[str]]] = [{"apiKey": []}, {"bearer": []}, {"cookie": []}]
-BINARY_AUTH = [*AUTH, {"accessToken": []}]
+BINARY_AUTH: list[dict[str, list[str]]] = [*AUTH, {"accessToken": []}]
 PUBLIC: list[dict[str, list[str]]] = []
 
 
