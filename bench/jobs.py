@@ -1,0 +1,294 @@
+"""Benchmarks of the job engine against the fake Replicate (over real HTTP on loopback).
+
+    .venv/bin/python bench/jobs.py fanout [--scenes 10] [--seconds 3]
+    .venv/bin/python bench/jobs.py load   [--jobs 100] [--scenes 10] [--seconds 1]
+    .venv/bin/python bench/jobs.py poll   [--clients 16] [--duration 10]
+
+Each starts ``actorvid serve`` in a subprocess over a fresh database, pointed at a fake
+Replicate running in this process, prints a table, and exits non-zero only when it cannot run.
+
+- fanout: one job of N scenes, each prediction taking T seconds: render wall time / T
+  (close to 1 when the scenes run in parallel; N when they run one after another).
+- load: J concurrent jobs × N scenes: all complete? ``database is locked`` count, the
+  server's peak RSS and thread count.
+- poll: ``GET /api/v3/jobs/{id}`` requests per second and p50/p99 latency with C concurrent
+  clients while jobs are rendering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.replicate import FakeReplicate  # noqa: E402
+
+COLORS = ("red", "green", "blue", "orange", "purple", "yellow")
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    out: dict[str, int] = {}
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "Threads"):
+                out[key] = int(value.split()[0])
+    return out
+
+
+class Sampler(threading.Thread):
+    """Peak RSS and thread count of a process, sampled every 50 ms."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_rss_kib = 0
+        self.peak_threads = 0
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_event.wait(0.05):
+            try:
+                status = proc_status(self.pid)
+            except OSError:
+                return
+            self.peak_rss_kib = max(self.peak_rss_kib, status.get("VmRSS", 0))
+            self.peak_threads = max(self.peak_threads, status.get("Threads", 0))
+
+
+@contextmanager
+def server(workdir: Path, fake: FakeReplicate, **env_extra: str
+           ) -> Iterator[tuple[subprocess.Popen[str], str, str, list[str]]]:
+    env = {**os.environ, "ACTORVID_DB": str(workdir / "bench.db"),
+           "ACTORVID_DATA_DIR": str(workdir), "REPLICATE_API_KEY": fake.token,
+           "ACTORVID_REPLICATE_BASE_URL": fake.api_url, "ACTORVID_POLL_FIRST_SECONDS": "0.2",
+           "ACTORVID_POLL_MAX_SECONDS": "1.0", "ACTORVID_LOG_LEVEL": "warning", **env_extra}
+    for name in ("XAI_API_KEY", "OPENAI_API_KEY"):
+        env.pop(name, None)
+    proc = subprocess.Popen([sys.executable, "-m", "actorvid", "--log-level", "info", "serve",
+                             "--port", "0", "--threads", "16"], stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True, env=env, cwd=workdir)
+    assert proc.stderr is not None
+    lines: list[str] = []
+    port = key = ""
+    while not port:
+        line = proc.stderr.readline()
+        if not line:
+            raise SystemExit("the server did not start:\n" + "".join(lines[-20:]))
+        lines.append(line)
+        found = re.search(r"API key (sk_\S+)", line)
+        key = found.group(1) if found else key
+        found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        port = found.group(1) if found else ""
+    # Keep reading the log so the pipe never fills, and keep it for the "locked" count.
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    try:
+        yield proc, f"http://127.0.0.1:{port}", key, lines
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def png(color: str) -> bytes:
+    from actorvid.media.ffmpeg import FFmpeg
+
+    ffmpeg = FFmpeg.locate()
+    return subprocess.run([ffmpeg.binary, "-hide_banner", "-loglevel", "error", "-f", "lavfi",
+                           "-i", f"color=c={color}:s=320x240", "-frames:v", "1", "-f", "image2",
+                           "-c:v", "png", "-"], capture_output=True, check=True).stdout
+
+
+def campaign_with_images(session: requests.Session, url: str, count: int = 4) -> str:
+    client = session.post(url + "/api/v3/clients", json={"name": "Bench"}).json()["data"]
+    campaign = session.post(url + "/api/v3/campaigns", json={
+        "clientId": client["id"], "name": "Bench", "goal": "speed"}).json()["data"]
+    for i in range(count):
+        color = COLORS[i % len(COLORS)]
+        resp = session.post(url + "/api/v3/assets",
+                            files={"file": (f"{color}.png", png(color), "image/png")},
+                            data={"campaignId": campaign["id"], "type": "image"})
+        resp.raise_for_status()
+    return str(campaign["id"])
+
+
+def start_job(session: requests.Session, url: str, campaign_id: str, scenes: int) -> str:
+    resp = session.post(url + "/api/v3/jobs/from-image-pairs", json={
+        "campaignId": campaign_id, "numPairs": scenes, "clipDuration": 4, "autoApprove": True})
+    resp.raise_for_status()
+    return str(resp.json()["data"]["jobId"])
+
+
+def wait_jobs(session: requests.Session, url: str, job_ids: list[str], timeout: float
+              ) -> dict[str, str]:
+    deadline = time.monotonic() + timeout
+    status: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        for job_id in job_ids:
+            if status.get(job_id) in ("completed", "failed", "cancelled"):
+                continue
+            status[job_id] = session.get(f"{url}/api/v3/jobs/{job_id}").json()["data"]["status"]
+        if all(s in ("completed", "failed", "cancelled") for s in status.values()) and \
+                len(status) == len(job_ids):
+            return status
+        time.sleep(0.5)
+    return status
+
+
+def fake_with(seconds: float, workdir: Path) -> FakeReplicate:
+    fake = FakeReplicate(workdir=workdir).start()
+    simulated = seconds / fake.time_scale
+    fake.set_timing("google/veo-3.1", queue=0, run=simulated)
+    fake.set_rate_limit("create", per_minute=60_000, burst=1_000)
+    fake.set_rate_limit("other", per_minute=600_000, burst=10_000)
+    return fake
+
+
+def table(rows: list[tuple[str, Any]]) -> None:
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name.ljust(width)}  {value}")
+
+
+def bench_fanout(args: argparse.Namespace, workdir: Path) -> None:
+    fake = fake_with(args.seconds, workdir)
+    try:
+        with server(workdir, fake) as (_, url, key, _lines):
+            session = requests.Session()
+            session.headers["X-API-Key"] = key
+            campaign = campaign_with_images(session, url)
+            started = time.monotonic()
+            job_id = start_job(session, url, campaign, args.scenes)
+            status = wait_jobs(session, url, [job_id], timeout=600)
+            total = time.monotonic() - started
+            preds = [p for p in fake.all_predictions() if p.tag.startswith(f"job{job_id}/")]
+            render = max(p.completed or 0 for p in preds) - min(p.created for p in preds)
+            table([("scenes", args.scenes), ("prediction time T (s)", args.seconds),
+                   ("job status", status.get(job_id)),
+                   ("predictions created", len(preds)),
+                   ("max in flight", fake.journal.max_in_flight(f"job{job_id}/")),
+                   ("render wall (first create → last done) (s)", f"{render:.2f}"),
+                   ("render wall / T", f"{render / args.seconds:.2f}"),
+                   ("sequential would be / T", args.scenes),
+                   ("whole job incl. storyboard and stitch (s)", f"{total:.2f}")])
+    finally:
+        fake.stop()
+
+
+def bench_load(args: argparse.Namespace, workdir: Path) -> None:
+    fake = fake_with(args.seconds, workdir)
+    try:
+        with server(workdir, fake, ACTORVID_REPLICATE_CREATES_PER_MINUTE="60000") as (
+                proc, url, key, lines):
+            sampler = Sampler(proc.pid)
+            sampler.start()
+            session = requests.Session()
+            session.headers["X-API-Key"] = key
+            campaign = campaign_with_images(session, url)
+            baseline = proc_status(proc.pid)
+            started = time.monotonic()
+            job_ids = [start_job(session, url, campaign, args.scenes) for _ in range(args.jobs)]
+            status = wait_jobs(session, url, job_ids, timeout=args.timeout)
+            wall = time.monotonic() - started
+            sampler.stop_event.set()
+            sampler.join()
+            completed = sum(1 for s in status.values() if s == "completed")
+            locked = sum(1 for line in lines if "database is locked" in line)
+            table([("jobs × scenes", f"{args.jobs} × {args.scenes}"),
+                   ("prediction time T (s)", args.seconds),
+                   ("completed", f"{completed} / {args.jobs}"),
+                   ("predictions created", fake.journal.creates),
+                   ("'database is locked' in the log", locked),
+                   ("wall time (s)", f"{wall:.1f}"),
+                   ("server RSS before (MiB)", f"{baseline['VmRSS'] / 1024:.1f}"),
+                   ("server peak RSS (MiB)", f"{sampler.peak_rss_kib / 1024:.1f}"),
+                   ("server threads before", baseline["Threads"]),
+                   ("server peak threads", sampler.peak_threads)])
+    finally:
+        fake.stop()
+
+
+def bench_poll(args: argparse.Namespace, workdir: Path) -> None:
+    fake = fake_with(30.0, workdir)  # jobs stay rendering for the whole measurement
+    try:
+        with server(workdir, fake) as (_, url, key, _lines):
+            session = requests.Session()
+            session.headers["X-API-Key"] = key
+            campaign = campaign_with_images(session, url)
+            job_ids = [start_job(session, url, campaign, 5) for _ in range(4)]
+            latencies: list[float] = []
+            errors = [0]
+            lock = threading.Lock()
+            stop_at = time.monotonic() + args.duration
+
+            def client(n: int) -> None:
+                own = requests.Session()
+                own.headers["X-API-Key"] = key
+                target = f"{url}/api/v3/jobs/{job_ids[n % len(job_ids)]}"
+                mine = []
+                while time.monotonic() < stop_at:
+                    t0 = time.perf_counter()
+                    resp = own.get(target)
+                    mine.append(time.perf_counter() - t0)
+                    if resp.status_code != 200:
+                        errors[0] += 1
+                with lock:
+                    latencies.extend(mine)
+
+            threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            latencies.sort()
+            table([("clients", args.clients), ("duration (s)", args.duration),
+                   ("requests", len(latencies)), ("errors", errors[0]),
+                   ("requests / s", f"{len(latencies) / args.duration:.0f}"),
+                   ("p50 (ms)", f"{statistics.median(latencies) * 1000:.1f}"),
+                   ("p99 (ms)", f"{latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f}")])
+    finally:
+        fake.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="which", required=True)
+    fanout = sub.add_parser("fanout")
+    fanout.add_argument("--scenes", type=int, default=10)
+    fanout.add_argument("--seconds", type=float, default=3.0)
+    load = sub.add_parser("load")
+    load.add_argument("--jobs", type=int, default=100)
+    load.add_argument("--scenes", type=int, default=10)
+    load.add_argument("--seconds", type=float, default=1.0)
+    load.add_argument("--timeout", type=float, default=1800.0)
+    poll = sub.add_parser("poll")
+    poll.add_argument("--clients", type=int, default=16)
+    poll.add_argument("--duration", type=float, default=10.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="actorvid-bench-") as tmp:
+        {"fanout": bench_fanout, "load": bench_load, "poll": bench_poll}[args.which](
+            args, Path(tmp))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
