@@ -33,7 +33,6 @@ from actorvid.errors import (
 )
 from actorvid.media import magic
 from actorvid.media.ffmpeg import FFmpeg, MediaInfo
-from actorvid.media.probe import probe_media
 from actorvid.media.thumbnail import frame_time, make_thumbnail
 from actorvid.netfetch import FetchPolicy, Resolver, fetch, system_resolver
 from actorvid.store import assets as asset_store
@@ -256,7 +255,7 @@ class AssetIngestor:
     @staticmethod
     def _probe(ffmpeg: FFmpeg, path: str, sniffed: magic.Sniffed) -> MediaInfo:
         try:
-            return probe_media(ffmpeg, path, timeout=PROBE_TIMEOUT)
+            return ffmpeg.probe(path, timeout=PROBE_TIMEOUT)
         except MediaError as exc:
             if exc.message.startswith("ffmpeg could not be started"):
                 logger.error("ffmpeg could not be started: %s", exc.message)

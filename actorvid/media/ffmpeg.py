@@ -128,7 +128,10 @@ class MediaInfo:
 
 
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
-_VIDEO = re.compile(r"Stream #\S+.*?: Video: (\w+).*?(?:, |\s)(\d{2,5})x(\d{2,5})")
+_VIDEO = re.compile(r"Stream #\S+.*?: Video: (\w+)")
+# A size needs a delimiter after it, so codec tags like "0x31637661" never read as one, while a
+# 1x1 tracking pixel still does.
+_SIZE = re.compile(r"(?:, |\s)(\d{1,5})x(\d{1,5})(?=[\s,\[]|$)")
 _AUDIO = re.compile(r"Stream #\S+.*?: Audio: (\w+)")
 _FPS = re.compile(r"(\d+(?:\.\d+)?) fps")
 
@@ -143,9 +146,10 @@ def parse_probe_output(text: str) -> MediaInfo:
     video_codec = width = height = fps = None
     for line in text.splitlines():
         video = _VIDEO.search(line)
-        if video and video_codec is None and "attached pic" not in line:
+        size = _SIZE.search(line, video.end()) if video else None
+        if video and size and video_codec is None and "attached pic" not in line:
             video_codec = video.group(1)
-            width, height = int(video.group(2)), int(video.group(3))
+            width, height = int(size.group(1)), int(size.group(2))
             fps_match = _FPS.search(line)
             fps = float(fps_match.group(1)) if fps_match else None
     audio = _AUDIO.search(text)

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
-
-import pytest
 
 from actorvid.clock import now_iso
 from actorvid.store import jobs
 from actorvid.store.db import Database
+from tests.conftest import wait_until as shared_wait_until
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 5.0, *,
                interval: float = 0.005, message: str = "condition") -> object:
-    """Poll ``predicate`` until it is truthy or ``timeout`` passes (then fail the test)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {message}")
-        # Not a settle-sleep: a short poll interval while waiting on a deadline.
-        threading.Event().wait(interval)
+    """The suite's :func:`tests.conftest.wait_until`, with the actor tests' tighter polling."""
+    return shared_wait_until(predicate, timeout=timeout, interval=interval, message=message)
 
 
 def make_user(db: Database, name: str = "ann", *, is_admin: bool = False) -> int:
