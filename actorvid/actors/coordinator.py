@@ -17,6 +17,7 @@ from actorvid.actors.job import JobActor
 from actorvid.actors.messages import ApproveJob, CancelJob, PokeScene, Resume, StartJob
 from actorvid.actors.services import Services
 from actorvid.actors.supervision import (
+    ChildExited,
     ChildRecord,
     ChildSpec,
     ParentLink,
@@ -44,6 +45,8 @@ class Coordinator(SupervisedActor):
                          on_exhausted="give_up", shutdown_timeout=opts.shutdown_timeout)
         self.services = services
         self.recovered = 0
+        # Jobs asked for while their actor was exiting: started again once the exit is in.
+        self._resume_after_exit: set[int] = set()
 
     def setup(self) -> None:
         with self.services.db.read() as conn:
@@ -74,8 +77,15 @@ class Coordinator(SupervisedActor):
             return super().handle(message)
         return None
 
+    def child_exited(self, record: ChildRecord, event: ChildExited) -> None:
+        job_id = record.spec.labels["job_id"]
+        if job_id in self._resume_after_exit:
+            self._resume_after_exit.discard(job_id)
+            self._ensure(job_id)
+
     def child_gave_up(self, record: ChildRecord, reason: str) -> None:
         job_id = record.spec.labels["job_id"]
+        self._resume_after_exit.discard(job_id)
         logger.error("job %d: coordinator gave up: %s", job_id, reason)
         with contextlib.suppress(Conflict), self.services.db.write() as conn:
             jobs.fail_job(conn, job_id, error=f"job crashed repeatedly: {reason}",
@@ -85,9 +95,14 @@ class Coordinator(SupervisedActor):
         """Start the job's actor, or tell the live one to re-read its row."""
         record = self.supervision.get(job_child_id(job_id))
         if record is not None:
-            with contextlib.suppress(pykka.ActorDeadError):
+            try:
                 record.ref.tell(Resume())
-                return
+            except pykka.ActorDeadError:
+                # Its exit report is on the way: a crash is restarted (and counted) there;
+                # after a normal stop, child_exited starts it again for this request.
+                # Replacing it here would make that report stale and lose the count.
+                self._resume_after_exit.add(job_id)
+            return
         services = self.services
         self.supervision.remove(job_child_id(job_id))
         self.start_child(ChildSpec(

@@ -336,8 +336,9 @@ def _check_client(ctx: AppContext, req: falcon.Request, client_id: str | None,
         raise ValidationFailed.field(loc, "Client not found", "not_found")
 
 
-def _create(ctx: AppContext, req: falcon.Request, *, type_: str, parameters: dict[str, Any],
-            campaign_id: str | None, client_id: str | None) -> Job:
+def start_job(ctx: AppContext, req: falcon.Request, *, type_: str, parameters: dict[str, Any],
+              campaign_id: str | None, client_id: str | None) -> Job:
+    """Write the job row (``pending``), then tell the Coordinator: the row comes first."""
     with ctx.db.write() as conn:
         job = job_store.create_job(conn, user_id=req.context.user.id, type=type_,
                                    parameters=parameters, now=ctx.now(),
@@ -370,7 +371,7 @@ class ImagePairJobs:
                 ["body", "campaignId"], f"Need at least 2 image assets, but campaign has {total}",
                 "too_few_assets")
         body["numPairs"] = body.get("numPairs") or 7
-        job = _create(self.ctx, req, type_="image_pairs", parameters=body,
+        job = start_job(self.ctx, req, type_="image_pairs", parameters=body,
                       campaign_id=campaign.id, client_id=client_id)
         ok(resp, {"jobId": str(job.id), "id": str(job.id), "status": job.status,
                   "campaignId": campaign.id, "totalAssets": total,
@@ -399,7 +400,7 @@ class PropertyJobs:
                 "Photo urls must be http or https",
                 [{"loc": ["body", "photos", i, "url"], "msg": "must be an http(s) URL",
                   "type": "url_scheme"} for i in bad])
-        job = _create(self.ctx, req, type_="property_video", parameters=body,
+        job = start_job(self.ctx, req, type_="property_video", parameters=body,
                       campaign_id=campaign.id, client_id=campaign.client_id)
         ok(resp, {"jobId": job.id, "id": str(job.id), "status": job.status,
                   "propertyName": body["propertyInfo"]["name"], "totalScenes": 7,
@@ -443,7 +444,7 @@ class JobCollection:
                     raise ValidationFailed.field(["body", "creative", "assets", i, "assetId"],
                                                  f"Asset not found: {item['assetId']}",
                                                  "not_found")
-        job = _create(self.ctx, req, type_="standard", parameters=body,
+        job = start_job(self.ctx, req, type_="standard", parameters=body,
                       campaign_id=campaign_id, client_id=context["clientId"])
         ok(resp, {"id": str(job.id), "status": job.status, "assetIds": [], "scenes": [],
                   "audio": _audio_view(job), "estimatedCost": 0.0,

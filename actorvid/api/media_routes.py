@@ -19,7 +19,7 @@ from actorvid.api.binary import send_blob
 from actorvid.api.campaigns import load_campaign
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok
-from actorvid.api.jobs import _create, load_job, progress_view
+from actorvid.api.jobs import load_job, progress_view, start_job
 from actorvid.api.validation import Field, Schema, read_json
 from actorvid.errors import NotFound, Unauthorized, ValidationFailed
 from actorvid.providers.replicate import verify_webhook
@@ -133,7 +133,7 @@ class AudioGenerate:
         campaign_id = body.get("campaignId")
         if campaign_id:
             load_campaign(self.ctx, req, campaign_id)
-        job = _create(self.ctx, req, type_="audio", parameters=body, campaign_id=campaign_id,
+        job = start_job(self.ctx, req, type_="audio", parameters=body, campaign_id=campaign_id,
                       client_id=None)
         ok(resp, _audio_status(job, job_views.SceneCounts()), status=falcon.HTTP_202)
 

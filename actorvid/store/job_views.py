@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from actorvid.errors import Conflict
-from actorvid.store.jobs import _JOB_COLUMNS, _SUB_JOB_COLUMNS, Job, SubJob, _job, _sub_job
+from actorvid.store.jobs import (
+    JOB_COLUMNS,
+    SUB_JOB_COLUMNS,
+    Job,
+    SubJob,
+    job_from_row,
+    sub_job_from_row,
+)
 from actorvid.store.models import Scope, dump_json, scope_sql
 
 
@@ -46,13 +53,13 @@ def list_jobs(conn: sqlite3.Connection, *, scope: Scope, limit: int, offset: int
               "client_id": client_id, "with_video": 1 if with_video else 0}
     rows = conn.execute(
         f"""
-        SELECT {_JOB_COLUMNS} FROM jobs WHERE {where}
+        SELECT {JOB_COLUMNS} FROM jobs WHERE {where}
         ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset
         """,
         {**params, "limit": limit, "offset": offset},
     ).fetchall()
     total = conn.execute(f"SELECT count(*) FROM jobs WHERE {where}", params).fetchone()[0]
-    return [_job(r) for r in rows], int(total)
+    return [job_from_row(r) for r in rows], int(total)
 
 
 def list_clips(conn: sqlite3.Connection, *, scope: Scope, limit: int, offset: int,
@@ -61,7 +68,7 @@ def list_clips(conn: sqlite3.Connection, *, scope: Scope, limit: int, offset: in
     where = f"""j.id = s.job_id AND {scope_sql('j')}
         AND (:status IS NULL OR s.status = :status)"""
     params = {**scope.params, "status": status}
-    columns = ", ".join(f"s.{c.strip()}" for c in _SUB_JOB_COLUMNS.split(","))
+    columns = ", ".join(f"s.{c.strip()}" for c in SUB_JOB_COLUMNS.split(","))
     rows = conn.execute(
         f"""
         SELECT {columns} FROM sub_jobs s, jobs j WHERE {where}
@@ -71,7 +78,7 @@ def list_clips(conn: sqlite3.Connection, *, scope: Scope, limit: int, offset: in
     ).fetchall()
     total = conn.execute(f"SELECT count(*) FROM sub_jobs s, jobs j WHERE {where}",
                          params).fetchone()[0]
-    return [_sub_job(r) for r in rows], int(total)
+    return [sub_job_from_row(r) for r in rows], int(total)
 
 
 def replace_storyboard(conn: sqlite3.Connection, job_id: int, *, storyboard: dict[str, Any],

@@ -102,17 +102,17 @@ class NewSubJob:
     input: dict[str, Any] = field(default_factory=dict)
 
 
-_JOB_COLUMNS = """id, user_id, client_id, campaign_id, type, status, stage, parameters,
+JOB_COLUMNS = """id, user_id, client_id, campaign_id, type, status, stage, parameters,
     storyboard, progress, result, video_blob_id, thumbnail_blob_id, audio_blob_id,
     estimated_cost, actual_cost, provider, error, approved_at, created_at, updated_at,
     completed_at"""
 
-_SUB_JOB_COLUMNS = """id, job_id, scene_number, first_asset_id, last_asset_id, prompt, duration,
+SUB_JOB_COLUMNS = """id, job_id, scene_number, first_asset_id, last_asset_id, prompt, duration,
     model, provider, provider_id, attempt_tag, recreated_from, status, attempts, clip_blob_id,
     cost, error, input, started_at, completed_at, created_at, updated_at, failures"""
 
 
-def _job(row: sqlite3.Row) -> Job:
+def job_from_row(row: sqlite3.Row) -> Job:
     return Job(
         row["id"], row["user_id"], row["client_id"], row["campaign_id"], row["type"],
         row["status"], row["stage"], load_json(row["parameters"], {}),
@@ -123,7 +123,7 @@ def _job(row: sqlite3.Row) -> Job:
     )
 
 
-def _sub_job(row: sqlite3.Row) -> SubJob:
+def sub_job_from_row(row: sqlite3.Row) -> SubJob:
     return SubJob(
         row["id"], row["job_id"], row["scene_number"], row["first_asset_id"],
         row["last_asset_id"], row["prompt"], row["duration"], row["model"], row["provider"],
@@ -168,22 +168,22 @@ def get_job(conn: sqlite3.Connection, job_id: int, *, scope: Scope | None = None
     if scope is not None:
         where += f" AND {scope_sql()}"
         params.update(scope.params)
-    row = conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {where}", params).fetchone()
+    row = conn.execute(f"SELECT {JOB_COLUMNS} FROM jobs WHERE {where}", params).fetchone()
     if row is None:
         raise NotFound("Job not found")
-    return _job(row)
+    return job_from_row(row)
 
 
 def list_active_jobs(conn: sqlite3.Connection) -> list[Job]:
     """Every job that is not terminal, oldest first (what recovery resumes)."""
     rows = conn.execute(
         f"""
-        SELECT {_JOB_COLUMNS} FROM jobs
+        SELECT {JOB_COLUMNS} FROM jobs
         WHERE status NOT IN ('completed', 'failed', 'cancelled')
         ORDER BY id
         """
     ).fetchall()
-    return [_job(r) for r in rows]
+    return [job_from_row(r) for r in rows]
 
 
 def set_job_stage(conn: sqlite3.Connection, job_id: int, *, expected_status: str,
@@ -324,26 +324,26 @@ def insert_sub_jobs(conn: sqlite3.Connection, job_id: int, scenes: Iterable[NewS
 
 def list_sub_jobs(conn: sqlite3.Connection, job_id: int) -> list[SubJob]:
     rows = conn.execute(
-        f"SELECT {_SUB_JOB_COLUMNS} FROM sub_jobs WHERE job_id = :job_id ORDER BY scene_number",
+        f"SELECT {SUB_JOB_COLUMNS} FROM sub_jobs WHERE job_id = :job_id ORDER BY scene_number",
         {"job_id": job_id},
     ).fetchall()
-    return [_sub_job(r) for r in rows]
+    return [sub_job_from_row(r) for r in rows]
 
 
 def get_sub_job(conn: sqlite3.Connection, sub_job_id: str) -> SubJob:
-    row = conn.execute(f"SELECT {_SUB_JOB_COLUMNS} FROM sub_jobs WHERE id = :id",
+    row = conn.execute(f"SELECT {SUB_JOB_COLUMNS} FROM sub_jobs WHERE id = :id",
                        {"id": sub_job_id}).fetchone()
     if row is None:
         raise NotFound("Scene not found")
-    return _sub_job(row)
+    return sub_job_from_row(row)
 
 
 def find_sub_job_by_provider_id(conn: sqlite3.Connection, provider_id: str) -> SubJob | None:
     row = conn.execute(
-        f"SELECT {_SUB_JOB_COLUMNS} FROM sub_jobs WHERE provider_id = :provider_id",
+        f"SELECT {SUB_JOB_COLUMNS} FROM sub_jobs WHERE provider_id = :provider_id",
         {"provider_id": provider_id},
     ).fetchone()
-    return _sub_job(row) if row else None
+    return sub_job_from_row(row) if row else None
 
 
 def begin_attempt(conn: sqlite3.Connection, sub_job_id: str, *, tag: str, provider: str,
