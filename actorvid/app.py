@@ -24,6 +24,7 @@ from actorvid.api.media_routes import add_media_routes
 from actorvid.api.middleware import AuthMiddleware, RequestIdMiddleware
 from actorvid.clock import Clock, IdFactory, new_uuid, utc_now
 from actorvid.config import Settings, load_settings
+from actorvid.ingest import AssetIngestor
 from actorvid.store import blobs
 from actorvid.store.db import Database, open_database
 
@@ -120,10 +121,13 @@ def create_context(
                   f"actorvid: (also written to {settings.data_dir / 'admin-api-key.txt'})",
                   file=sys.stderr, flush=True)
     ctx = AppContext(settings=settings, db=db, accounts=accounts, clock=clock, new_id=new_id)
+    # One ingestor for the asset routes and the jobs that fetch photos.
+    ingestor = AssetIngestor(db, settings, new_id=new_id, clock=clock)
+    ctx.services["asset_ingestor"] = ingestor
     if start_actors:
         from actorvid.wiring import start_runtime
 
-        ctx.runtime = start_runtime(settings, db, accounts, new_id=new_id,
+        ctx.runtime = start_runtime(settings, db, accounts, ingestor=ingestor, new_id=new_id,
                                     options=runtime_options)
     return ctx
 

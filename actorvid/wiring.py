@@ -52,8 +52,8 @@ class Runtime:
 
 
 def start_runtime(settings: Settings, db: Database, accounts: Accounts, *,
-                  new_id: IdFactory = new_uuid, options: RuntimeOptions | None = None,
-                  **overrides: Any) -> Runtime:
+                  ingestor: AssetIngestor, new_id: IdFactory = new_uuid,
+                  options: RuntimeOptions | None = None, **overrides: Any) -> Runtime:
     def read_blob(blob_id: str) -> Iterator[bytes]:
         return blobs.iter_blob(db, blobs.blob_info(db, blob_id))
 
@@ -63,7 +63,7 @@ def start_runtime(settings: Settings, db: Database, accounts: Accounts, *,
     providers = build_providers(settings, read_blob, mint_url=mint_url)
     deps = PipelineDeps(
         db=db, settings=settings, accounts=accounts,
-        ingestor=AssetIngestor(db, settings, new_id=new_id),
+        ingestor=ingestor,
         selector=providers.selector, local_selector=LocalSelector(),
         writer=providers.storyboard, renderer_name=providers.renderer.name,
         music=providers.music, new_id=new_id, **overrides)
