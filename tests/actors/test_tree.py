@@ -252,7 +252,7 @@ def test_a_stuck_actor_is_reported_as_not_responding(db: Database, user_id: int,
                message="stuck scene reported")
     started = time.monotonic()
     tree = system.snapshot(timeout=0.3)
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 1.0  # answers (around its 0.3 s deadline), never hangs
     [stuck] = [n for n in _nodes(tree, "scene") if n["scene_id"] == victim.id]
     assert stuck["last_message"] == "PollPrediction" and stuck["alive"]
     assert snapshots.count(tree, kind="scene", responding=True) == 2
