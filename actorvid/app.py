@@ -7,8 +7,11 @@ settings, database, clock and id factory instead of patching.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import signal
 import sys
+import threading
 from typing import Any
 
 import falcon
@@ -141,7 +144,23 @@ def create_app(
     bootstrap: bool = True,
     start_actors: bool = True,
 ) -> falcon.App:
-    """Build the app. With no arguments, read settings from the environment and open the db."""
+    """Build the app. With no arguments, read settings from the environment and open the db.
+
+    This is what ``waitress-serve --call actorvid.app:create_app`` runs. As no one else will
+    stop the actor system then, it is stopped (leaf-first) when the process exits, and SIGTERM
+    ends waitress like Ctrl-C does instead of killing the process outright.
+    """
     ctx = create_context(settings, db=db, clock=clock, new_id=new_id, bootstrap=bootstrap,
                          start_actors=start_actors)
+    if ctx.runtime is not None:
+        atexit.register(ctx.close)
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL):
+            signal.signal(signal.SIGTERM, _interrupt)
     return build_app(ctx)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    # A second SIGTERM while stopping kills outright, as an impatient supervisor expects.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise KeyboardInterrupt  # waitress's loop lets exactly this through, then returns

@@ -253,6 +253,9 @@ class SupervisedActor(pykka.ThreadingActor):
     """
 
     kind = "actor"
+    # Daemon threads: interpreter exit never waits on actors, so an atexit hook (or the CLI)
+    # can still stop the tree leaf-first; every fact is in SQLite if nothing stops it.
+    use_daemon_thread = True
 
     def __init__(
         self,

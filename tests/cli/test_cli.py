@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import requests
 
@@ -115,3 +116,31 @@ def test_demo_makes_a_video_offline(tmp_path):
     assert info.has_video and info.has_audio
     assert abs(info.duration - 8.0) <= 1 / 30 + 1e-6
     assert list(tmp_path.glob("actorvid-demo-*")) == []
+
+
+def test_waitress_serve_call_create_app_stops_on_sigterm(tmp_path):
+    env = {**os.environ, "ACTORVID_DB": str(tmp_path / "w.db"),
+           "ACTORVID_DATA_DIR": str(tmp_path)}
+    waitress = str(Path(sys.executable).with_name("waitress-serve"))
+    proc = subprocess.Popen([waitress, "--listen=127.0.0.1:0", "--call",
+                             "actorvid.app:create_app"], stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True, env=env, cwd=tmp_path)
+    try:
+        def port():
+            line = proc.stderr.readline()
+            match = re.search(r"Serving on http://127\.0\.0\.1:(\d+)", line)
+            return match.group(1) if match else (proc.poll() is not None and "exited")
+
+        found = wait_until(port, timeout=60, interval=0, message="waitress-serve start")
+        assert found != "exited"
+        key = (tmp_path / "admin-api-key.txt").read_text().strip()
+        health = requests.get(f"http://127.0.0.1:{found}/health", timeout=30).json()["data"]
+        assert health["actors"] == "ok"
+        assert requests.get(f"http://127.0.0.1:{found}/api/v3/clients", timeout=30,
+                            headers={"X-API-Key": key}).status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        assert stopped(proc) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
