@@ -65,7 +65,12 @@ def test_at_most_ten_predictions_of_a_job_in_flight(remote, fake_replicate, slow
     remote.api.wait_status(job_id, "completed", timeout=180)
     prefix = f"job{job_id}/"
     assert fake_replicate.journal.max_in_flight(prefix) == 10
-    assert len([p for p in fake_replicate.all_predictions() if p.tag.startswith(prefix)]) == 12
+    mine = [p for p in fake_replicate.all_predictions() if p.tag.startswith(prefix)]
+    assert len(mine) == 12
+    # Rendered in parallel: two waves of T = 1.5 s, not twelve (18 s); the bound is loose on
+    # purpose (the fake's own clock, measured at the provider side).
+    span = max(p.completed for p in mine) - min(p.created for p in mine)
+    assert span < 6 * 1.5, span
 
 
 def test_cancel_mid_render_cancels_predictions_at_the_provider(remote, fake_replicate, slow):
