@@ -9,6 +9,7 @@ clips, so it writes only new blobs and never assumes it runs once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -19,9 +20,9 @@ from typing import Any
 
 from actorvid.accounts import Accounts
 from actorvid.actors.workflow import FinishedVideo, PlannedScene, StepError
-from actorvid.clock import IdFactory, new_uuid
+from actorvid.clock import IdFactory, new_uuid, now_iso
 from actorvid.config import Settings
-from actorvid.errors import MediaError
+from actorvid.errors import Conflict, MediaError
 from actorvid.ingest import AssetIngestor
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.stitch import stitch, video_thumbnail
@@ -202,6 +203,11 @@ class VideoPipeline:
         """Make and mux the soundtrack; on failure keep the silent video and say why."""
         from actorvid.pipelines.soundtrack import score_video
 
+        # Let pollers see the soundtrack step (resume treats it like stitching: finish again).
+        with contextlib.suppress(Conflict), self.deps.db.write() as conn:
+            job_store.set_job_stage(conn, job.id, expected_status="video_processing",
+                                    status="video_processing", stage="soundtrack",
+                                    expected_stage="stitching", now=now_iso())
         try:
             return score_video(self.deps, job, clips, video, duration, workdir, ffmpeg)
         except (PipelineError, MediaError) as exc:

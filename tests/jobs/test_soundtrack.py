@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.conftest import wait_until
 from tests.jobs.conftest import download, probe
 from tests.jobs.test_offline import loudness
 from tests.jobs.test_remote import start_pairs
@@ -92,3 +93,18 @@ def test_a_failed_soundtrack_leaves_a_completed_silent_video(remote, fake_replic
     assert abs(info.duration - 8.0) <= FRAME + 1e-6
     (level,) = loudness(final, [(2.0, 4.0)])
     assert level < -80  # the stitched video's own silence, not music
+
+
+def test_the_soundtrack_step_shows_in_progress(remote, fake_replicate):
+    fake_replicate.set_timing("meta/musicgen", queue=10, run=200)  # 2 s a segment
+    api = remote.api
+    job_id = start_pairs(api, numPairs=2, clipDuration=4, generateAudio=True)
+
+    def in_soundtrack():
+        progress = api.job(job_id)["progress"]
+        return progress["stage"] == "soundtrack" and progress["message"] == (
+            "Making the soundtrack") and progress["scenesCompleted"] == 2
+
+    wait_until(in_soundtrack, timeout=120, interval=0.1, message="the soundtrack stage")
+    job = api.wait_status(job_id, "completed", timeout=180)
+    assert job["audio"]["status"] == "completed"
