@@ -49,6 +49,7 @@ from actorvid.actors.workflow import FinishedVideo, JobWorkflow, Storyboard
 from actorvid.clock import now_iso
 from actorvid.errors import Conflict
 from actorvid.store import jobs
+from actorvid.store.blobs import delete_blob
 
 logger = logging.getLogger(__name__)
 
@@ -315,6 +316,9 @@ class JobActor(SupervisedActor):
                                   audio_blob_id=video.audio_blob_id, result=video.result,
                                   actual_cost=cost, now=now_iso())
         except Conflict:
+            # Cancelled (or failed) while finishing: the new blobs belong to nobody.
+            for blob_id in (video.video_blob_id, video.thumbnail_blob_id, video.audio_blob_id):
+                delete_blob(self.services.db, blob_id)
             logger.info("job %d: finished after it was %s", self.job_id, job.status)
         self._resume()
 
