@@ -185,9 +185,20 @@ class SceneActor(SupervisedActor):
         self._store_prediction(tag, prediction)
 
     def _store_prediction(self, tag: str, prediction: Prediction) -> None:
-        with self.services.db.write() as conn:
-            jobs.record_prediction(conn, self.sub_job_id, tag=tag, provider_id=prediction.id,
-                                   now=now_iso())
+        try:
+            with self.services.db.write() as conn:
+                jobs.record_prediction(conn, self.sub_job_id, tag=tag,
+                                       provider_id=prediction.id, now=now_iso())
+        except Conflict:
+            # Cancelled while the create was on the wire: nobody wants this prediction, so
+            # stop paying for it now (the cancel that raced us could not know its id).
+            logger.info("job %d scene %s: prediction %s arrived after a cancel; cancelling it",
+                        self.job_id, self.sub_job_id, prediction.id)
+            self.provider_id = prediction.id
+            self._cancelled = True
+            self._cancel_at_provider()
+            self._report_and_stop(self._load())
+            return
         logger.info("job %d scene %s: prediction %s stored", self.job_id, self.sub_job_id,
                     prediction.id)
         self._start_polling(prediction.id, first_delay=None)
@@ -302,6 +313,8 @@ class SceneActor(SupervisedActor):
         self._report_and_stop(self._load())
 
     def _cancel(self) -> None:
+        if self._cancelled:
+            return  # cancelled already (a late create answer, or a second CancelScene)
         self._cancelled = True
         self._cancel_timer()
         self.step = "cancelling"

@@ -48,6 +48,9 @@ class FakeProvider:
         self.lose_create_answer: set[str] = set()  # scene ids: create, then "lose" the answer
         self.crash_get: dict[str, int] = {}  # scene id -> how many gets raise RuntimeError
         self.hang_get: dict[str, threading.Event] = {}  # scene id -> blocks get until set
+        # Blocks every create after the prediction exists, until set (an answer on the wire).
+        self.hang_create: threading.Event | None = None
+        self.created = threading.Event()
         self.fail_scene: set[str] = set()  # scene ids whose prediction fails
         self.expire_once: set[str] = set()  # scene ids whose first output has expired
 
@@ -71,6 +74,10 @@ class FakeProvider:
             self.creates.append(tag)
             lose = scene_of(tag) in self.lose_create_answer
             self.lose_create_answer.discard(scene_of(tag))
+            hang = self.hang_create
+        self.created.set()
+        if hang is not None:
+            hang.wait(30)
         if lose:
             raise ConnectionResetError("the answer to the create call was lost")
         return Prediction(pid, "starting")
