@@ -163,9 +163,14 @@ class SceneActor(SupervisedActor):
         tag = new_tag(sub)
         provider = self.services.provider
         self.step = "creating"
-        with self.services.db.write() as conn:
-            jobs.begin_attempt(conn, sub.id, tag=tag, provider=provider.name,
-                               input=_as_json(self._inputs), now=now_iso())
+        try:
+            with self.services.db.write() as conn:
+                jobs.begin_attempt(conn, sub.id, tag=tag, provider=provider.name,
+                                   input=_as_json(self._inputs), now=now_iso())
+        except Conflict:
+            # Cancelled (or finished) since we looked: nothing to create.
+            self._report_and_stop(self._load())
+            return
         try:
             prediction = provider.create(self._inputs, tag=tag)
         except ProviderError as exc:
