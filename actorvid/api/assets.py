@@ -22,7 +22,7 @@ from actorvid.api.binary import send_blob
 from actorvid.api.campaigns import load_campaign
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok, ok_page
-from actorvid.api.validation import Field, Schema, pagination, query_str, read_json
+from actorvid.api.validation import Field, Schema, pagination, query_enum, query_str, read_json
 from actorvid.errors import (
     ActorvidError,
     BadRequest,
@@ -340,10 +340,7 @@ class AssetCollection:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit, offset = pagination(req)
-        asset_type = query_str(req, "asset_type")
-        if asset_type is not None and asset_type not in ASSET_TYPES:
-            raise ValidationFailed.field(["query", "asset_type"], "asset_type must be one of: "
-                                         + ", ".join(ASSET_TYPES), "enum")
+        asset_type = query_enum(req, "asset_type", ASSET_TYPES)
         with self.ctx.db.read() as conn:
             assets, total = asset_store.list_assets(
                 conn, scope=req.context.scope, limit=limit, offset=offset,
@@ -535,10 +532,7 @@ class CampaignAssets:
     def on_get(self, req: falcon.Request, resp: falcon.Response, campaign_id: str) -> None:
         campaign = load_campaign(self.ctx, req, campaign_id)
         limit, offset = pagination(req)
-        asset_type = query_str(req, "asset_type")
-        if asset_type is not None and asset_type not in ASSET_TYPES:
-            raise ValidationFailed.field(["query", "asset_type"], "asset_type must be one of: "
-                                         + ", ".join(ASSET_TYPES), "enum")
+        asset_type = query_enum(req, "asset_type", ASSET_TYPES)
         with self.ctx.db.read() as conn:
             assets, total = asset_store.list_assets(
                 conn, scope=req.context.scope, limit=limit, offset=offset,

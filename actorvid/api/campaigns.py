@@ -8,7 +8,7 @@ import falcon
 
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok, ok_page
-from actorvid.api.validation import Field, Schema, pagination, query_str, read_json
+from actorvid.api.validation import Field, Schema, pagination, query_enum, query_str, read_json
 from actorvid.errors import NotFound, ValidationFailed
 from actorvid.store import campaigns as campaign_store
 from actorvid.store import clients as client_store
@@ -73,10 +73,7 @@ class CampaignCollection:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit, offset = pagination(req)
-        status = query_str(req, "status")
-        if status is not None and status not in STATUSES:
-            raise ValidationFailed.field(["query", "status"],
-                                         "status must be one of: " + ", ".join(STATUSES), "enum")
+        status = query_enum(req, "status", STATUSES)
         with self.ctx.db.read() as conn:
             campaigns, total = campaign_store.list_campaigns(
                 conn, scope=req.context.scope, limit=limit, offset=offset,

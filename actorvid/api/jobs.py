@@ -17,7 +17,15 @@ from actorvid.actors.runtime import CoordinatorHandle
 from actorvid.api.campaigns import load_campaign
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok, ok_page
-from actorvid.api.validation import Field, Schema, pagination, query_int, query_str, read_json
+from actorvid.api.validation import (
+    Field,
+    Schema,
+    pagination,
+    query_enum,
+    query_int,
+    query_str,
+    read_json,
+)
 from actorvid.clock import isoformat_z
 from actorvid.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from actorvid.providers.base import SelectedPair
@@ -416,9 +424,7 @@ class JobCollection:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit, offset = pagination(req)
-        status = query_str(req, "status")
-        if status is not None and status not in job_store.JOB_STATUSES:
-            raise ValidationFailed.field(["query", "status"], "unknown status", "enum")
+        status = query_enum(req, "status", job_store.JOB_STATUSES)
         with self.ctx.db.read() as conn:
             found, total = job_views.list_jobs(
                 conn, scope=req.context.scope, limit=limit, offset=offset, status=status,
@@ -685,9 +691,7 @@ class AiVideos:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit = query_int(req, "limit", 20, minimum=1, maximum=100)
         offset = query_int(req, "offset", 0, minimum=0)
-        status = query_str(req, "status") or "completed"
-        if status != "all" and status not in job_store.SUB_JOB_STATUSES:
-            raise ValidationFailed.field(["query", "status"], "unknown status", "enum")
+        status = query_enum(req, "status", ("all", *job_store.SUB_JOB_STATUSES)) or "completed"
         with self.ctx.db.read() as conn:
             subs, total = job_views.list_clips(conn, scope=req.context.scope, limit=limit,
                                                offset=offset,

@@ -216,6 +216,15 @@ def pagination(req: falcon.Request, *, default_limit: int = 50, max_limit: int =
     return limit, offset
 
 
+def query_enum(req: falcon.Request, name: str, allowed: Sequence[str]) -> str | None:
+    """An optional query parameter that must be one of ``allowed`` (a 422 otherwise)."""
+    value = query_str(req, name)
+    if value is not None and value not in allowed:
+        raise ValidationFailed.field(["query", name],
+                                     f"{name} must be one of: {', '.join(allowed)}", "enum")
+    return value
+
+
 def query_str(req: falcon.Request, name: str) -> str | None:
     raw = req.get_param(name)
     if raw is None:
