@@ -6,7 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from actorvid.store.models import Scope, dump_json, load_json, scope_sql
+from actorvid.store.models import Scope, dump_json, load_json, scope_sql, scoped_delete
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +102,7 @@ def list_assets(conn: sqlite3.Connection, *, scope: Scope, limit: int, offset: i
 
 def delete_asset(conn: sqlite3.Connection, asset_id: str, *, scope: Scope) -> bool:
     """Delete a visible asset; the ``assets_delete_blobs`` trigger removes its bytes."""
-    cur = conn.execute(f"DELETE FROM assets WHERE id = :id AND {scope_sql()}",
-                       {"id": asset_id, **scope.params})
-    return cur.rowcount == 1
+    return scoped_delete(conn, "assets", asset_id, scope=scope)
 
 
 def access_resource(asset_id: str) -> str:

@@ -6,7 +6,14 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from actorvid.store.models import Scope, dump_json, load_json, scope_sql, scoped_update
+from actorvid.store.models import (
+    Scope,
+    dump_json,
+    load_json,
+    scope_sql,
+    scoped_delete,
+    scoped_update,
+)
 
 STATUSES = ("active", "archived", "draft")
 
@@ -95,9 +102,7 @@ def update_campaign(conn: sqlite3.Connection, campaign_id: str, changes: dict[st
 
 
 def delete_campaign(conn: sqlite3.Connection, campaign_id: str, *, scope: Scope) -> bool:
-    cur = conn.execute(f"DELETE FROM campaigns WHERE id = :id AND {scope_sql()}",
-                       {"id": campaign_id, **scope.params})
-    return cur.rowcount == 1
+    return scoped_delete(conn, "campaigns", campaign_id, scope=scope)
 
 
 def campaign_stats(conn: sqlite3.Connection, campaign_id: str) -> dict[str, Any]:

@@ -6,7 +6,14 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from actorvid.store.models import Scope, dump_json, load_json, scope_sql, scoped_update
+from actorvid.store.models import (
+    Scope,
+    dump_json,
+    load_json,
+    scope_sql,
+    scoped_delete,
+    scoped_update,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +95,7 @@ def update_client(conn: sqlite3.Connection, client_id: str, changes: dict[str, A
 
 
 def delete_client(conn: sqlite3.Connection, client_id: str, *, scope: Scope) -> bool:
-    cur = conn.execute(f"DELETE FROM clients WHERE id = :id AND {scope_sql()}",
-                       {"id": client_id, **scope.params})
-    return cur.rowcount == 1
+    return scoped_delete(conn, "clients", client_id, scope=scope)
 
 
 def client_stats(conn: sqlite3.Connection, client_id: str) -> dict[str, Any]:

@@ -38,6 +38,13 @@ def load_json(text: str | None, default: Any = None) -> Any:
         return default
 
 
+def scoped_delete(conn: Any, table: str, row_id: str, *, scope: Scope) -> bool:
+    """``DELETE`` one visible row of ``table`` (a name from our code); False when none."""
+    cur = conn.execute(f"DELETE FROM {table} WHERE id = :id AND {scope_sql()}",
+                       {"id": row_id, **scope.params})
+    return bool(cur.rowcount == 1)
+
+
 def scoped_update(conn: Any, table: str, row_id: str, changes: dict[str, Any], *,
                   updatable: dict[str, Any], scope: Scope, now: str) -> bool:
     """``UPDATE table`` with the known columns of ``changes``; False when no visible row.

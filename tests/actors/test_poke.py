@@ -22,5 +22,3 @@ def test_a_poke_polls_now_instead_of_at_the_next_timer(db, user_id, provider: Fa
     system.coordinator.poke_scene(job_id, scene.id, scene.provider_id)
     wait_until(lambda: scene_rows(db, job_id)[0].status == "completed",
                message="scene completed on the poke")
-    # A poke for a prediction the scene does not hold is ignored.
-    system.coordinator.poke_scene(job_id, scene.id, "someone-else")
