@@ -16,6 +16,7 @@ from typing import Any
 
 import falcon
 
+from actorvid import tempspace
 from actorvid.accounts import Accounts
 from actorvid.actors.services import RuntimeOptions
 from actorvid.api import auth, campaigns, clients, errors, health, openapi
@@ -28,7 +29,8 @@ from actorvid.api.middleware import AuthMiddleware, RequestIdMiddleware
 from actorvid.clock import Clock, IdFactory, new_uuid, utc_now
 from actorvid.config import Settings, load_settings
 from actorvid.ingest import AssetIngestor
-from actorvid.store import blobs
+from actorvid.media.ffmpeg import MediaSlots
+from actorvid.store import blobs, ownership
 from actorvid.store.db import Database, open_database
 
 logger = logging.getLogger(__name__)
@@ -111,9 +113,16 @@ def create_context(
     """Open what the app needs: settings, database (migrated), accounts, first admin, and
     (unless ``start_actors`` is false) the providers and the actor system."""
     settings = settings or load_settings()
+    owner = None
     if db is None:
-        db = open_database(settings.db_path, read_pool_size=settings.read_pool_size)
-        blobs.delete_incomplete(db)
+        # Own the file before touching it: a second process stops here, having changed nothing.
+        owner = ownership.acquire(settings.db_path)
+        try:
+            db = open_database(settings.db_path, read_pool_size=settings.read_pool_size)
+            clean_up_after_a_stop(db)
+        except BaseException:
+            owner.release()
+            raise
     accounts = Accounts(db, clock=clock, session_ttl=settings.session_ttl_seconds,
                         access_token_ttl=settings.access_token_ttl_seconds)
     if bootstrap:
@@ -123,16 +132,32 @@ def create_context(
             print(f"actorvid: created user 'admin' with API key {key}\n"
                   f"actorvid: (also written to {settings.data_dir / 'admin-api-key.txt'})",
                   file=sys.stderr, flush=True)
-    ctx = AppContext(settings=settings, db=db, accounts=accounts, clock=clock, new_id=new_id)
+    ctx = AppContext(settings=settings, db=db, accounts=accounts, clock=clock, new_id=new_id,
+                     owner=owner)
+    # One bound on ffmpeg children for the whole process: uploads, renders, stitches.
+    slots = MediaSlots(settings.media_workers)
     # One ingestor for the asset routes and the jobs that fetch photos.
-    ingestor = AssetIngestor(db, settings, new_id=new_id, clock=clock)
+    ingestor = AssetIngestor(db, settings, new_id=new_id, clock=clock, media_slots=slots)
     ctx.services["asset_ingestor"] = ingestor
+    ctx.services["media_slots"] = slots
     if start_actors:
         from actorvid.wiring import start_runtime
 
         ctx.runtime = start_runtime(settings, db, accounts, ingestor=ingestor, new_id=new_id,
-                                    options=runtime_options)
+                                    options=runtime_options, media_slots=slots)
     return ctx
+
+
+def clean_up_after_a_stop(db: Database) -> None:
+    """What a killed process can leave behind, removed by the file's new owner before serving:
+    half-written blobs, whole blobs no row came to reference, and this project's temp folders
+    of dead processes."""
+    incomplete = blobs.delete_incomplete(db)
+    unreferenced = blobs.delete_unreferenced(db)
+    folders = tempspace.remove_abandoned()
+    if incomplete or unreferenced or folders:
+        logger.info("start-up cleanup: %d half-written blob(s), %d unreferenced blob(s), "
+                    "%d temp folder(s) removed", incomplete, unreferenced, folders)
 
 
 def create_app(
@@ -150,8 +175,15 @@ def create_app(
     stop the actor system then, it is stopped (leaf-first) when the process exits, and SIGTERM
     ends waitress like Ctrl-C does instead of killing the process outright.
     """
-    ctx = create_context(settings, db=db, clock=clock, new_id=new_id, bootstrap=bootstrap,
-                         start_actors=start_actors)
+    try:
+        ctx = create_context(settings, db=db, clock=clock, new_id=new_id, bootstrap=bootstrap,
+                             start_actors=start_actors)
+    except ownership.DatabaseInUse as exc:
+        if settings is not None:
+            raise
+        # The waitress-serve entry point: nobody above to report to, so say it in one line.
+        print(f"actorvid: {exc.message}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
     if ctx.runtime is not None:
         atexit.register(ctx.close)
         if (threading.current_thread() is threading.main_thread()

@@ -131,16 +131,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    from actorvid.store import ownership
     from actorvid.store.db import open_database
     from actorvid.store.migrations import current_version
 
     settings = load_settings()
-    db = open_database(settings.db_path)
-    try:
-        with db.read() as conn:
-            print(f"{settings.db_path}: schema version {current_version(conn)}")
-    finally:
-        db.close()
+    with ownership.acquire(settings.db_path):  # never change a schema under a running server
+        db = open_database(settings.db_path)
+        try:
+            with db.read() as conn:
+                print(f"{settings.db_path}: schema version {current_version(conn)}")
+        finally:
+            db.close()
     return 0
 
 
@@ -149,8 +151,11 @@ def cmd_import_legacy(args: argparse.Namespace) -> int:
 
     from actorvid.legacy.importer import run_import
     from actorvid.legacy.reader import LegacyDatabaseError
+    from actorvid.store import ownership
 
     settings = load_settings()
+    # A real import writes: it must own the file (a dry run only reads).
+    owner = None if args.dry_run else ownership.acquire(settings.db_path)
     try:
         outcome = run_import(Path(args.old_db), settings.db_path, dry_run=args.dry_run,
                              report_path=Path(args.report) if args.report else None,
@@ -158,6 +163,9 @@ def cmd_import_legacy(args: argparse.Namespace) -> int:
     except (LegacyDatabaseError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if owner is not None:
+            owner.release()
     # The report path is the one thing on stdout, so scripts can pick it up.
     print(outcome.report_path)
     skipped = sum(c["skipped"] for c in outcome.report.counts.values())

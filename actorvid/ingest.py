@@ -17,12 +17,11 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import tempfile
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from actorvid import tempspace
 from actorvid.clock import Clock, IdFactory, isoformat_z, new_uuid, utc_now
 from actorvid.config import Settings
 from actorvid.errors import (
@@ -32,7 +31,7 @@ from actorvid.errors import (
     ValidationFailed,
 )
 from actorvid.media import magic
-from actorvid.media.ffmpeg import FFmpeg, MediaInfo
+from actorvid.media.ffmpeg import FFmpeg, MediaBusy, MediaInfo, MediaSlots
 from actorvid.media.thumbnail import frame_time, make_thumbnail
 from actorvid.netfetch import FetchPolicy, Resolver, fetch, system_resolver
 from actorvid.store import assets as asset_store
@@ -48,16 +47,6 @@ logger = logging.getLogger(__name__)
 PROBE_TIMEOUT = 60.0
 MEDIA_SLOT_WAIT = 120.0
 
-_slots_lock = threading.Lock()
-_slots: dict[int, threading.BoundedSemaphore] = {}
-
-
-def media_slots(workers: int) -> threading.BoundedSemaphore:
-    """The process-wide bound on concurrent ffmpeg work (one semaphore per configured size)."""
-    with _slots_lock:
-        if workers not in _slots:
-            _slots[workers] = threading.BoundedSemaphore(max(1, workers))
-        return _slots[workers]
 
 
 @dataclass(frozen=True)
@@ -131,20 +120,23 @@ class AssetIngestor:
 
     def __init__(self, db: Database, settings: Settings, *, new_id: IdFactory = new_uuid,
                  clock: Clock = utc_now, resolver: Resolver = system_resolver,
-                 ffmpeg: FFmpeg | None = None) -> None:
+                 ffmpeg: FFmpeg | None = None, media_slots: MediaSlots | None = None) -> None:
         self.db = db
         self.settings = settings
         self.new_id = new_id
         self.clock = clock
         self.resolver = resolver
         self._ffmpeg = ffmpeg
+        self._media_slots = media_slots
         self.policy = FetchPolicy.from_settings(settings)
 
     @property
     def ffmpeg(self) -> FFmpeg:
         if self._ffmpeg is None:
             try:
-                self._ffmpeg = FFmpeg.locate(self.settings.ffmpeg)
+                # A request thread waits a bounded time for one of the process's ffmpeg slots.
+                self._ffmpeg = FFmpeg.locate(self.settings.ffmpeg, slots=self._media_slots
+                                             ).waiting_at_most(MEDIA_SLOT_WAIT)
             except MediaError:
                 logger.error("ffmpeg is not available; media cannot be ingested")
                 raise ServiceUnavailable("Media processing is unavailable") from None
@@ -221,28 +213,24 @@ class AssetIngestor:
             width, height = magic.svg_size(received.head)
             return sniffed, width, height, None, {}, None
         ffmpeg = self.ffmpeg
-        slots = media_slots(self.settings.media_workers)
-        if not slots.acquire(timeout=MEDIA_SLOT_WAIT):
-            raise ServiceUnavailable("Media processing is busy; try again")
+        fd, path = tempspace.make_file("actorvid-asset-", f".{sniffed.format}")
         try:
-            fd, path = tempfile.mkstemp(prefix="actorvid-asset-", suffix=f".{sniffed.format}")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    blobs.copy_blob_to_file(self.db, received.blob.id, handle)
-                info = self._probe(ffmpeg, path, sniffed)
-                sniffed = self._refine(sniffed, info, spec.declared_type)
-                thumbnail = None
-                if spec.make_thumbnail and sniffed.asset_type in ("image", "video"):
-                    at = frame_time(info.duration) if sniffed.asset_type == "video" else 0.0
-                    try:
-                        thumbnail = make_thumbnail(ffmpeg, path, at=at)
-                    except MediaError as exc:
-                        logger.warning("no thumbnail for a %s upload: %s %s", sniffed.format,
-                                       exc.message, exc.stderr_tail[-300:])
-            finally:
-                os.unlink(path)
+            with os.fdopen(fd, "wb") as handle:
+                blobs.copy_blob_to_file(self.db, received.blob.id, handle)
+            info = self._probe(ffmpeg, path, sniffed)
+            sniffed = self._refine(sniffed, info, spec.declared_type)
+            thumbnail = None
+            if spec.make_thumbnail and sniffed.asset_type in ("image", "video"):
+                at = frame_time(info.duration) if sniffed.asset_type == "video" else 0.0
+                try:
+                    thumbnail = make_thumbnail(ffmpeg, path, at=at)
+                except MediaBusy:
+                    raise ServiceUnavailable("Media processing is busy; try again") from None
+                except MediaError as exc:
+                    logger.warning("no thumbnail for a %s upload: %s %s", sniffed.format,
+                                   exc.message, exc.stderr_tail[-300:])
         finally:
-            slots.release()
+            os.unlink(path)
         visual = sniffed.asset_type in ("image", "video")
         timed = sniffed.asset_type in ("video", "audio")
         extra = {k: v for k, v in (("videoCodec", info.video_codec),
@@ -256,6 +244,8 @@ class AssetIngestor:
     def _probe(ffmpeg: FFmpeg, path: str, sniffed: magic.Sniffed) -> MediaInfo:
         try:
             return ffmpeg.probe(path, timeout=PROBE_TIMEOUT)
+        except MediaBusy:
+            raise ServiceUnavailable("Media processing is busy; try again") from None
         except MediaError as exc:
             if exc.message.startswith("ffmpeg could not be started"):
                 logger.error("ffmpeg could not be started: %s", exc.message)

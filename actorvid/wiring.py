@@ -17,15 +17,19 @@ from actorvid.actors.runtime import ActorSystem, start_system
 from actorvid.actors.services import RuntimeOptions
 from actorvid.clock import IdFactory, new_uuid
 from actorvid.config import Settings
+from actorvid.errors import MediaError
 from actorvid.ingest import AssetIngestor
+from actorvid.media.ffmpeg import FFmpeg, MediaSlots
 from actorvid.pipelines.audio import AudioPipeline
-from actorvid.pipelines.common import PipelineDeps
+from actorvid.pipelines.deps import PipelineDeps
 from actorvid.pipelines.jobs import ImagePairsPipeline, PropertyPipeline, StandardPipeline
 from actorvid.providers.base import ImageInput
 from actorvid.providers.factory import Providers, build_providers
 from actorvid.providers.local import LocalSelector
 from actorvid.store import blobs
+from actorvid.store import jobs as job_store
 from actorvid.store.db import Database
+from actorvid.store.local_predictions import DatabasePredictions
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +49,16 @@ class Runtime:
         """A webhook says a prediction moved: let its scene look now instead of at its timer."""
         self.system.coordinator.poke_scene(job_id, sub_job_id, provider_id)
 
+    def prediction_changed(self, provider_id: str) -> None:
+        """A prediction finished (a webhook, or the local provider's own notice): the scene
+        that holds it polls now."""
+        if not self.system.running:
+            return
+        with self.deps.db.read() as conn:
+            sub = job_store.find_sub_job_by_provider_id(conn, provider_id)
+        if sub is not None:
+            self.poll_now(sub.job_id, sub.id, provider_id)
+
     def close(self, timeout: float | None = None) -> None:
         if self.owns_system:
             self.system.stop(timeout)
@@ -53,25 +67,44 @@ class Runtime:
 
 def start_runtime(settings: Settings, db: Database, accounts: Accounts, *,
                   ingestor: AssetIngestor, new_id: IdFactory = new_uuid,
-                  options: RuntimeOptions | None = None, **overrides: Any) -> Runtime:
+                  options: RuntimeOptions | None = None, media_slots: MediaSlots | None = None,
+                  **overrides: Any) -> Runtime:
     def read_blob(blob_id: str) -> Iterator[bytes]:
         return blobs.iter_blob(db, blobs.blob_info(db, blob_id))
 
     def mint_url(image: ImageInput) -> str:
         return image.access_url  # minted per scene by the pipeline, bound to the asset
 
-    providers = build_providers(settings, read_blob, mint_url=mint_url)
+    runtime: Runtime | None = None
+
+    def local_prediction_changed(provider_id: str) -> None:
+        if runtime is not None:
+            runtime.prediction_changed(provider_id)
+
+    ffmpeg = _ffmpeg_or_none(settings, media_slots)
+    providers = build_providers(settings, read_blob, mint_url=mint_url, ffmpeg=ffmpeg,
+                                local_store=DatabasePredictions(db),
+                                on_local_change=local_prediction_changed)
     deps = PipelineDeps(
         db=db, settings=settings, accounts=accounts,
         ingestor=ingestor,
         selector=providers.selector, local_selector=LocalSelector(),
         writer=providers.storyboard, renderer_name=providers.renderer.name,
-        music=providers.music, new_id=new_id, **overrides)
+        music=providers.music, new_id=new_id, media_slots=media_slots, **overrides)
     video = {"image_pairs": ImagePairsPipeline(deps), "property_video": PropertyPipeline(deps),
              "standard": StandardPipeline(deps), "audio": AudioPipeline(deps)}
-    system = start_system(db, provider=providers.renderer, workflows=video,
+    system = start_system(db, provider=providers.renderer, music=providers.music,
+                          workflows=video,
                           options=options or RuntimeOptions.from_settings(settings))
     owns = system.provider is providers.renderer
     if not owns:
         providers.close()  # another create_app on this file runs the system and its providers
-    return Runtime(system, providers, deps, owns)
+    runtime = Runtime(system, providers, deps, owns)
+    return runtime
+
+
+def _ffmpeg_or_none(settings: Settings, slots: MediaSlots | None) -> FFmpeg | None:
+    try:
+        return FFmpeg.locate(settings.ffmpeg, slots=slots)
+    except MediaError:
+        return None  # build_providers says so when a local provider needs it

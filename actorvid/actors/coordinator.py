@@ -3,6 +3,10 @@
 The Coordinator owns the set of live jobs (its children) and boots recovery: at every start —
 the first one and every restart by the root — it reads the non-terminal jobs and starts a
 JobActor for each that has work to do. Jobs waiting for approval get no actor until approved.
+
+It is also the one writer of the two transitions that come from outside a job: approve (from
+the API, or from a JobActor whose request said ``autoApprove``) and cancel. The API asks it and
+answers with what it says, so a refused approval is a 409 from the same place every time.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ class Coordinator(SupervisedActor):
     def __init__(self, services: Services, *, parent: ParentLink) -> None:
         opts = services.options
         super().__init__(parent=parent, strategy="one_for_one", intensity=opts.job_intensity,
-                         on_exhausted="give_up", shutdown_timeout=opts.shutdown_timeout)
+                         on_exhausted="give_up", shutdown_timeout=opts.shutdown_timeout,
+                         scheduler=services.scheduler)
         self.services = services
         self.recovered = 0
         # Jobs asked for while their actor was exiting: started again once the exit is in.
@@ -65,9 +70,9 @@ class Coordinator(SupervisedActor):
         if isinstance(message, StartJob):
             self._ensure(message.job_id)
         elif isinstance(message, ApproveJob):
-            self._approve(message.job_id)
+            return _refusal(self._approve, message.job_id)
         elif isinstance(message, CancelJob):
-            self._cancel(message.job_id)
+            return _refusal(self._cancel, message.job_id)
         elif isinstance(message, PokeScene):
             record = self.supervision.get(job_child_id(message.job_id))
             if record is not None:
@@ -88,11 +93,14 @@ class Coordinator(SupervisedActor):
         self._resume_after_exit.discard(job_id)
         logger.error("job %d: coordinator gave up: %s", job_id, reason)
         with contextlib.suppress(Conflict), self.services.db.write() as conn:
-            jobs.fail_job(conn, job_id, error=f"job crashed repeatedly: {reason}",
-                          now=now_iso())
+            jobs.fail_job(conn, job_id, now=now_iso(),
+                          error="The job stopped because of an internal error that repeated "
+                                "after several tries; start it again or contact support")
 
     def _ensure(self, job_id: int) -> None:
         """Start the job's actor, or tell the live one to re-read its row."""
+        if job_child_id(job_id) in self.supervision.pending:
+            return  # its restart is due soon, and a (re)started JobActor reads its row
         record = self.supervision.get(job_child_id(job_id))
         if record is not None:
             try:
@@ -113,22 +121,31 @@ class Coordinator(SupervisedActor):
         ))
 
     def _approve(self, job_id: int) -> None:
-        # The API may have written the approval already; this write is then a no-op.
-        with contextlib.suppress(Conflict), self.services.db.write() as conn:
+        """``storyboard_ready`` → rendering; :class:`Conflict` (to an ``ask``) otherwise."""
+        with self.services.db.write() as conn:
             jobs.approve_job(conn, job_id, now=now_iso())
+        logger.info("job %d: approved", job_id)
         self._ensure(job_id)
 
     def _cancel(self, job_id: int) -> None:
+        """Write the cancel, then stop the job's work; :class:`Conflict` if it is finished."""
+        with self.services.db.write() as conn:
+            jobs.cancel_job(conn, job_id, now=now_iso())
+        logger.info("job %d: cancelled", job_id)
         record = self.supervision.get(job_child_id(job_id))
         if record is not None:
-            try:
+            with contextlib.suppress(pykka.ActorDeadError):
                 record.ref.tell(CancelJob(job_id))
-                return
-            except pykka.ActorDeadError:
-                pass
-        with contextlib.suppress(Conflict), self.services.db.write() as conn:
-            jobs.cancel_job(conn, job_id, now=now_iso())
-        logger.info("job %d: cancelled (no live actor)", job_id)
+
+
+def _refusal(transition: Any, job_id: int) -> Conflict | None:
+    """Run a transition; a refusal is the answer (to an ``ask``), never a crash of ours."""
+    try:
+        transition(job_id)
+    except Conflict as exc:
+        logger.info("job %d: %s", job_id, exc.message)
+        return exc
+    return None
 
 
 class RootSupervisor(SupervisedActor):
@@ -139,7 +156,8 @@ class RootSupervisor(SupervisedActor):
     def __init__(self, services: Services) -> None:
         super().__init__(parent=None, strategy="one_for_one",
                          intensity=services.options.root_intensity, on_exhausted="escalate",
-                         shutdown_timeout=services.options.shutdown_timeout)
+                         shutdown_timeout=services.options.shutdown_timeout,
+                         scheduler=services.scheduler)
         self.services = services
         self._undelivered: list[Any] = []
 

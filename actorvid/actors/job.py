@@ -4,10 +4,17 @@ States (status/stage in the ``jobs`` row, always written before the step runs)::
 
     pending/selecting → storyboard_processing/storyboard  (prepare on the I/O pool)
       → storyboard_ready/awaiting_approval                 (the actor stops; nothing runs)
-      → video_processing/rendering                         (one SceneActor per unfinished scene,
+      → video_processing/rendering                         (one SceneActor per unfinished clip,
                                                             at most scene_concurrency at once)
+      → video_processing/soundtrack                        (one SceneActor per music segment,
+                                                            one at a time: k+1 continues k)
       → video_processing/stitching                         (finish on the media pool)
       → completed/done       or failed / cancelled at any point
+
+Who writes what: this actor writes the job's own steps (stages, storyboard, completed, failed);
+approve and cancel are the Coordinator's (the API asks it); a scene's row is its SceneActor's.
+Progress is never stored: :func:`actorvid.workflows.progress.job_progress` derives it from the
+rows on every read.
 
 Every (re)start reads the row and continues from it (:func:`plan`), so a restart of this actor,
 of the Coordinator above it or of the whole process resumes the job without repeating a paid
@@ -45,7 +52,7 @@ from actorvid.actors.supervision import (
     ParentLink,
     SupervisedActor,
 )
-from actorvid.actors.workflow import FinishedVideo, JobWorkflow, Storyboard
+from actorvid.actors.workflow import FinishedVideo, JobWorkflow, PlannedScene, Storyboard
 from actorvid.clock import now_iso
 from actorvid.errors import Conflict
 from actorvid.store import jobs
@@ -53,7 +60,7 @@ from actorvid.store.blobs import delete_blob
 
 logger = logging.getLogger(__name__)
 
-Plan = Literal["stop", "prepare", "begin_prepare", "wait", "render", "finish"]
+Plan = Literal["stop", "prepare", "begin_prepare", "wait", "render", "soundtrack", "finish"]
 
 
 class StepFailed(RuntimeError):
@@ -70,19 +77,23 @@ def plan(job: jobs.Job) -> Plan:
         return "prepare"
     if job.status == "storyboard_ready":
         return "wait"
-    if job.stage in ("stitching", "soundtrack", "storing"):
+    if job.stage == "soundtrack":
+        return "soundtrack"
+    if job.stage in ("stitching", "storing"):
         return "finish"
     return "render"
 
 
-def render_progress(sub_jobs: Sequence[jobs.SubJob]) -> dict[str, Any]:
-    counts = {status: 0 for status in jobs.SUB_JOB_STATUSES}
-    for sub in sub_jobs:
-        counts[sub.status] += 1
-    total = len(sub_jobs)
-    done = counts["completed"] + counts["failed"] + counts["cancelled"]
-    return {"stage": "rendering", "percent": 10 + (65 * done // total if total else 0),
-            "scenes": {"total": total, **counts}}
+def next_segment(segments: Sequence[jobs.SubJob]) -> jobs.SubJob | Literal["done", "broken"]:
+    """The soundtrack chain's next step: the first unfinished segment, ``done`` when all are
+    made, ``broken`` when one ended without music (the chain stops there)."""
+    for segment in segments:
+        if segment.status == "completed":
+            continue
+        if segment.terminal:
+            return "broken"
+        return segment
+    return "done"
 
 
 def scene_child_id(sub_job_id: str) -> str:
@@ -95,7 +106,8 @@ class JobActor(SupervisedActor):
     def __init__(self, services: Services, job_id: int, *, parent: ParentLink) -> None:
         opts = services.options
         super().__init__(parent=parent, strategy="one_for_one", intensity=opts.scene_intensity,
-                         on_exhausted="give_up", shutdown_timeout=opts.shutdown_timeout)
+                         on_exhausted="give_up", shutdown_timeout=opts.shutdown_timeout,
+                         scheduler=services.scheduler)
         self.services = services
         self.job_id = job_id
         self.status = "loading"
@@ -115,12 +127,10 @@ class JobActor(SupervisedActor):
     def handle(self, message: Any) -> Any:
         if isinstance(message, Resume):
             self._resume()
-        elif isinstance(message, ApproveJob):
-            self._approve()
         elif isinstance(message, CancelJob):
             self._cancel()
         elif isinstance(message, SceneFinished | SceneFailed):
-            self._scenes_changed()
+            self._advance()
         elif isinstance(message, WorkDone):
             self._work_done(message)
         elif isinstance(message, PokeScene):
@@ -136,13 +146,15 @@ class JobActor(SupervisedActor):
         sub_job_id = record.spec.labels["scene_id"]
         logger.error("job %d scene %s: gave up: %s", self.job_id, sub_job_id, reason)
         with contextlib.suppress(Conflict), self.services.db.write() as conn:
-            jobs.fail_sub_job(conn, sub_job_id, error=f"scene crashed: {reason}", now=now_iso())
-        self._scenes_changed()
+            jobs.fail_sub_job(conn, sub_job_id, now=now_iso(),
+                              error="This scene could not be rendered because of an internal "
+                                    "error; it was tried several times")
+        self._advance()
 
     def child_exited(self, record: ChildRecord, event: ChildExited) -> None:
         # A scene ended for good: its slot is free for the next one.
         if not self._finishing and self.status == "video_processing":
-            self._scenes_changed()
+            self._advance()
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -184,6 +196,8 @@ class JobActor(SupervisedActor):
             self._prepare(job)
         elif step == "finish":
             self._finish(job)
+        elif step == "soundtrack":
+            self._segments_changed()
         else:
             self._render(job)
 
@@ -216,32 +230,43 @@ class JobActor(SupervisedActor):
             with self.services.db.write() as conn:
                 jobs.save_storyboard(conn, job.id, storyboard=storyboard.data,
                                      estimated_cost=storyboard.estimated_cost, now=now_iso())
-                if storyboard.auto_approve:
-                    jobs.approve_job(conn, job.id, now=now_iso())
         except Conflict:
             self._resume()  # cancelled meanwhile (or another writer): re-read and follow
             return
-        self._resume()
-
-    def _approve(self) -> None:
-        job = self._load()
-        if job.status == "storyboard_ready":
-            with contextlib.suppress(Conflict), self.services.db.write() as conn:
-                jobs.approve_job(conn, job.id, now=now_iso())
+        if storyboard.auto_approve:
+            # Approval is the Coordinator's to write, whoever asks; it resumes us after.
+            assert self.parent is not None
+            self.status, self.stage = "storyboard_ready", "awaiting_approval"
+            self.parent.ref.tell(ApproveJob(self.job_id))
+            return
         self._resume()
 
     def _render(self, job: jobs.Job) -> None:
         with self.services.db.read() as conn:
             subs = jobs.list_sub_jobs(conn, job.id)
         if not subs:
-            scenes = self._workflow(job).scenes(job)
-            with self.services.db.write() as conn:
-                jobs.insert_sub_jobs(conn, job.id, [
-                    jobs.NewSubJob(str(uuid.uuid4()), s.scene_number, s.prompt, s.duration,
-                                   s.model, s.first_asset_id, s.last_asset_id,
-                                   self.services.provider.name, dict(s.input))
-                    for s in scenes], now=now_iso())
+            self._insert(job, "clip", self._workflow(job).scenes(job))
         self._scenes_changed()
+
+    def _insert(self, job: jobs.Job, kind: str, planned: Sequence[PlannedScene]) -> None:
+        provider = self.services.provider_for(kind).name
+        with self.services.db.write() as conn:
+            jobs.insert_sub_jobs(conn, job.id, [
+                jobs.NewSubJob(str(uuid.uuid4()), s.scene_number, s.prompt, s.duration,
+                               s.model, s.first_asset_id, s.last_asset_id, provider,
+                               dict(s.input), kind=kind)
+                for s in planned], now=now_iso())
+
+    def _advance(self) -> None:
+        """A scene or segment moved: carry on with whichever phase the job is in."""
+        if self.stage == "soundtrack":
+            self._segments_changed()
+        else:
+            self._scenes_changed()
+
+    def _live_children(self) -> int:
+        return sum(1 for cid in (*self.supervision.children, *self.supervision.pending)
+                   if cid.startswith("scene:"))
 
     def _scenes_changed(self) -> None:
         job = self._load()
@@ -252,28 +277,28 @@ class JobActor(SupervisedActor):
             return
         with self.services.db.read() as conn:
             subs = jobs.list_sub_jobs(conn, job.id)
-        with contextlib.suppress(Conflict), self.services.db.write() as conn:
-            jobs.update_progress(conn, job.id, progress=render_progress(subs), now=now_iso())
         unfinished = [s for s in subs if not s.terminal]
         if not unfinished:
             self._rendered(job, subs)
             return
-        live = sum(1 for cid in self.supervision.children if cid.startswith("scene:"))
+        live = self._live_children()
         for sub in unfinished:
             if live >= self.services.options.scene_concurrency:
                 break
-            if scene_child_id(sub.id) in self.supervision.children:
+            if self.supervision.known(scene_child_id(sub.id)):
                 continue
             self.start_child(self._scene_spec(sub))
             live += 1
 
     def _scene_spec(self, sub: jobs.SubJob) -> ChildSpec:
-        services, job_id, sub_id = self.services, self.job_id, sub.id
+        services, job_id, sub_id, kind = self.services, self.job_id, sub.id, sub.kind
         return ChildSpec(
             scene_child_id(sub_id),
-            lambda link: SceneActor.start(services, job_id, sub_id, parent=link),
+            lambda link: SceneActor.start(services, job_id, sub_id, parent=link,
+                                          sub_kind=kind),
             restart="transient",
-            labels={"job_id": job_id, "scene_id": sub_id, "scene_number": sub.scene_number},
+            labels={"job_id": job_id, "scene_id": sub_id, "scene_number": sub.scene_number,
+                    "sub_kind": kind},
         )
 
     def _rendered(self, job: jobs.Job, subs: Sequence[jobs.SubJob]) -> None:
@@ -287,10 +312,44 @@ class JobActor(SupervisedActor):
                 jobs.fail_job(conn, job.id, error=error, now=now_iso())
             self._stop_self("failed")
             return
+        clips = [s for s in subs if s.status == "completed"]
+        segments = self._workflow(job).soundtrack(job, clips)
+        with self.services.db.write() as conn:
+            jobs.set_job_stage(conn, job.id, expected_status="video_processing",
+                               status="video_processing",
+                               stage="soundtrack" if segments else "stitching",
+                               expected_stage="rendering", now=now_iso())
+        if segments:
+            self._insert(job, "music", segments)
+            self._load()
+            self._segments_changed()
+        else:
+            self._finish(self._load())
+
+    def _segments_changed(self) -> None:
+        """The soundtrack chain: one segment at a time, each continuing the one before."""
+        job = self._load()
+        if job.terminal:
+            self._resume()
+            return
+        if job.status != "video_processing" or job.stage != "soundtrack":
+            return
+        with self.services.db.read() as conn:
+            segments = jobs.list_sub_jobs(conn, job.id, kind="music")
+        step = next_segment(segments)
+        if isinstance(step, jobs.SubJob):
+            if not self.supervision.known(scene_child_id(step.id)):
+                self.start_child(self._scene_spec(step))
+            return
+        if step == "broken":
+            # The chain stops at its first failure; later segments are never made.
+            with self.services.db.write() as conn:
+                jobs.skip_sub_jobs(conn, job.id, kind="music", now=now_iso(),
+                                   error="Not made: an earlier music segment failed")
         with self.services.db.write() as conn:
             jobs.set_job_stage(conn, job.id, expected_status="video_processing",
                                status="video_processing", stage="stitching",
-                               expected_stage="rendering", now=now_iso())
+                               expected_stage="soundtrack", now=now_iso())
         self._finish(self._load())
 
     def _finish(self, job: jobs.Job) -> None:
@@ -306,7 +365,9 @@ class JobActor(SupervisedActor):
     def _finished(self, video: FinishedVideo) -> None:
         job = self._load()
         with self.services.db.read() as conn:
-            cost = sum(s.cost or 0.0 for s in jobs.list_sub_jobs(conn, job.id))
+            subs = [*jobs.list_sub_jobs(conn, job.id), *jobs.list_sub_jobs(conn, job.id,
+                                                                          kind="music")]
+        cost = sum(s.cost or 0.0 for s in subs)
         cost = round(cost + video.extra_cost, 6)
         try:
             with self.services.db.write() as conn:
@@ -325,8 +386,7 @@ class JobActor(SupervisedActor):
     # --- cancel ---------------------------------------------------------------------------
 
     def _cancel(self) -> None:
-        with contextlib.suppress(Conflict), self.services.db.write() as conn:
-            jobs.cancel_job(conn, self.job_id, now=now_iso())
+        # The Coordinator wrote the cancel; stop every prediction and ourselves.
         job = self._load()
         if job.status == "cancelled":
             self._work_token = None

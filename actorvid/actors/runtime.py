@@ -20,6 +20,7 @@ file would create every prediction twice). :func:`start_system` returns the runn
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -39,10 +40,14 @@ from actorvid.actors.services import RuntimeOptions, Services
 from actorvid.actors.supervision import SupervisedActor
 from actorvid.actors.timers import Scheduler
 from actorvid.actors.workflow import JobWorkflow
+from actorvid.errors import Conflict, ServiceUnavailable
 from actorvid.providers.base import PredictionService
 from actorvid.store.db import Database
 
 logger = logging.getLogger(__name__)
+
+# How long the API waits for the Coordinator to answer an approve or cancel.
+ASK_TIMEOUT = 10.0
 
 _RUNNING: dict[str, ActorSystem] = {}
 _RUNNING_LOCK = threading.Lock()
@@ -57,43 +62,61 @@ def _key(path: Path) -> str:
 
 
 class CoordinatorHandle:
-    """The narrow interface of the tree for the HTTP layer: tell-only, never blocks.
+    """The narrow interface of the tree for the HTTP layer.
 
-    Commands go through the root, which forwards them to the current Coordinator (and keeps
-    them across a Coordinator restart). The API writes the row first, then tells.
+    ``start_job`` and ``poke_scene`` tell the root, which forwards to the current Coordinator
+    (and keeps commands across a Coordinator restart). ``approve`` and ``cancel`` ask the
+    Coordinator, which writes the transition (it is their one writer), with a timeout, and
+    raise its refusal (:class:`Conflict`) or :class:`ServiceUnavailable`.
     """
 
-    def __init__(self, root: pykka.ActorRef[Any]) -> None:
+    def __init__(self, root: pykka.ActorRef[Any], *, timeout: float = ASK_TIMEOUT) -> None:
         self._root = root
+        self._timeout = timeout
 
-    def tell(self, message: StartJob | ApproveJob | CancelJob | PokeScene) -> None:
+    def tell(self, message: StartJob | PokeScene) -> None:
         try:
             self._root.tell(message)
         except pykka.ActorDeadError:
-            # The system is stopping; the row is in SQLite and the next start resumes it.
-            logger.warning("actor system is down; %r will be picked up at the next start",
-                           message)
+            raise ServiceUnavailable("Video processing is not running on this server") from None
 
     def start_job(self, job_id: int) -> None:
+        """Tell the tree a job row was written; :class:`ServiceUnavailable` if it is down."""
         self.tell(StartJob(job_id))
 
+    def _ask(self, message: ApproveJob | CancelJob) -> None:
+        try:
+            coordinator: pykka.ActorRef[Any] | None = self._root.ask(
+                "coordinator_ref", timeout=self._timeout)  # type: ignore[assignment]
+            if coordinator is None:
+                raise pykka.ActorDeadError("the coordinator is restarting")
+            refusal = coordinator.ask(message, timeout=self._timeout)
+        except (pykka.ActorDeadError, pykka.Timeout):
+            raise ServiceUnavailable("Video processing is busy or restarting; try again "
+                                     "in a moment") from None
+        if isinstance(refusal, Conflict):
+            raise refusal
+
     def approve(self, job_id: int) -> None:
-        self.tell(ApproveJob(job_id))
+        self._ask(ApproveJob(job_id))
 
     def cancel(self, job_id: int) -> None:
-        self.tell(CancelJob(job_id))
+        self._ask(CancelJob(job_id))
 
     def poke_scene(self, job_id: int, sub_job_id: str, provider_id: str) -> None:
         """A webhook hint: the scene polls its prediction now instead of at its next timer."""
-        self.tell(PokeScene(job_id, sub_job_id, provider_id))
+        with contextlib.suppress(ServiceUnavailable):  # a hint: polling finds it anyway
+            self.tell(PokeScene(job_id, sub_job_id, provider_id))
 
 
 class ActorSystem:
     def __init__(self, db: Database, *, provider: PredictionService,
                  workflows: Mapping[str, JobWorkflow],
-                 options: RuntimeOptions | None = None) -> None:
+                 options: RuntimeOptions | None = None,
+                 music: PredictionService | None = None) -> None:
         self.db = db
         self.provider = provider
+        self.music = music or provider
         self.workflows = dict(workflows)
         self.options = options or RuntimeOptions()
         self._lock = threading.Lock()
@@ -115,7 +138,8 @@ class ActorSystem:
             opts = self.options
             scheduler = Scheduler().start()
             services = Services(
-                db=self.db, provider=self.provider, workflows=self.workflows,
+                db=self.db, providers={"clip": self.provider, "music": self.music},
+                workflows=self.workflows,
                 scheduler=scheduler, media_pool=WorkPool("actorvid-media", opts.media_workers),
                 io_pool=WorkPool("actorvid-io", opts.io_workers), options=opts,
                 limiter=CreateLimiter(opts.creates_per_minute, burst=opts.create_burst),

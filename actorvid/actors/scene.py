@@ -36,14 +36,18 @@ from actorvid.actors.supervision import ParentLink, SupervisedActor
 from actorvid.actors.timers import TimerHandle, poll_delays
 from actorvid.clock import isoformat_z, now_iso, parse_iso, utc_now
 from actorvid.errors import Conflict, ProviderError
-from actorvid.providers.base import MusicInput, Prediction, RenderInput
+from actorvid.providers.base import MusicInput, Prediction, PredictionService, RenderInput
 from actorvid.store import jobs
 from actorvid.store.blobs import delete_blob, write_blob_from_file
 
 logger = logging.getLogger(__name__)
 
 Step = Literal["done", "poll", "find", "create"]
-EXPIRED_STATUSES = frozenset({404, 410})
+# The provider no longer has the prediction (or its output): create it again, once.
+LOST_STATUSES = frozenset({404, 410})
+# Looks for a prediction whose create answer was lost, spaced by poll delays, before a new
+# create is risked (a listing may lag the create by a moment).
+FIND_TRIES = 3
 
 
 def next_step(sub_job: jobs.SubJob) -> Step:
@@ -67,11 +71,12 @@ class SceneActor(SupervisedActor):
     kind = "scene"
 
     def __init__(self, services: Services, job_id: int, sub_job_id: str, *,
-                 parent: ParentLink) -> None:
+                 parent: ParentLink, sub_kind: str = "clip") -> None:
         super().__init__(parent=parent, shutdown_timeout=services.options.shutdown_timeout)
         self.services = services
         self.job_id = job_id
         self.sub_job_id = sub_job_id
+        self.sub_kind = sub_kind  # "clip" (a video model) or "music" (a soundtrack segment)
         self.step: str = "starting"
         self.provider_id: str | None = None
         self.polls = 0
@@ -79,6 +84,7 @@ class SceneActor(SupervisedActor):
         self._timer: TimerHandle | None = None
         self._delays: Iterator[float] | None = None
         self._cancelled = False
+        self._finds = 0
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -120,30 +126,58 @@ class SceneActor(SupervisedActor):
         if step == "done":
             self._report_and_stop(sub)
             return
-        with self.services.db.read() as conn:
-            job = jobs.get_job(conn, self.job_id)
-        workflow = self.services.workflow_for(job.type)
-        if workflow is None:
-            raise LookupError(f"no workflow for job type {job.type}")
-        self._inputs = workflow.render_input(job, sub)
+        if self._inputs is None:
+            with self.services.db.read() as conn:
+                job = jobs.get_job(conn, self.job_id)
+            workflow = self.services.workflow_for(job.type)
+            if workflow is None:
+                raise LookupError(f"no workflow for job type {job.type}")
+            self._inputs = workflow.render_input(job, sub)
         if step == "poll":
             assert sub.provider_id is not None
             self._start_polling(sub.provider_id, first_delay=0.0)
         elif step == "find":
-            assert sub.attempt_tag is not None
-            self.step = "finding"
-            found = self.services.provider.find(sub.attempt_tag, inputs=self._inputs,
-                                                since=parse_iso(sub.updated_at))
-            if found is not None and self._claimed_elsewhere(found.id):
-                found = None
-            if found is not None:
-                logger.info("job %d scene %s: found prediction %s by tag %s; no new create",
-                            self.job_id, sub.id, found.id, sub.attempt_tag)
-                self._store_prediction(sub.attempt_tag, found)
-            else:
-                self._create(sub)
+            self._find(sub)
         else:
             self._create(sub)
+
+    @property
+    def provider(self) -> PredictionService:
+        return self.services.provider_for(self.sub_kind)
+
+    def _find(self, sub: jobs.SubJob) -> None:
+        """A create may have happened before a crash or a lost answer: look before paying."""
+        assert sub.attempt_tag is not None
+        self.step = "finding"
+        self._finds += 1
+        try:
+            found = self.provider.find(sub.attempt_tag, inputs=self._inputs,
+                                       since=parse_iso(sub.updated_at))
+        except ProviderError as exc:
+            if not exc.retryable:
+                raise
+            found = None
+            if self._finds < FIND_TRIES:
+                self._retry_later(exc.retry_after, f"looking for its prediction failed ({exc})")
+                return
+        if found is not None and self._claimed_elsewhere(found.id):
+            found = None
+        if found is not None:
+            logger.info("job %d scene %s: found prediction %s by tag %s; no new create",
+                        self.job_id, sub.id, found.id, sub.attempt_tag)
+            self._store_prediction(sub.attempt_tag, found)
+        elif self._finds < FIND_TRIES:
+            self._retry_later(None, "its prediction is not listed yet")
+        else:
+            self._create(sub)
+
+    def _retry_later(self, delay: float | None, why: str) -> None:
+        wait = delay if delay is not None else self.services.options.poll_first
+        logger.info("job %d scene %s: %s; again in %.1fs", self.job_id, self.sub_job_id, why,
+                    wait)
+        self.step = "retry_wait"
+        self._cancel_timer()
+        self._timer = self.services.scheduler.send_after(self.actor_ref, Resume(), wait)
 
     def _claimed_elsewhere(self, provider_id: str) -> bool:
         """Matching by input could name another scene's prediction: never share one."""
@@ -161,7 +195,8 @@ class SceneActor(SupervisedActor):
             self._timer = self.services.scheduler.send_after(self.actor_ref, Resume(), wait)
             return
         tag = new_tag(sub)
-        provider = self.services.provider
+        provider = self.provider
+        self._finds = 0
         self.step = "creating"
         try:
             with self.services.db.write() as conn:
@@ -175,17 +210,14 @@ class SceneActor(SupervisedActor):
             prediction = provider.create(self._inputs, tag=tag)
         except ProviderError as exc:
             if exc.retryable:
-                # Nothing was created (or the tag finds it on the next try): retry later.
+                # Nothing was created, or the tag finds it: the next Resume looks it up first.
                 delay = exc.retry_after or self.services.options.poll_first
                 if exc.http_status == 429:
                     self.services.limiter.pause(delay)
-                logger.warning("job %d scene %s: create refused (%s), retry in %.1fs",
-                               self.job_id, sub.id, exc, delay)
+                self._retry_later(delay, f"create not done ({exc})")
                 self.step = "create_backoff"
-                self._timer = self.services.scheduler.send_after(self.actor_ref, Resume(),
-                                                                 delay)
                 return
-            self._fail(f"create failed: {exc}")
+            self._fail(user_error("The provider refused this scene", exc))
             return
         self._store_prediction(tag, prediction)
 
@@ -228,10 +260,14 @@ class SceneActor(SupervisedActor):
         self.step = "polling"
         self.polls += 1
         try:
-            prediction = self.services.provider.get(self.provider_id)
+            prediction = self.provider.get(self.provider_id)
         except ProviderError as exc:
+            if exc.http_status in LOST_STATUSES:
+                self._recreate_lost(self.provider_id, "the provider no longer has it")
+                return
             if not exc.retryable:
-                raise
+                self._fail(user_error("The provider could not report on this scene", exc))
+                return
             logger.warning("job %d scene %s: poll of %s failed (%s); retrying", self.job_id,
                            self.sub_job_id, self.provider_id, exc)
             self._schedule_poll(exc.retry_after)
@@ -239,15 +275,16 @@ class SceneActor(SupervisedActor):
         if not prediction.terminal:
             if self._past_deadline():
                 self._cancel_at_provider()
-                self._fail(f"prediction {prediction.id} did not finish within "
-                           f"{self.services.options.poll_deadline:g}s")
+                minutes = self.services.options.poll_deadline / 60
+                self._fail(f"The provider did not finish this scene within {minutes:g} minutes")
                 return
             self._schedule_poll()
             return
         if prediction.status == "succeeded":
             self._download(prediction)
             return
-        error = f"prediction {prediction.id} {prediction.status}: {prediction.error or 'no detail'}"
+        error = (f"The provider {_FAILED_WORDS.get(prediction.status, prediction.status)} "
+                 f"this scene: {prediction.error or 'no reason given'}")
         sub = self._load()
         if sub.failures + 1 < self.services.options.max_attempts:
             logger.warning("job %d scene %s: %s; creating it again (%d of %d)", self.job_id,
@@ -270,7 +307,7 @@ class SceneActor(SupervisedActor):
 
     def _download(self, prediction: Prediction) -> None:
         self.step = "downloading"
-        provider, db = self.services.provider, self.services.db
+        provider, db = self.provider, self.services.db
         try:
             if prediction.data_removed:
                 raise ProviderError("output removed", status=410)
@@ -279,13 +316,14 @@ class SceneActor(SupervisedActor):
                 spool.seek(0)
                 blob = write_blob_from_file(db, spool)
         except ProviderError as exc:
-            if exc.http_status in EXPIRED_STATUSES:
-                self._recreate_expired(prediction)
+            if exc.http_status in LOST_STATUSES:
+                self._recreate_lost(prediction.id, "its output expired before it was stored")
                 return
             if exc.retryable:
                 self._schedule_poll(exc.retry_after)
                 return
-            raise
+            self._fail(user_error("The finished scene could not be downloaded", exc))
+            return
         assert self._inputs is not None
         cost = provider.cost(self._inputs, prediction)
         try:
@@ -298,16 +336,24 @@ class SceneActor(SupervisedActor):
                         self.sub_job_id)
         self._report_and_stop(self._load())
 
-    def _recreate_expired(self, prediction: Prediction) -> None:
+    def _recreate_lost(self, provider_id: str, why: str) -> None:
+        """The provider lost the prediction (or its output): a fact, not a crash. Create it
+        again once, recorded in the row; a second loss fails the scene with the reason."""
+        self._cancel_timer()
         try:
             with self.services.db.write() as conn:
-                jobs.mark_output_expired(conn, self.sub_job_id, provider_id=prediction.id,
-                                         now=now_iso())
+                jobs.forget_lost_prediction(conn, self.sub_job_id, provider_id=provider_id,
+                                            now=now_iso())
         except Conflict:
-            self._fail(f"output of prediction {prediction.id} expired again")
+            sub = self._load()
+            if sub.terminal:
+                self._report_and_stop(sub)
+                return
+            self._fail(f"The provider lost this scene's work twice ({why}); it was not "
+                       "tried a third time")
             return
-        logger.warning("job %d scene %s: output of %s expired; re-creating once", self.job_id,
-                       self.sub_job_id, prediction.id)
+        logger.warning("job %d scene %s: prediction %s lost (%s); creating it again once",
+                       self.job_id, self.sub_job_id, provider_id, why)
         self.provider_id = None
         self._create(self._load())
 
@@ -334,7 +380,7 @@ class SceneActor(SupervisedActor):
         if not self.provider_id:
             return
         try:
-            self.services.provider.cancel(self.provider_id)
+            self.provider.cancel(self.provider_id)
         except ProviderError:
             logger.exception("job %d scene %s: cancel of %s failed", self.job_id,
                              self.sub_job_id, self.provider_id)
@@ -354,6 +400,17 @@ class SceneActor(SupervisedActor):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+
+_FAILED_WORDS = {"failed": "failed to render", "canceled": "cancelled",
+                 "aborted": "aborted"}
+
+
+def user_error(what: str, exc: ProviderError) -> str:
+    """A sentence about the user's work; the provider's own words, never our internals."""
+    detail = exc.message.rstrip(".")
+    logger.info("scene error: %s: %s", what, detail)
+    return f"{what}: {detail}."
 
 
 def _as_json(value: Any) -> dict[str, Any]:

@@ -30,10 +30,13 @@ class RuntimeOptions:
     poll_max: float = 30.0
     poll_min: float = 0.5
     poll_deadline: float = 30 * 60.0
-    # Restart intensity at each level of the tree.
-    root_intensity: RestartIntensity = field(default_factory=lambda: RestartIntensity(3, 60.0))
-    job_intensity: RestartIntensity = field(default_factory=lambda: RestartIntensity(3, 60.0))
-    scene_intensity: RestartIntensity = field(default_factory=lambda: RestartIntensity(3, 60.0))
+    # Restart intensity at each level of the tree; restarts back off from 0.25 s, doubling.
+    root_intensity: RestartIntensity = field(
+        default_factory=lambda: RestartIntensity(3, 60.0, backoff=0.25))
+    job_intensity: RestartIntensity = field(
+        default_factory=lambda: RestartIntensity(3, 60.0, backoff=0.25))
+    scene_intensity: RestartIntensity = field(
+        default_factory=lambda: RestartIntensity(3, 60.0, backoff=0.25))
     shutdown_timeout: float = 10.0
     # A scene whose prediction fails is created again, up to this many predictions in all.
     max_attempts: int = 3
@@ -56,7 +59,8 @@ class RuntimeOptions:
 @dataclass(frozen=True)
 class Services:
     db: Database
-    provider: PredictionService
+    # Who makes each kind of sub-job's prediction: "clip" (video) and "music" (soundtrack).
+    providers: Mapping[str, PredictionService]
     workflows: Mapping[str, JobWorkflow]
     scheduler: Scheduler
     media_pool: WorkPool
@@ -68,3 +72,6 @@ class Services:
 
     def workflow_for(self, job_type: str) -> JobWorkflow | None:
         return self.workflows.get(job_type)
+
+    def provider_for(self, sub_kind: str) -> PredictionService:
+        return self.providers[sub_kind]

@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 import pykka
 
+from actorvid.actors.timers import Scheduler, TimerHandle
 from actorvid.clock import now_iso
 
 logger = logging.getLogger(__name__)
@@ -53,10 +54,22 @@ DEFAULT_SHUTDOWN_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class RestartIntensity:
-    """At most ``max_restarts`` restarts of one child within ``max_seconds``."""
+    """At most ``max_restarts`` restarts of one child within ``max_seconds``.
+
+    ``backoff``: the first restart waits that long, each further one in the window twice as
+    long. OTP restarts at once (``backoff=0``), but a crash that repeats within milliseconds
+    (a database briefly busy, a provider blip) would then spend the whole intensity in one burst
+    and give up on work that a moment's wait would have saved.
+    """
 
     max_restarts: int = 3
     max_seconds: float = 5.0
+    backoff: float = 0.0
+
+    def delay(self, restarts_in_window: int) -> float:
+        if self.backoff <= 0 or restarts_in_window <= 0:
+            return 0.0
+        return min(self.backoff * 2 ** (restarts_in_window - 1), self.max_seconds / 2)
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,13 @@ class Describe:
     """Query (ask): the actor's own view of itself for the debug snapshot."""
 
 
+@dataclass(frozen=True)
+class RestartDue:
+    """Timer message: the backoff of a restart is over; start the child again."""
+
+    child_ids: tuple[str, ...]
+
+
 # --- the policy, as a plain object ------------------------------------------------------
 
 
@@ -138,6 +158,7 @@ class Decision:
     reason: str = ""
     restart_ids: tuple[str, ...] = ()
     stop_ids: tuple[str, ...] = ()
+    delay: float = 0.0  # seconds to wait before the restart (see RestartIntensity.backoff)
 
 
 class Supervision:
@@ -156,8 +177,14 @@ class Supervision:
         self.on_exhausted = on_exhausted
         self._monotonic = monotonic
         self.children: dict[str, ChildRecord] = {}  # insertion order = start order
+        # Children whose restart waits out its backoff: not running, but not gone either.
+        self.pending: dict[str, ChildSpec] = {}
         self._history: dict[str, deque[float]] = {}
         self._restart_counts: dict[str, int] = {}
+
+    def known(self, child_id: str) -> bool:
+        """Running, or about to be restarted."""
+        return child_id in self.children or child_id in self.pending
 
     def add(self, spec: ChildSpec, ref: pykka.ActorRef[Any]) -> ChildRecord:
         record = ChildRecord(spec, ref, now_iso(), self._restart_counts.get(spec.child_id, 0))
@@ -191,11 +218,12 @@ class Supervision:
                 "escalate" if self.on_exhausted == "escalate" else "give_up"
             )
             return Decision(action, event.child_id, reason)
+        delay = self.intensity.delay(len(self._history.get(event.child_id, ())))
         if self.strategy == "one_for_all":
             ids = tuple(self.children)
             others = tuple(cid for cid in ids if cid != event.child_id)
-            return Decision("restart", event.child_id, event.reason, ids, others)
-        return Decision("restart", event.child_id, event.reason, (event.child_id,))
+            return Decision("restart", event.child_id, event.reason, ids, others, delay)
+        return Decision("restart", event.child_id, event.reason, (event.child_id,), delay=delay)
 
     def _record_restart(self, child_id: str) -> bool:
         now = self._monotonic()
@@ -209,6 +237,7 @@ class Supervision:
         return True
 
     def forget_history(self, child_id: str) -> None:
+        self.pending.pop(child_id, None)
         self._history.pop(child_id, None)
         self._restart_counts.pop(child_id, None)
 
@@ -265,9 +294,13 @@ class SupervisedActor(pykka.ThreadingActor):
         intensity: RestartIntensity | None = None,
         on_exhausted: OnExhausted = "give_up",
         shutdown_timeout: float = DEFAULT_SHUTDOWN_SECONDS,
+        scheduler: Scheduler | None = None,
     ) -> None:
         super().__init__()
         self.parent = parent
+        # Restart backoffs wait on the timer heap; without a scheduler restarts are immediate.
+        self.scheduler = scheduler
+        self._restart_timers: list[TimerHandle] = []
         self.supervision = Supervision(
             strategy=strategy, intensity=intensity, on_exhausted=on_exhausted
         )
@@ -322,6 +355,10 @@ class SupervisedActor(pykka.ThreadingActor):
 
     def stop_children(self) -> list[str]:
         """Stop every child (reverse start order of sending; awaited together)."""
+        for timer in self._restart_timers:
+            timer.cancel()
+        self._restart_timers.clear()
+        self.supervision.pending.clear()
         records = list(self.supervision.children.values())
         self.supervision.children.clear()
         if not records:
@@ -349,6 +386,9 @@ class SupervisedActor(pykka.ThreadingActor):
             return None
         if isinstance(message, InjectFailure):
             raise InjectedFailure(message.reason)
+        if isinstance(message, RestartDue):
+            self._restart_due(message)
+            return None
         return self.handle(message)
 
     def on_failure(
@@ -419,10 +459,24 @@ class SupervisedActor(pykka.ThreadingActor):
             stop_refs([r.ref for r in reversed(live)], timeout=self.shutdown_timeout,
                       owner=str(self))
         for child_id in decision.restart_ids:
-            spec = specs[child_id]
+            self.supervision.children.pop(child_id, None)
+            self.supervision.pending[child_id] = specs[child_id]
+        if decision.delay > 0 and self.scheduler is not None:
+            logger.info("%s: restarting %s in %.2fs", self, ", ".join(decision.restart_ids),
+                        decision.delay)
+            self._restart_timers = [t for t in self._restart_timers if not t.fired]
+            self._restart_timers.append(self.scheduler.send_after(
+                self.actor_ref, RestartDue(decision.restart_ids), decision.delay))
+        else:
+            self._restart_due(RestartDue(decision.restart_ids))
+
+    def _restart_due(self, message: RestartDue) -> None:
+        for child_id in message.child_ids:
+            spec = self.supervision.pending.pop(child_id, None)
+            if spec is None:
+                continue  # stopped (or forgotten) while its backoff ran
             logger.info("%s: restarting child %s (restart %d)", self, child_id,
                         self.supervision.restart_count(child_id))
-            self.supervision.children.pop(child_id, None)
             self.start_child(spec)
 
     def _describe(self) -> dict[str, Any]:

@@ -8,8 +8,9 @@ Where each method runs, so a workflow knows what it may do:
 
 - :meth:`JobWorkflow.prepare` (selection + storyboard: an LLM call or two) runs on the I/O pool;
   it may take seconds; it must not touch actors.
-- :meth:`JobWorkflow.scenes` and :meth:`JobWorkflow.render_input` run on the actor's thread and
-  must be quick (read the storyboard, look up asset rows).
+- :meth:`JobWorkflow.scenes`, :meth:`JobWorkflow.soundtrack` and
+  :meth:`JobWorkflow.render_input` run on the actor's thread and must be quick (read the
+  storyboard, look up asset rows).
 - :meth:`JobWorkflow.finish` (stitch, soundtrack, store the video) runs on the bounded media pool
   (``Settings.media_workers``); it may run ffmpeg and write blobs. It can be run again after a
   crash, from the same stored clips, so it must not assume it runs once.
@@ -77,8 +78,14 @@ class JobWorkflow(Protocol):
     def scenes(self, job: Job) -> Sequence[PlannedScene]:
         """The scenes to render from the approved storyboard. Quick; on the actor's thread."""
 
+    def soundtrack(self, job: Job, clips: Sequence[SubJob]) -> Sequence[PlannedScene]:
+        """The music segments to make once the clips are rendered (none: no soundtrack). They
+        are made one after another, segment k+1 continuing segment k. Quick; actor thread."""
+
     def render_input(self, job: Job, sub_job: SubJob) -> RenderInput | MusicInput:
-        """What to send the provider for one scene. Quick; on the scene actor's thread."""
+        """What to send the provider for one clip or music segment. Quick; on the scene
+        actor's thread."""
 
     def finish(self, job: Job, clips: Sequence[SubJob]) -> FinishedVideo:
-        """Stitch the completed clips (in scene order), add sound, store. On the media pool."""
+        """Stitch the completed clips (in scene order), lay the music segments made under them,
+        store. On the media pool."""

@@ -9,6 +9,7 @@ from actorvid.accounts import Accounts
 from actorvid.clock import Clock, IdFactory, isoformat_z, new_uuid, utc_now
 from actorvid.config import Settings
 from actorvid.store.db import Database
+from actorvid.store.ownership import OwnerLock
 
 if TYPE_CHECKING:
     from actorvid.wiring import Runtime
@@ -24,6 +25,8 @@ class AppContext:
     # The actor system and providers; None when the app runs without them (API-only tests).
     runtime: Runtime | None = None
     services: dict[str, Any] = field(default_factory=dict)
+    # This process's ownership of the database file (held while serving; see store.ownership).
+    owner: OwnerLock | None = None
 
     def now(self) -> str:
         return isoformat_z(self.clock())
@@ -33,3 +36,5 @@ class AppContext:
         if self.runtime is not None:
             self.runtime.close()
         self.db.close()
+        if self.owner is not None:
+            self.owner.release()

@@ -34,6 +34,7 @@ from actorvid.store import clients as client_store
 from actorvid.store import job_views
 from actorvid.store import jobs as job_store
 from actorvid.store.jobs import Job, SubJob
+from actorvid.workflows.progress import job_progress
 from actorvid.workflows.scenes import pair_template
 from actorvid.workflows.storyboard import RenderOptions, estimate, pairs_storyboard, summarize
 
@@ -164,39 +165,15 @@ REGENERATE = Schema((
     Field("constraints", "object", nullable=True),
 ), name="SceneRegenerateRequest")
 
-_STAGE_PERCENT = {"selecting": 5, "storyboard": 10, "awaiting_approval": 20, "rendering": 20,
-                  "stitching": 85, "soundtrack": 92, "storing": 97, "done": 100}
-_STAGE_ORDER = ("selecting", "storyboard", "awaiting_approval", "rendering", "stitching",
-                "soundtrack", "storing", "done")
-_STAGE_MESSAGE = {
-    "selecting": "Choosing images", "storyboard": "Writing the storyboard",
-    "awaiting_approval": "Storyboard ready for approval", "rendering": "Rendering clips",
-    "stitching": "Stitching the clips", "soundtrack": "Making the soundtrack",
-    "storing": "Storing the video", "done": "Video ready",
-}
-
-
 # --- representations ------------------------------------------------------------------------
 
 
-def progress_view(job: Job, counts: job_views.SceneCounts) -> dict[str, Any]:
-    """The client-facing progress, derived from the rows (never stored twice)."""
-    finished = counts.completed + counts.failed + counts.cancelled
-    percent = _STAGE_PERCENT.get(job.stage, 0)
-    if job.stage == "rendering" and counts.total:
-        percent = 20 + int(60 * finished / counts.total)
-    if job.status == "completed":
-        percent = 100
-    message = job.progress.get("message") or _STAGE_MESSAGE.get(job.stage, job.stage)
-    if job.status == "failed":
-        message = job.error or "Failed"
-    elif job.status == "cancelled":
-        message = "Cancelled"
-    step = _STAGE_ORDER.index(job.stage) + 1 if job.stage in _STAGE_ORDER else 0
-    return {"stage": job.stage, "percent": percent, "message": message,
-            "scenesTotal": counts.total, "scenesCompleted": counts.completed,
-            "scenesFailed": counts.failed, "currentStep": step,
-            "totalSteps": len(_STAGE_ORDER)}
+def progress_view(job: Job, counts: job_views.JobCounts) -> dict[str, Any]:
+    """The client-facing progress, derived from the rows (never stored)."""
+    return job_progress(status=job.status, stage=job.stage, error=job.error,
+                        planned_scenes=len((job.storyboard or {}).get("scenes", [])),
+                        clips=counts.clips, music=counts.music,
+                        note=job.progress.get("note"))
 
 
 def _audio_view(job: Job) -> dict[str, Any]:
@@ -269,7 +246,7 @@ def sub_job_view(sub: SubJob) -> dict[str, Any]:
     }
 
 
-def job_view(job: Job, counts: job_views.SceneCounts, subs: list[SubJob]) -> dict[str, Any]:
+def job_view(job: Job, counts: job_views.JobCounts, subs: list[SubJob]) -> dict[str, Any]:
     by_number = {s.scene_number: s for s in subs}
     scenes = (job.storyboard or {}).get("scenes", [])
     result = job.result or {}
@@ -329,7 +306,7 @@ def render_options(ctx: AppContext, body: dict[str, Any]) -> RenderOptions:
 
 
 def coordinator(ctx: AppContext) -> CoordinatorHandle:
-    if ctx.runtime is None:
+    if ctx.runtime is None or not ctx.runtime.system.running:
         raise ServiceUnavailable("Video processing is not running on this server")
     return ctx.runtime.system.coordinator
 
@@ -346,13 +323,22 @@ def _check_client(ctx: AppContext, req: falcon.Request, client_id: str | None,
 
 def start_job(ctx: AppContext, req: falcon.Request, *, type_: str, parameters: dict[str, Any],
               campaign_id: str | None, client_id: str | None) -> Job:
-    """Write the job row (``pending``), then tell the Coordinator: the row comes first."""
+    """Write the job row (``pending``), then tell the Coordinator: the row comes first.
+
+    A request the server cannot take (the actor system is down) leaves no row behind.
+    """
+    handle = coordinator(ctx)
     with ctx.db.write() as conn:
         job = job_store.create_job(conn, user_id=req.context.user.id, type=type_,
                                    parameters=parameters, now=ctx.now(),
                                    campaign_id=campaign_id, client_id=client_id,
                                    provider=renderer_name(ctx))
-    coordinator(ctx).start_job(job.id)
+    try:
+        handle.start_job(job.id)
+    except ServiceUnavailable:
+        with ctx.db.write() as conn:
+            job_store.delete_job(conn, job.id)
+        raise
     return job
 
 
@@ -429,7 +415,8 @@ class JobCollection:
             found, total = job_views.list_jobs(
                 conn, scope=req.context.scope, limit=limit, offset=offset, status=status,
                 campaign_id=query_str(req, "campaign_id"), client_id=query_str(req, "client_id"))
-            views = [job_view(j, job_views.scene_counts(conn, j.id), []) for j in found]
+            counts = job_views.jobs_counts(conn, [j.id for j in found])
+            views = [job_view(j, counts[j.id], []) for j in found]
         ok_page(resp, views, total=total, limit=limit, offset=offset)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -494,7 +481,7 @@ class JobItem:
     def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
         job = load_job(self.ctx, req, job_id)
         with self.ctx.db.read() as conn:
-            counts = job_views.scene_counts(conn, job.id)
+            counts = job_views.job_counts(conn, job.id)
             subs = job_store.list_sub_jobs(conn, job.id)
         ok(resp, job_view(job, counts, subs))
 
@@ -540,22 +527,27 @@ class JobItem:
 
 
 def approve(ctx: AppContext, job: Job) -> None:
+    """Ask the Coordinator (the one writer of approvals) to approve the storyboard."""
     try:
-        with ctx.db.write() as conn:
-            job_store.approve_job(conn, job.id, now=ctx.now())
+        coordinator(ctx).approve(job.id)
     except Conflict:
-        raise Conflict(f"Job {job.id} cannot be approved: it is {job.status}, "
+        current = load_status(ctx, job)
+        raise Conflict(f"Job {job.id} cannot be approved: it is {current}, "
                        "not storyboard_ready") from None
-    coordinator(ctx).approve(job.id)
 
 
 def cancel(ctx: AppContext, job: Job) -> None:
+    """Ask the Coordinator (the one writer of cancels) to cancel the job and its work."""
     try:
-        with ctx.db.write() as conn:
-            job_store.cancel_job(conn, job.id, now=ctx.now())
+        coordinator(ctx).cancel(job.id)
     except Conflict:
-        raise Conflict(f"Job {job.id} cannot be cancelled: it is already {job.status}") from None
-    coordinator(ctx).cancel(job.id)
+        current = load_status(ctx, job)
+        raise Conflict(f"Job {job.id} cannot be cancelled: it is already {current}") from None
+
+
+def load_status(ctx: AppContext, job: Job) -> str:
+    with ctx.db.read() as conn:
+        return job_store.get_job(conn, job.id).status
 
 
 # --- scenes ---------------------------------------------------------------------------------

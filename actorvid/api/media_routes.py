@@ -100,7 +100,7 @@ AUDIO_REQUEST = Schema((
 ), name="SceneAudioRequest")
 
 
-def _audio_status(job: job_store.Job, counts: job_views.SceneCounts) -> dict[str, Any]:
+def _audio_status(job: job_store.Job, counts: job_views.JobCounts) -> dict[str, Any]:
     audio = (job.result or {}).get("audio") or {}
     planned = (job.storyboard or {}).get("totalDuration")
     if planned is None:
@@ -135,7 +135,7 @@ class AudioGenerate:
             load_campaign(self.ctx, req, campaign_id)
         job = start_job(self.ctx, req, type_="audio", parameters=body, campaign_id=campaign_id,
                       client_id=None)
-        ok(resp, _audio_status(job, job_views.SceneCounts()), status=falcon.HTTP_202)
+        ok(resp, _audio_status(job, job_views.JobCounts()), status=falcon.HTTP_202)
 
 
 class AudioItem:
@@ -154,7 +154,7 @@ class AudioItem:
         if job.type != "audio" and not job.audio_blob_id:
             raise NotFound("Audio job not found")
         with self.ctx.db.read() as conn:
-            counts = job_views.scene_counts(conn, job.id)
+            counts = job_views.job_counts(conn, job.id)
         if job.type != "audio":
             ok(resp, {"jobId": job.id, "status": job.status,
                       "audio": (job.result or {}).get("audio"),
@@ -211,11 +211,8 @@ class ReplicateWebhook:
             prediction_id = str(json.loads(raw).get("id", ""))
         except (ValueError, AttributeError):
             prediction_id = ""
-        if prediction_id and not duplicate:
-            with self.ctx.db.read() as conn:
-                sub = job_store.find_sub_job_by_provider_id(conn, prediction_id)
-            if sub is not None and self.ctx.runtime is not None:
-                self.ctx.runtime.poll_now(sub.job_id, sub.id, prediction_id)
+        if prediction_id and not duplicate and self.ctx.runtime is not None:
+            self.ctx.runtime.prediction_changed(prediction_id)
         ok(resp, {"received": True, "duplicate": duplicate})
 
 

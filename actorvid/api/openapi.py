@@ -35,7 +35,7 @@ from actorvid.store.assets import Asset
 from actorvid.store.campaigns import STATUSES as CAMPAIGN_STATUSES
 from actorvid.store.campaigns import Campaign
 from actorvid.store.clients import Client
-from actorvid.store.job_views import SceneCounts
+from actorvid.store.job_views import JobCounts
 from actorvid.store.jobs import JOB_STATUSES, JOB_TYPES, SUB_JOB_STATUSES, Job, SubJob
 from actorvid.store.users import ApiKey
 
@@ -117,8 +117,8 @@ def serializer_keys() -> dict[str, list[str]]:
         "Client": list(clients.client_json(sample(Client))),
         "Campaign": list(campaigns.campaign_json(sample(Campaign))),
         "Asset": asset_keys,
-        "Job": list(jobs.job_view(job, SceneCounts(), [])),
-        "Progress": list(jobs.progress_view(job, SceneCounts())),
+        "Job": list(jobs.job_view(job, JobCounts(), [])),
+        "Progress": list(jobs.progress_view(job, JobCounts())),
         "Scene": list(jobs.scene_view(job, {"sceneNumber": 1, "duration": 1.0}, None)),
         "SubJob": list(jobs.sub_job_view(sample(SubJob, input={}))),
         "ApiKey": list(auth.api_key_json(sample(ApiKey))),

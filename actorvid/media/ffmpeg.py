@@ -12,8 +12,9 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from actorvid.errors import MediaError
@@ -47,65 +48,120 @@ def find_ffmpeg(configured: str = "") -> str:
         raise MediaError("ffmpeg was not found") from None
 
 
+class MediaBusy(MediaError):
+    """No ffmpeg slot came free within the caller's wait."""
+
+
+class MediaSlots:
+    """The one bound on ffmpeg processes of a process: at most ``limit`` at any moment.
+
+    Every ffmpeg child — an upload's probe and thumbnail, a local render, a stitch, a mux —
+    holds a slot for exactly as long as it runs, whoever started it, so
+    ``ACTORVID_MEDIA_WORKERS=2`` means two ffmpeg processes, not two per pool.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self._semaphore = threading.BoundedSemaphore(self.limit)
+        self._busy = 0
+        self._count_lock = threading.Lock()
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        if not self._semaphore.acquire(timeout=timeout):
+            return False
+        with self._count_lock:
+            self._busy += 1
+        return True
+
+    def release(self) -> None:
+        with self._count_lock:
+            self._busy -= 1
+        self._semaphore.release()
+
+    @property
+    def busy(self) -> int:
+        return self._busy
+
+
+ProcessHook = Callable[[subprocess.Popen[bytes]], None]
+
+
 @dataclass(frozen=True)
 class FFmpeg:
-    """A located ffmpeg binary and how to run it."""
+    """A located ffmpeg binary and how to run it (within ``slots``, when given)."""
 
     binary: str
+    slots: MediaSlots | None = field(default=None, compare=False, repr=False)
+    # How long a caller waits for a free slot before giving up (MediaError "busy").
+    slot_wait: float | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def locate(cls, configured: str = "") -> FFmpeg:
-        return cls(find_ffmpeg(configured))
+    def locate(cls, configured: str = "", *, slots: MediaSlots | None = None) -> FFmpeg:
+        return cls(find_ffmpeg(configured), slots)
+
+    def waiting_at_most(self, seconds: float) -> FFmpeg:
+        """The same binary and slots, for a caller that must not wait longer for a slot."""
+        return FFmpeg(self.binary, self.slots, seconds)
+
+    def _communicate(self, cmd: list[str], *, timeout: float, input_bytes: bytes | None,
+                     on_process: ProcessHook | None) -> tuple[int, bytes, bytes]:
+        slots = self.slots
+        if slots is not None and not slots.acquire(timeout=self.slot_wait):
+            raise MediaBusy("Media processing is busy; try again")
+        try:
+            try:
+                proc = subprocess.Popen(
+                    cmd, stdin=subprocess.PIPE if input_bytes is not None else subprocess.DEVNULL,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            except OSError as exc:
+                raise MediaError(f"ffmpeg could not be started ({exc.strerror})") from None
+            if on_process is not None:
+                on_process(proc)
+            try:
+                stdout, stderr = proc.communicate(input_bytes, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _, stderr = proc.communicate()
+                tail = stderr[-STDERR_TAIL:].decode("utf-8", "replace")
+                raise MediaError("ffmpeg took too long", stderr_tail=tail) from None
+            return proc.returncode, stdout, stderr
+        finally:
+            if slots is not None:
+                slots.release()
 
     def run(self, args: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT,
-            input_bytes: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-        """Run ``ffmpeg -hide_banner -nostdin <args>``; raise :class:`MediaError` on failure."""
+            input_bytes: bytes | None = None, on_process: ProcessHook | None = None
+            ) -> subprocess.CompletedProcess[bytes]:
+        """Run ``ffmpeg -hide_banner -nostdin <args>``; raise :class:`MediaError` on failure.
+
+        ``on_process`` receives the child as soon as it starts, so a caller can kill it.
+        """
         cmd = [self.binary, "-hide_banner", "-nostdin", *args]
         if input_bytes is not None:
             cmd.remove("-nostdin")
-        try:
-            proc = subprocess.run(
-                cmd, input=input_bytes, capture_output=True, timeout=timeout, check=False,
-                stdin=None if input_bytes is not None else subprocess.DEVNULL,
-            )
-        except subprocess.TimeoutExpired as exc:
-            tail = (exc.stderr or b"")[-STDERR_TAIL:].decode("utf-8", "replace")
-            raise MediaError("ffmpeg took too long", stderr_tail=tail) from None
-        except OSError as exc:
-            raise MediaError(f"ffmpeg could not be started ({exc.strerror})") from None
-        if proc.returncode != 0:
-            tail = proc.stderr[-STDERR_TAIL:].decode("utf-8", "replace")
-            logger.debug("ffmpeg failed (%s): %s", proc.returncode, tail)
+        code, stdout, stderr = self._communicate(cmd, timeout=timeout, input_bytes=input_bytes,
+                                                 on_process=on_process)
+        if code != 0:
+            tail = stderr[-STDERR_TAIL:].decode("utf-8", "replace")
+            logger.debug("ffmpeg failed (%s): %s", code, tail)
             raise MediaError("ffmpeg failed", stderr_tail=tail)
-        return proc
-
-    def popen(self, args: Sequence[str]) -> subprocess.Popen[bytes]:
-        """Start ``ffmpeg -hide_banner -nostdin <args>`` without waiting, so it can be killed.
-
-        The caller reads the result with ``communicate()`` (stderr is piped, stdout discarded).
-        """
-        cmd = [self.binary, "-hide_banner", "-nostdin", "-loglevel", "error", *args]
-        try:
-            return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE)
-        except OSError as exc:
-            raise MediaError(f"ffmpeg could not be started ({exc.strerror})") from None
+        return subprocess.CompletedProcess(cmd, code, stdout, stderr)
 
     def probe(self, path: Path | str, *, timeout: float = 60.0) -> MediaInfo:
         """Read container duration, video size and stream kinds of a media file."""
         cmd = [self.binary, "-hide_banner", "-nostdin", "-i", str(path)]
         try:
-            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False,
-                                  stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise MediaError("ffmpeg took too long to read the file") from None
-        except OSError as exc:
-            raise MediaError(f"ffmpeg could not be started ({exc.strerror})") from None
+            _, _, stderr = self._communicate(cmd, timeout=timeout, input_bytes=None,
+                                             on_process=None)
+        except MediaError as exc:
+            if exc.message == "ffmpeg took too long":
+                raise MediaError("ffmpeg took too long to read the file") from None
+            raise
         # "-i" without an output always exits 1; a readable file still prints its streams.
-        info = parse_probe_output(proc.stderr.decode("utf-8", "replace"))
+        info = parse_probe_output(stderr.decode("utf-8", "replace"))
         if not info.has_video and not info.has_audio:
             raise MediaError("The file is not a readable media file",
-                             stderr_tail=proc.stderr[-STDERR_TAIL:].decode("utf-8", "replace"))
+                             stderr_tail=stderr[-STDERR_TAIL:].decode("utf-8", "replace"))
         return info
 
 

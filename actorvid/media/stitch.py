@@ -100,19 +100,22 @@ def mux_soundtrack(ffmpeg: FFmpeg, video: Path, music: Path, output: Path, *,
     return output
 
 
-def join_audio(ffmpeg: FFmpeg, segments: Sequence[Path], output: Path, *, crossfade: float,
-               total: float, timeout: float = 600.0) -> Path:
-    """Join audio segments with ``crossfade``-second crossfades into exactly ``total`` seconds.
+def join_audio(ffmpeg: FFmpeg, segments: Sequence[tuple[Path, float]], output: Path, *,
+               crossfade: float, total: float, timeout: float = 600.0) -> Path:
+    """Join ``(file, seconds)`` segments into exactly ``total`` seconds of AAC.
 
-    The result is padded with silence or cut at ``total``, so it always matches the video.
+    Each segment is cut to its planned length first (a model may make a little more), then
+    consecutive segments are joined with ``crossfade``-second crossfades; the result is cut (or,
+    only if the segments fall short, padded) to ``total``.
     """
     if not segments:
         raise MediaError("There are no audio segments to join")
     inputs: list[str] = []
-    for segment in segments:
-        inputs += ["-i", str(segment)]
-    norm = [f"[{i}:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo[s{i}]"
-            for i in range(len(segments))]
+    for path, _ in segments:
+        inputs += ["-i", str(path)]
+    norm = [f"[{i}:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,"
+            f"apad,atrim=duration={seconds:.3f},asetpts=PTS-STARTPTS[s{i}]"
+            for i, (_, seconds) in enumerate(segments)]
     chain = "[s0]"
     steps = []
     for i in range(1, len(segments)):

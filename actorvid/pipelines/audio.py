@@ -1,17 +1,25 @@
-"""Audio jobs (``POST /audio/generate-scenes``): a soundtrack only, no video."""
+"""Audio jobs (``POST /audio/generate-scenes``): a soundtrack only, no video.
+
+The job renders no clips; its scenes become the music segments of one chain (SceneActors, one
+after another, as for a video's soundtrack), and ``finish`` joins what was made.
+"""
 
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from actorvid import tempspace
 from actorvid.actors.workflow import FinishedVideo, PlannedScene, Storyboard
-from actorvid.media.stitch import join_audio
-from actorvid.pipelines.common import PipelineDeps, PipelineError
-from actorvid.pipelines.soundtrack import CROSSFADE, plan_segments, run_chain
+from actorvid.pipelines.deps import PipelineDeps, PipelineError
+from actorvid.pipelines.soundtrack import (
+    CROSSFADE,
+    SoundtrackMaker,
+    joined_length,
+    plan_segments,
+    planned,
+)
 from actorvid.providers.base import MusicInput, RenderInput
 from actorvid.store import blobs
 from actorvid.store.jobs import Job, SubJob
@@ -33,41 +41,42 @@ class AudioPipeline:
         return Storyboard(board, None, auto_approve=True)
 
     def scenes(self, job: Job) -> Sequence[PlannedScene]:
-        return []  # nothing to render: the whole job is its finish
+        return []  # nothing to render: the whole job is its soundtrack
+
+    def soundtrack(self, job: Job, clips: Sequence[SubJob]) -> Sequence[PlannedScene]:
+        scenes = (job.storyboard or {}).get("scenes", [])
+        return planned(plan_segments([s["prompt"] for s in scenes],
+                                     [float(s["duration"]) for s in scenes]))
 
     def render_input(self, job: Job, sub_job: SubJob) -> RenderInput | MusicInput:
-        raise PipelineError("audio jobs render no clips")
+        if sub_job.kind != "music":
+            raise PipelineError("audio jobs render no clips")
+        return SoundtrackMaker(self.deps).music_input(job, sub_job)
 
     def finish(self, job: Job, clips: Sequence[SubJob]) -> FinishedVideo:
-        board = job.storyboard or {}
-        scenes = board.get("scenes", [])
-        total = float(board.get("totalDuration") or 0)
-        segments = plan_segments([s["prompt"] for s in scenes], [s["duration"] for s in scenes],
-                                 total)
-        workdir = Path(tempfile.mkdtemp(prefix=f"actorvid-audio{job.id}-"))
+        maker = SoundtrackMaker(self.deps)
+        music = maker.made(job)
+        if not music.segments:
+            raise PipelineError(music.error or "No music was made")
+        # Keep what was made: a broken chain still yields the segments before the failure.
+        made = joined_length([s.duration for s in music.segments], CROSSFADE)
+        if music.complete:
+            made = float((job.storyboard or {}).get("totalDuration") or made)
+        workdir = tempspace.make_dir(f"actorvid-audio{job.id}-")
         try:
-            chain = run_chain(self.deps, job, segments, workdir)
-            for blob_id in chain.blob_ids:
-                blobs.delete_blob(self.deps.db, blob_id)
-            if not chain.files:
-                raise PipelineError(chain.error or "No music was made")
-            # Keep what was made: a failed chain still yields the segments before the failure.
-            made = total if chain.error is None else (
-                sum(s.duration for s in segments[:len(chain.files)])
-                - CROSSFADE * (len(chain.files) - 1))
-            track = join_audio(self.deps.ffmpeg(), chain.files, workdir / "track.m4a",
-                               crossfade=CROSSFADE, total=made)
+            track = maker.join(music, workdir, self.deps.ffmpeg(), total=made)
             with track.open("rb") as handle:
                 stored = blobs.write_blob_from_file(self.deps.db, handle)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         audio: dict[str, Any] = {
-            "status": "completed" if chain.error is None else "failed",
-            "duration": round(made, 3), "segments": len(chain.files),
-            "segmentsRequested": len(segments), "provider": getattr(self.deps.music, "name", ""),
-            "audioUrl": f"/api/v3/audio/{job.id}/download", "cost": round(chain.cost, 5)}
-        if chain.error is not None:
-            audio["error"] = chain.error
+            "status": "completed" if music.complete else "failed",
+            "duration": round(made, 3), "segments": len(music.segments),
+            "segmentsRequested": len((job.storyboard or {}).get("scenes", [])),
+            "provider": getattr(self.deps.music, "name", ""),
+            "audioUrl": f"/api/v3/audio/{job.id}/download", "cost": music.cost}
+        if music.error is not None:
+            audio["error"] = music.error
         result = {"duration": round(made, 3), "audio": audio,
-                  "partial": chain.error is not None, "size": stored.size}
+                  "partial": not music.complete, "size": stored.size}
         return FinishedVideo(None, result, audio_blob_id=stored.id)

@@ -9,66 +9,29 @@ clips, so it writes only new blobs and never assumes it runs once.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
-import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from actorvid.accounts import Accounts
-from actorvid.actors.workflow import FinishedVideo, PlannedScene, StepError
-from actorvid.clock import IdFactory, new_uuid, now_iso
-from actorvid.config import Settings
-from actorvid.errors import Conflict, MediaError
-from actorvid.ingest import AssetIngestor
+from actorvid import tempspace
+from actorvid.actors.workflow import FinishedVideo, PlannedScene
+from actorvid.errors import MediaError
 from actorvid.media.ffmpeg import FFmpeg
-from actorvid.media.stitch import stitch, video_thumbnail
-from actorvid.providers.base import (
-    ImageInput,
-    PredictionService,
-    RenderInput,
-    Selector,
-    StoryboardWriter,
-)
+from actorvid.media.stitch import mux_soundtrack, stitch, video_thumbnail
+from actorvid.pipelines.deps import PipelineDeps, PipelineError, owner_scope
+from actorvid.pipelines.soundtrack import SoundtrackMaker, plan_segments, planned
+from actorvid.providers.base import ImageInput, MusicInput, RenderInput
 from actorvid.providers.models import frame_size
 from actorvid.store import assets as asset_store
 from actorvid.store import blobs
 from actorvid.store import jobs as job_store
-from actorvid.store.db import Database
 from actorvid.store.jobs import Job, SubJob
-from actorvid.store.models import Scope
+from actorvid.workflows.scenes import pair_template
 from actorvid.workflows.storyboard import RenderOptions
 
 logger = logging.getLogger(__name__)
-
-
-class PipelineError(StepError):
-    """A job cannot go on; the message is for the user (it becomes the job's error)."""
-
-
-@dataclass
-class PipelineDeps:
-    """Everything a pipeline uses, given once by the app."""
-
-    db: Database
-    settings: Settings
-    accounts: Accounts
-    ingestor: AssetIngestor
-    selector: Selector
-    local_selector: Selector
-    writer: StoryboardWriter
-    renderer_name: str
-    music: PredictionService | None = None
-    ffmpeg_locator: Callable[[], FFmpeg] | None = None
-    new_id: IdFactory = new_uuid
-
-    def ffmpeg(self) -> FFmpeg:
-        if self.ffmpeg_locator is not None:
-            return self.ffmpeg_locator()
-        return FFmpeg.locate(self.settings.ffmpeg)
 
 
 def render_options(deps: PipelineDeps, parameters: dict[str, Any]) -> RenderOptions:
@@ -77,10 +40,6 @@ def render_options(deps: PipelineDeps, parameters: dict[str, Any]) -> RenderOpti
                          resolution=parameters.get("resolution") or "",
                          aspect_ratio=parameters.get("aspectRatio") or "16:9",
                          provider=deps.renderer_name)
-
-
-def owner_scope(job: Job) -> Scope:
-    return Scope(job.user_id)
 
 
 class VideoPipeline:
@@ -122,7 +81,21 @@ class VideoPipeline:
             access_url = f"{base}/api/v3/assets/{asset.id}/data?token={token}"
         return ImageInput(asset.id, asset.content_type, asset.size, asset.blob_id, access_url)
 
-    def render_input(self, job: Job, sub_job: SubJob) -> RenderInput:
+    def soundtrack(self, job: Job, clips: Sequence[SubJob]) -> Sequence[PlannedScene]:
+        """One music segment per rendered clip, when the request asked for a soundtrack."""
+        if not job.parameters.get("generateAudio") or not clips:
+            return []
+        board = {s.get("sceneNumber"): s for s in (job.storyboard or {}).get("scenes", [])}
+        ordered = sorted(clips, key=lambda c: c.scene_number)
+        scenes = [board.get(c.scene_number, {}) for c in ordered]
+        prompts = [s.get("musicPrompt") or pair_template(c.scene_number).music_prompt
+                   for s, c in zip(scenes, ordered, strict=True)]
+        return planned(plan_segments(prompts, [float(c.duration) for c in ordered],
+                                     scene_types=[s.get("sceneType") or "" for s in scenes]))
+
+    def render_input(self, job: Job, sub_job: SubJob) -> RenderInput | MusicInput:
+        if sub_job.kind == "music":
+            return SoundtrackMaker(self.deps).music_input(job, sub_job)
         first = self.image_input(job, sub_job.first_asset_id)
         last = self.image_input(job, sub_job.last_asset_id or sub_job.first_asset_id)
         model = sub_job.model if sub_job.model in ("veo3", "hailuo") else "veo3"
@@ -146,7 +119,7 @@ class VideoPipeline:
                   or (job.parameters.get("creative") or {}).get("videoSpecs", {}).get("format")
                   or "16:9")
         width, height = frame_size(clips[0].input.get("resolution") or "720p", aspect)
-        workdir = Path(tempfile.mkdtemp(prefix=f"actorvid-job{job.id}-"))
+        workdir = tempspace.make_dir(f"actorvid-job{job.id}-")
         created: list[str] = []
         try:
             paths = []
@@ -164,7 +137,7 @@ class VideoPipeline:
             audio_blob_id: str | None = None
             if job.parameters.get("generateAudio"):
                 final_path, audio_blob_id, audio_info = self.add_soundtrack(
-                    job, clips, stitched.path, stitched.duration, workdir, ffmpeg)
+                    job, stitched.path, stitched.duration, workdir, ffmpeg)
                 if audio_blob_id:
                     created.append(audio_blob_id)
             thumb = video_thumbnail(ffmpeg, final_path, workdir / "thumb.jpg",
@@ -198,19 +171,30 @@ class VideoPipeline:
         return FinishedVideo(video_blob.id, result, thumbnail_blob_id=thumb_blob.id,
                              audio_blob_id=audio_blob_id)
 
-    def add_soundtrack(self, job: Job, clips: Sequence[SubJob], video: Path, duration: float,
-                       workdir: Path, ffmpeg: FFmpeg) -> tuple[Path, str | None, dict[str, Any]]:
-        """Make and mux the soundtrack; on failure keep the silent video and say why."""
-        from actorvid.pipelines.soundtrack import score_video
-
-        # Let pollers see the soundtrack step (resume treats it like stitching: finish again).
-        with contextlib.suppress(Conflict), self.deps.db.write() as conn:
-            job_store.set_job_stage(conn, job.id, expected_status="video_processing",
-                                    status="video_processing", stage="soundtrack",
-                                    expected_stage="stitching", now=now_iso())
+    def add_soundtrack(self, job: Job, video: Path, duration: float, workdir: Path,
+                       ffmpeg: FFmpeg) -> tuple[Path, str | None, dict[str, Any]]:
+        """Lay the music segments made under ``video``; without them keep the silent video
+        and say why."""
+        maker = SoundtrackMaker(self.deps)
+        music = maker.made(job)
+        provider = getattr(self.deps.music, "name", "")
+        if not music.complete:
+            logger.warning("job %d: soundtrack failed, keeping the silent video: %s", job.id,
+                           music.error)
+            return video, None, {"status": "failed", "requested": True, "error": music.error,
+                                 "provider": provider, "cost": music.cost}
         try:
-            return score_video(self.deps, job, clips, video, duration, workdir, ffmpeg)
+            track = maker.join(music, workdir, ffmpeg, total=duration)
+            scored = mux_soundtrack(ffmpeg, video, track, workdir / "scored.mp4",
+                                    video_duration=duration)
         except (PipelineError, MediaError) as exc:
             logger.warning("job %d: soundtrack failed, keeping the silent video: %s", job.id,
                            exc)
-            return video, None, {"status": "failed", "requested": True, "error": str(exc)}
+            return video, None, {"status": "failed", "requested": True,
+                                 "error": "The music could not be laid under the video"}
+        with track.open("rb") as handle:
+            audio = blobs.write_blob_from_file(self.deps.db, handle)
+        return scored, audio.id, {
+            "status": "completed", "requested": True, "duration": round(duration, 3),
+            "segments": len(music.segments), "provider": provider, "cost": music.cost,
+            "audioUrl": f"/api/v3/audio/{job.id}/download"}

@@ -9,8 +9,9 @@ from typing import Any
 from actorvid.actors.workflow import Storyboard
 from actorvid.errors import ActorvidError
 from actorvid.ingest import AssetSpec
-from actorvid.pipelines.common import PipelineDeps, PipelineError, VideoPipeline, owner_scope
+from actorvid.pipelines.common import VideoPipeline
 from actorvid.pipelines.common import render_options as options_for
+from actorvid.pipelines.deps import PipelineDeps, PipelineError, owner_scope
 from actorvid.providers.base import (
     AssetSummary,
     SelectedPair,

@@ -1,172 +1,143 @@
 """Soundtracks: a MusicGen-style chain of per-scene segments, joined and laid under the video.
 
-Music is sequential by nature: segment k+1 continues from segment k. The chain is a fold over
-the scenes that stops at the first failure, keeping what it made. No continuation is ever asked
-past the model's length limit: each prediction makes one scene's segment (continuing only from
-the end of the previous one), and the segments are joined with short crossfades into one track
-whose length is the video's.
+Music is sequential by nature: segment k+1 continues from segment k. Each segment is one
+prediction, so it is a sub-job (``kind="music"``) rendered by a SceneActor like a clip: its row,
+attempt tag and prediction id are written before it is polled, and a restart resumes the chain
+at the first segment without stored music instead of paying for the others again. The JobActor
+starts one segment at a time; :meth:`SoundtrackMaker.music_input` gives segment k+1 the stored
+output of segment k to continue.
 
-The chain runs on the media pool (it is the soundtrack step of a job's finish, or the whole of
-an audio job); waiting between polls sleeps that pool thread, never an actor's mailbox, and every
-poll checks whether the job was cancelled meanwhile.
+Lengths: the track must cover the picture to its last frame, and each change of music must
+fall on a cut. With crossfades of ``d`` seconds, segment 1 lasts its clip plus ``d/2``, a middle
+segment its clip plus ``d`` and the last its clip plus ``d/2``, so every crossfade is centred on
+a cut and the joined track is exactly as long as the clips together. MusicGen makes whole
+seconds: it is asked for the next whole second (within its 30 s cap) and each segment is cut to
+its exact length when they are joined.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import backoff
-
-from actorvid.errors import ActorvidError, ProviderError
+from actorvid.actors.workflow import PlannedScene
 from actorvid.media.ffmpeg import FFmpeg
-from actorvid.media.stitch import join_audio, mux_soundtrack
-from actorvid.pipelines.common import PipelineDeps, PipelineError
-from actorvid.providers.base import ImageInput, MusicInput, Prediction, PredictionService
+from actorvid.media.stitch import join_audio
+from actorvid.pipelines.deps import PipelineDeps, PipelineError
+from actorvid.providers.base import ImageInput, MusicInput
+from actorvid.providers.models import MUSICGEN_MAX_SECONDS
 from actorvid.store import blobs
 from actorvid.store import jobs as job_store
 from actorvid.store.jobs import Job, SubJob
-from actorvid.workflows.scenes import pair_template
-
-logger = logging.getLogger(__name__)
 
 CROSSFADE = 0.5
-SEGMENT_DEADLINE = 15 * 60.0
+MUSIC_MODEL = "musicgen"
 
 
 @dataclass(frozen=True)
 class Segment:
     prompt: str
-    duration: float
+    duration: float  # exact seconds this segment contributes, crossfade overlaps included
+    scene_type: str = ""
 
 
-@dataclass
-class ChainResult:
-    files: list[Path] = field(default_factory=list)
-    blob_ids: list[str] = field(default_factory=list)
-    cost: float = 0.0
-    error: str | None = None
-    failed_segment: int | None = None
-
-
-def plan_segments(prompts: Sequence[str], durations: Sequence[float], total: float,
+def plan_segments(prompts: Sequence[str], clip_durations: Sequence[float], *,
+                  scene_types: Sequence[str] | None = None,
                   crossfade: float = CROSSFADE) -> list[Segment]:
-    """One segment per scene; all but the last are longer by the crossfade they lose."""
+    """One segment per clip, long enough that the crossfades centre on the cuts and the joined
+    track is exactly the clips' total length."""
+    count = len(prompts)
+    types = list(scene_types or [""] * count)
     segments = []
-    for index, (prompt, duration) in enumerate(zip(prompts, durations, strict=True)):
-        extra = crossfade if index < len(prompts) - 1 else 0.0
-        segments.append(Segment(prompt, max(1.0, duration + extra)))
-    made = sum(s.duration for s in segments) - crossfade * (len(segments) - 1)
-    if segments and made < total:
-        last = segments[-1]
-        segments[-1] = Segment(last.prompt, last.duration + (total - made))
+    for index, (prompt, clip) in enumerate(zip(prompts, clip_durations, strict=True)):
+        extra = (crossfade / 2 if index > 0 else 0.0) + (
+            crossfade / 2 if index < count - 1 else 0.0)
+        segments.append(Segment(prompt, round(clip + extra, 3), types[index]))
     return segments
 
 
-def _cancelled(deps: PipelineDeps, job_id: int) -> bool:
-    with deps.db.read() as conn:
-        return job_store.get_job(conn, job_id).status == "cancelled"
+def joined_length(durations: Sequence[float], crossfade: float = CROSSFADE) -> float:
+    return sum(durations) - crossfade * max(0, len(durations) - 1)
 
 
-def run_prediction(deps: PipelineDeps, service: PredictionService, inputs: MusicInput, *,
-                   job_id: int, tag: str, sleep: Callable[[float], None] = time.sleep
-                   ) -> Prediction:
-    """Create one prediction and wait for its end, with backoff; cancel it if the job is."""
-    try:
-        prediction = service.create(inputs, tag=tag)
-    except ProviderError as exc:
-        found = service.find(tag) if exc.retryable else None
-        if found is None:
-            raise
-        prediction = found
-    waits = backoff.expo(base=2, factor=0.25, max_value=10)
-    next(waits)  # backoff's generators yield once before the first value
-    deadline = time.monotonic() + SEGMENT_DEADLINE
-    while not prediction.terminal:
-        if _cancelled(deps, job_id):
-            service.cancel(prediction.id)
-            raise PipelineError("The job was cancelled")
-        if time.monotonic() > deadline:
-            service.cancel(prediction.id)
-            raise PipelineError("A music segment took too long")
-        sleep(max(0.2, backoff.full_jitter(float(next(waits)))))
-        prediction = service.get(prediction.id)
-    return prediction
+def requested_seconds(duration: float) -> int:
+    """What MusicGen is asked for: the next whole second, within its cap."""
+    return max(1, min(MUSICGEN_MAX_SECONDS, math.ceil(duration - 1e-6)))
 
 
-def run_chain(deps: PipelineDeps, job: Job, segments: Sequence[Segment], workdir: Path
-              ) -> ChainResult:
-    """The fold: segment 1 from its prompt, each next one continuing the previous."""
-    service = deps.music
-    if service is None:
-        raise PipelineError("No music provider is configured")
-    result = ChainResult()
-    previous: ImageInput | None = None
-    for index, segment in enumerate(segments, start=1):
-        inputs = MusicInput(segment.prompt, max(1, int(round(segment.duration))),
-                            continue_from=previous)
-        tag = f"job{job.id}:music:{index}:{uuid.uuid4().hex[:8]}"
-        try:
-            prediction = run_prediction(deps, service, inputs, job_id=job.id, tag=tag)
-            if prediction.status != "succeeded":
-                raise PipelineError(f"prediction {prediction.id} {prediction.status}: "
-                                    f"{prediction.error or 'no output'}")
-            path = workdir / f"music_{index:02d}.audio"
+def planned(segments: Sequence[Segment]) -> list[PlannedScene]:
+    """The segments as sub-jobs to render (one SceneActor each, one after another)."""
+    return [PlannedScene(scene_number=number, prompt=segment.prompt,
+                         duration=segment.duration, model=MUSIC_MODEL,
+                         input={"sceneType": segment.scene_type, "crossfade": CROSSFADE})
+            for number, segment in enumerate(segments, start=1)]
+
+
+@dataclass(frozen=True)
+class MadeMusic:
+    """The segments of a chain that were made (in order, up to the first that was not)."""
+
+    segments: list[SubJob]
+    error: str | None
+    cost: float
+
+    @property
+    def complete(self) -> bool:
+        return self.error is None
+
+
+class SoundtrackMaker:
+    """Inputs for each music segment, and the joined track from the stored segments."""
+
+    def __init__(self, deps: PipelineDeps) -> None:
+        self.deps = deps
+
+    def music_input(self, job: Job, segment: SubJob) -> MusicInput:
+        previous: ImageInput | None = None
+        previous_seconds = 0.0
+        if segment.scene_number > 1:
+            with self.deps.db.read() as conn:
+                made = {s.scene_number: s for s in job_store.list_sub_jobs(conn, job.id,
+                                                                           kind="music")}
+            before = made.get(segment.scene_number - 1)
+            if before is None or not before.clip_blob_id:
+                raise PipelineError(f"Music segment {segment.scene_number} has nothing to "
+                                    "continue from")
+            info = blobs.blob_info(self.deps.db, before.clip_blob_id)
+            previous = ImageInput("", "audio/mpeg", info.size, info.id)
+            previous_seconds = float(requested_seconds(before.duration))
+        return MusicInput(segment.prompt, requested_seconds(segment.duration),
+                          continue_from=previous,
+                          scene_type=str(segment.input.get("sceneType") or ""),
+                          continue_from_seconds=previous_seconds)
+
+    def made(self, job: Job) -> MadeMusic:
+        with self.deps.db.read() as conn:
+            segments = job_store.list_sub_jobs(conn, job.id, kind="music")
+        done: list[SubJob] = []
+        error = None
+        for segment in segments:
+            if segment.status != "completed" or not segment.clip_blob_id:
+                error = (f"Music segment {segment.scene_number} of {len(segments)} failed: "
+                         f"{segment.error or segment.status}")
+                break
+            done.append(segment)
+        if not segments:
+            error = "No music segments were planned"
+        return MadeMusic(done, error, round(sum(s.cost or 0.0 for s in segments), 5))
+
+    def join(self, music: MadeMusic, workdir: Path, ffmpeg: FFmpeg, *, total: float) -> Path:
+        """The made segments joined with crossfades on the cuts, exactly ``total`` seconds."""
+        if not music.segments:
+            raise PipelineError(music.error or "No music was made")
+        parts: list[tuple[Path, float]] = []
+        for segment in music.segments:
+            path = workdir / f"music_{segment.scene_number:02d}.audio"
             with path.open("wb") as handle:
-                service.download(prediction, handle)
-            with path.open("rb") as handle:
-                stored = blobs.write_blob_from_file(deps.db, handle)
-            result.cost += service.cost(inputs, prediction)
-        except (ActorvidError, PipelineError, OSError) as exc:
-            message = getattr(exc, "message", str(exc))
-            logger.warning("job %d: music segment %d failed: %s", job.id, index, message)
-            result.error = f"Music segment {index} of {len(segments)} failed: {message}"
-            result.failed_segment = index
-            return result
-        result.files.append(path)
-        result.blob_ids.append(stored.id)
-        previous = ImageInput("", "audio/mpeg", stored.size, stored.id)
-    return result
-
-
-def _forget(deps: PipelineDeps, blob_ids: Sequence[str]) -> None:
-    for blob_id in blob_ids:
-        blobs.delete_blob(deps.db, blob_id)
-
-
-def make_track(deps: PipelineDeps, job: Job, segments: Sequence[Segment], total: float,
-               workdir: Path, ffmpeg: FFmpeg) -> tuple[Path, ChainResult]:
-    """Run the chain and join its segments into one track of exactly ``total`` seconds."""
-    chain = run_chain(deps, job, segments, workdir)
-    _forget(deps, chain.blob_ids)  # the joined track is what we keep
-    if chain.error is not None:
-        raise PipelineError(chain.error)
-    track = join_audio(ffmpeg, chain.files, workdir / "soundtrack.m4a", crossfade=CROSSFADE,
-                       total=total)
-    return track, chain
-
-
-def score_video(deps: PipelineDeps, job: Job, clips: Sequence[SubJob], video: Path,
-                duration: float, workdir: Path, ffmpeg: FFmpeg
-                ) -> tuple[Path, str | None, dict[str, Any]]:
-    """Lay a per-scene soundtrack under the stitched ``video``; returns the scored file."""
-    scenes = {s.get("sceneNumber"): s for s in (job.storyboard or {}).get("scenes", [])}
-    prompts = [scenes.get(c.scene_number, {}).get("musicPrompt")
-               or pair_template(c.scene_number).music_prompt for c in clips]
-    measured = [float(c.duration) for c in clips]
-    scale = duration / sum(measured) if sum(measured) else 1.0
-    segments = plan_segments(prompts, [d * scale for d in measured], duration)
-    track, chain = make_track(deps, job, segments, duration, workdir, ffmpeg)
-    scored = mux_soundtrack(ffmpeg, video, track, workdir / "scored.mp4",
-                            video_duration=duration)
-    with track.open("rb") as handle:
-        audio = blobs.write_blob_from_file(deps.db, handle)
-    info = {"status": "completed", "requested": True, "duration": round(duration, 3),
-            "segments": len(segments), "provider": getattr(deps.music, "name", ""),
-            "cost": round(chain.cost, 5), "audioUrl": f"/api/v3/audio/{job.id}/download"}
-    return scored, audio.id, info
+                assert segment.clip_blob_id is not None
+                blobs.copy_blob_to_file(self.deps.db, segment.clip_blob_id, handle)
+            parts.append((path, segment.duration))
+        return join_audio(ffmpeg, parts, workdir / "soundtrack.m4a", crossfade=CROSSFADE,
+                          total=total)

@@ -11,10 +11,11 @@ Selection and storyboard writing are plain calls (one LLM request each).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO, Literal, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Literal, Protocol, TypeVar, runtime_checkable
 
 from actorvid.errors import ProviderError
 
@@ -65,6 +66,24 @@ class MusicInput:
     scene_type: str = ""
     # Length in seconds of ``continue_from``: the last seconds of it prompt the continuation.
     continue_from_seconds: float = 0.0
+
+
+Inputs = TypeVar("Inputs", RenderInput, MusicInput)
+
+
+def inputs_to_dict(inputs: RenderInput | MusicInput) -> dict[str, Any]:
+    """A render or music input as plain JSON-able data (kept to rebuild it after a restart)."""
+    return dataclasses.asdict(inputs)
+
+
+def inputs_from_dict(data: Mapping[str, Any], kind: type[Inputs]) -> Inputs:
+    """The inverse of :func:`inputs_to_dict` for ``kind`` (RenderInput or MusicInput)."""
+    values = dict(data)
+    for name in ("first_frame", "last_frame", "continue_from"):
+        if isinstance(values.get(name), dict):
+            values[name] = ImageInput(**values[name])
+    known = {f.name for f in dataclasses.fields(kind)}
+    return kind(**{k: v for k, v in values.items() if k in known})
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from actorvid.media.ffmpeg import FFmpeg
 from actorvid.providers.base import ImageInput, PredictionService, Selector, StoryboardWriter
 from actorvid.providers.local import (
     LocalMusic,
+    LocalPredictionStore,
     LocalRenderer,
     LocalSelector,
     LocalStoryboardWriter,
@@ -57,10 +58,13 @@ def _remote(settings: Settings, key_set: bool, kind: str) -> bool:
 
 def build_providers(settings: Settings, read_blob: ReadBlob, *,
                     mint_url: MintUrl | None = None, ffmpeg: FFmpeg | None = None,
-                    webhook_url: str | None = None) -> Providers:
+                    webhook_url: str | None = None,
+                    local_store: LocalPredictionStore | None = None,
+                    on_local_change: Callable[[str], None] | None = None) -> Providers:
     """Build the four providers. ``read_blob(blob_id)`` yields a stored file's bytes;
     ``mint_url(image)`` returns our short-lived URL for it (used when a public base URL is set).
-
+    The local providers keep their predictions in ``local_store`` (so they outlive a restart)
+    and tell ``on_local_change(prediction_id)`` when one finishes.
     """
     timeout = settings.provider_timeout_seconds
 
@@ -77,8 +81,10 @@ def build_providers(settings: Settings, read_blob: ReadBlob, *,
     else:
         ff = ffmpeg or FFmpeg.locate(settings.ffmpeg)
         workers = max(1, settings.media_workers)
-        renderer = LocalRenderer(read_blob, ffmpeg=ff, workers=workers)
-        music = LocalMusic(read_blob, ffmpeg=ff, workers=1)
+        renderer = LocalRenderer(read_blob, ffmpeg=ff, workers=workers, store=local_store,
+                                 on_change=on_local_change)
+        music = LocalMusic(read_blob, ffmpeg=ff, workers=1, store=local_store,
+                           on_change=on_local_change)
 
     local_selector = LocalSelector()
     selector: Selector

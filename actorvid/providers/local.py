@@ -9,23 +9,25 @@ create → poll → download cycle is the same offline and online.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import subprocess
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
-from actorvid.clock import now_iso
+from actorvid import tempspace
+from actorvid.clock import isoformat_z, now_iso, utc_now
 from actorvid.errors import MediaError, ProviderError
 from actorvid.media.audio import bed_args, style_for
-from actorvid.media.ffmpeg import STDERR_TAIL, FFmpeg
+from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.render import transition_args
 from actorvid.providers import models
 from actorvid.providers.base import (
@@ -41,6 +43,8 @@ from actorvid.providers.base import (
     SelectionRequest,
     SelectionResult,
     StoryboardRequest,
+    inputs_from_dict,
+    inputs_to_dict,
 )
 
 logger = logging.getLogger(__name__)
@@ -52,41 +56,170 @@ _EXT = {"image/jpeg": ".jpg", "image/jpg": ".jpg", "image/png": ".png", "image/w
         "image/gif": ".gif", "audio/mpeg": ".mp3", "audio/wav": ".wav"}
 
 
-@dataclass
-class _Job:
+class PredictionRecord(Protocol):
+    """A local prediction as it is kept between restarts: what to make, and how it went."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...  # "video" or "music"
+    @property
+    def tag(self) -> str: ...
+    @property
+    def input(self) -> dict[str, Any]: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def has_output(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class LocalRecord:
+    """The in-memory :class:`PredictionRecord`."""
+
     id: str
+    kind: str
     tag: str
-    inputs: RenderInput | MusicInput
+    input: dict[str, Any]
+    status: str
     created_at: str
-    status: PredictionStatus = "starting"
     error: str | None = None
-    output: Path | None = None
-    started: float | None = None
-    completed: float | None = None
-    process: subprocess.Popen[bytes] | None = None
+    has_output: bool = False
+    completed_at: str | None = None
+
+
+class LocalPredictionStore(Protocol):
+    """Where local predictions live, so they outlive the process (``store.local_predictions``
+    keeps them in the database; :class:`InMemoryPredictions` for a provider used alone)."""
+
+    def insert(self, *, id: str, kind: str, tag: str, input: dict[str, Any],
+               created_at: str) -> None:
+        """Keep a new prediction (status ``starting``)."""
+
+    def get(self, prediction_id: str) -> PredictionRecord | None: ...
+
+    def by_tag(self, tag: str) -> PredictionRecord | None: ...
+
+    def set_status(self, prediction_id: str, status: str, *, error: str | None = None,
+                   output: Path | None = None, completed_at: str | None = None) -> None:
+        """Move a prediction on; ``output`` (a file) is kept as its result."""
+
+    def open_output(self, prediction_id: str) -> Iterator[bytes]: ...
+
+    def drop_outputs(self, kind: str, completed_before: str) -> int:
+        """Forget the outputs of predictions finished before ``completed_before`` (retention)."""
+
+
+class InMemoryPredictions:
+    """A :class:`LocalPredictionStore` in this process's memory (outputs as files)."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, LocalRecord] = {}
+        self._outputs: dict[str, Path] = {}
+        self._lock = threading.Lock()
+
+    def insert(self, *, id: str, kind: str, tag: str, input: dict[str, Any],
+               created_at: str) -> None:
+        with self._lock:
+            self._records[id] = LocalRecord(id, kind, tag, input, "starting", created_at)
+
+    def get(self, prediction_id: str) -> LocalRecord | None:
+        with self._lock:
+            return self._records.get(prediction_id)
+
+    def by_tag(self, tag: str) -> LocalRecord | None:
+        with self._lock:
+            return next((r for r in self._records.values() if r.tag == tag), None)
+
+    def set_status(self, prediction_id: str, status: str, *, error: str | None = None,
+                   output: Path | None = None, completed_at: str | None = None) -> None:
+        kept = None
+        if output is not None:
+            fd, name = tempfile.mkstemp(prefix="actorvid-local-out-")
+            os.close(fd)
+            kept = Path(shutil.copyfile(output, name))
+        with self._lock:
+            record = self._records[prediction_id]
+            self._records[prediction_id] = replace(
+                record, status=status, error=error,
+                has_output=record.has_output or kept is not None, completed_at=completed_at)
+            if kept is not None:
+                self._outputs[prediction_id] = kept
+
+    def open_output(self, prediction_id: str) -> Iterator[bytes]:
+        with self._lock:
+            path = self._outputs.get(prediction_id)
+        if path is None:
+            return iter(())
+        return _read_pieces(path)
+
+    def drop_outputs(self, kind: str, completed_before: str) -> int:
+        dropped = 0
+        with self._lock:
+            for record in list(self._records.values()):
+                if (record.kind == kind and record.has_output and record.completed_at
+                        and record.completed_at < completed_before):
+                    self._records[record.id] = replace(record, has_output=False)
+                    path = self._outputs.pop(record.id, None)
+                    if path is not None:
+                        path.unlink(missing_ok=True)
+                    dropped += 1
+        return dropped
+
+    def close(self) -> None:
+        with self._lock:
+            for path in self._outputs.values():
+                path.unlink(missing_ok=True)
+            self._outputs.clear()
+
+
+def _read_pieces(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as src:
+        while piece := src.read(PIECE):
+            yield piece
+
+
+@dataclass
+class _Run:
+    """A prediction being worked on by this process (absent after a restart)."""
+
     cancel_requested: bool = False
-    removed: bool = False
+    process: subprocess.Popen[bytes] | None = None
 
 
 class _LocalPredictions:
-    """Bounded-pool ffmpeg jobs behind the PredictionService shape."""
+    """ffmpeg work on a bounded pool behind the PredictionService shape.
+
+    Predictions are kept in a :class:`LocalPredictionStore`, so after a restart a stored id is
+    still known: one that had not finished is simply run again (its inputs are stored), the way
+    Replicate keeps working on a prediction while we are down. A finished prediction tells
+    ``on_change`` at once (the local equivalent of a webhook), so its scene need not wait for
+    its next poll.
+    """
 
     name = "local"
+    kind = "video"
     suffix = ".bin"
 
     def __init__(self, read_blob: ReadBlob, *, ffmpeg: FFmpeg | None = None, workers: int = 2,
                  workdir: Path | None = None, timeout: float = 600.0,
-                 retention: float = 3600.0) -> None:
+                 retention: float = 3600.0, store: LocalPredictionStore | None = None,
+                 on_change: Callable[[str], None] | None = None) -> None:
         self._read_blob = read_blob
         self._ffmpeg = ffmpeg or FFmpeg.locate()
         self._pool = ThreadPoolExecutor(max_workers=workers,
                                         thread_name_prefix=f"local-{type(self).__name__}")
-        self._tmp = tempfile.TemporaryDirectory(prefix="actorvid-local-", dir=workdir)
-        self._root = Path(self._tmp.name)
+        self._workdir = workdir
         self._timeout = timeout
         self._retention = retention  # like Replicate: outputs are removed after a while
-        self._jobs: dict[str, _Job] = {}
-        self._by_tag: dict[str, str] = {}
+        self._owned_store = store is None
+        self._store: LocalPredictionStore = store if store is not None else InMemoryPredictions()
+        self.on_change = on_change
+        self._runs: dict[str, _Run] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -94,132 +227,179 @@ class _LocalPredictions:
 
     def create(self, inputs: RenderInput | MusicInput, *, tag: str) -> Prediction:
         self._check_inputs(inputs)
-        with self._lock:
-            if self._closed:
-                raise ProviderError("The local provider is shut down", retryable=False)
-            job = _Job(id=uuid.uuid4().hex[:26], tag=tag, inputs=inputs, created_at=now_iso())
-            self._jobs[job.id] = job
-            self._by_tag[tag] = job.id
-        self._pool.submit(self._run, job)
-        logger.info("local %s job %s queued for tag %s", self.name, job.id, tag)
-        return self._view(job)
+        if self._closed:
+            raise ProviderError("The local provider is shut down", retryable=False)
+        cutoff = isoformat_z(utc_now() - timedelta(seconds=self._retention))
+        self._store.drop_outputs(self.kind, cutoff)
+        prediction_id = uuid.uuid4().hex[:26]
+        self._store.insert(id=prediction_id, kind=self.kind, tag=tag,
+                           input=inputs_to_dict(inputs), created_at=now_iso())
+        self._start(prediction_id)
+        logger.info("local %s prediction %s queued for tag %s", self.name, prediction_id, tag)
+        return self.get(prediction_id)
 
     def find(self, tag: str, inputs: RenderInput | MusicInput | None = None,
              since: object = None) -> Prediction | None:
-        # Local work lives in this process only: a restart loses it, and creates anew.
-        with self._lock:
-            job_id = self._by_tag.get(tag)
-        return self.get(job_id) if job_id else None
+        record = self._store.by_tag(tag)
+        return self.get(record.id) if record is not None else None
 
     def get(self, prediction_id: str) -> Prediction:
-        with self._lock:
-            job = self._jobs.get(prediction_id)
-        if job is None:
+        record = self._store.get(prediction_id)
+        if record is None or record.kind != self.kind:
             raise ProviderError(f"Unknown local prediction {prediction_id}", status=404)
-        self._expire(job)
-        return self._view(job)
+        if record.status in ("starting", "processing") and not self._closed:
+            with self._lock:
+                orphaned = prediction_id not in self._runs
+            if orphaned:
+                # The process that ran it stopped: run it again from its stored inputs.
+                logger.info("local %s prediction %s resumed after a restart", self.name,
+                            prediction_id)
+                self._store.set_status(prediction_id, "starting")
+                self._start(prediction_id)
+        return self._view(record)
 
     def cancel(self, prediction_id: str) -> Prediction:
+        record = self._store.get(prediction_id)
+        if record is None or record.kind != self.kind:
+            raise ProviderError(f"Unknown local prediction {prediction_id}", status=404)
         with self._lock:
-            job = self._jobs.get(prediction_id)
-            if job is None:
-                raise ProviderError(f"Unknown local prediction {prediction_id}", status=404)
-            if job.status in ("starting", "processing"):
-                job.cancel_requested = True
-                if job.status == "starting":
-                    job.status, job.completed = "canceled", time.monotonic()
-                elif job.process is not None:
-                    job.process.kill()  # _run sees cancel_requested and reports canceled
-        return self._view(job)
+            run = self._runs.get(prediction_id)
+            if run is not None:
+                run.cancel_requested = True
+                if run.process is not None:
+                    run.process.kill()  # _run sees cancel_requested and reports canceled
+        if record.status == "starting" or (run is None and record.status == "processing"):
+            # Not running here (queued, or its process stopped): cancelled right now.
+            self._store.set_status(prediction_id, "canceled", completed_at=now_iso())
+        current = self._store.get(prediction_id)
+        return self._view(current or record)
 
     def download(self, prediction: Prediction, dest: BinaryIO) -> int:
-        with self._lock:
-            job = self._jobs.get(prediction.id)
-        if job is None or job.status != "succeeded":
+        record = self._store.get(prediction.id)
+        if record is None or record.status != "succeeded":
             raise ProviderError(f"Prediction {prediction.id} has no output")
-        self._expire(job)
-        if job.removed or job.output is None or not job.output.exists():
+        if not record.has_output:
             raise OutputExpired(f"The output of local prediction {prediction.id} has expired")
         written = 0
-        with job.output.open("rb") as src:
-            while piece := src.read(PIECE):
-                dest.write(piece)
-                written += len(piece)
+        for piece in self._store.open_output(prediction.id):
+            dest.write(piece)
+            written += len(piece)
         return written
 
     def cost(self, inputs: RenderInput | MusicInput, prediction: Prediction) -> float:
         return 0.0
 
     def close(self) -> None:
-        """Kill running jobs, stop the pool, remove the outputs."""
+        """Kill running work and stop the pool; stored predictions stay for the next start."""
         with self._lock:
             self._closed = True
-            for job in self._jobs.values():
-                if job.status in ("starting", "processing"):
-                    job.cancel_requested = True
-                    if job.process is not None:
-                        job.process.kill()
+            for run in self._runs.values():
+                run.cancel_requested = True
+                if run.process is not None:
+                    run.process.kill()
         self._pool.shutdown(wait=True, cancel_futures=True)
-        self._tmp.cleanup()
+        if self._owned_store and isinstance(self._store, InMemoryPredictions):
+            self._store.close()
 
     # --- work ------------------------------------------------------------------------------
 
     def _check_inputs(self, inputs: RenderInput | MusicInput) -> None:
         raise NotImplementedError
 
-    def _args(self, job: _Job, workdir: Path, out: Path) -> list[str]:
+    def _inputs(self, data: dict[str, Any]) -> RenderInput | MusicInput:
         raise NotImplementedError
 
-    def _run(self, job: _Job) -> None:
+    def _args(self, inputs: RenderInput | MusicInput, workdir: Path, out: Path) -> list[str]:
+        raise NotImplementedError
+
+    def _start(self, prediction_id: str) -> None:
         with self._lock:
-            if job.cancel_requested or self._closed:
-                if job.status == "starting":
-                    job.status, job.completed = "canceled", time.monotonic()
+            if prediction_id in self._runs:
                 return
-            job.status, job.started = "processing", time.monotonic()
-        workdir = self._root / job.id
-        workdir.mkdir()
-        out = workdir / f"output{self.suffix}"
+            self._runs[prediction_id] = _Run()
         try:
-            args = self._args(job, workdir, out)
+            self._pool.submit(self._run, prediction_id)
+        except RuntimeError:  # the pool is shut down: leave it for the next start
             with self._lock:
-                if job.cancel_requested:
-                    raise _Canceled
-                job.process = self._ffmpeg.popen(args)
+                self._runs.pop(prediction_id, None)
+
+    def _make_workdir(self, prediction_id: str) -> Path:
+        prefix = f"actorvid-local-{prediction_id}-"
+        if self._workdir is not None:
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=self._workdir))
+        return tempspace.make_dir(prefix)
+
+    def _run(self, prediction_id: str) -> None:
+        with self._lock:
+            run = self._runs[prediction_id]
+        record = self._store.get(prediction_id)
+        status = "failed"
+        error: str | None = None
+        output: Path | None = None
+        workdir: Path | None = None
+        try:
+            if record is None or run.cancel_requested or self._closed:
+                status = "canceled"
+                return
+            if (current := self._store.get(prediction_id)) and current.status == "canceled":
+                status = "canceled"
+                return
+            self._store.set_status(prediction_id, "processing")
+            workdir = self._make_workdir(prediction_id)
+            out = workdir / f"output{self.suffix}"
+            args = self._args(self._inputs(record.input), workdir, out)
+
+            def started(proc: subprocess.Popen[bytes]) -> None:
+                with self._lock:
+                    run.process = proc
+                    if run.cancel_requested:
+                        proc.kill()
+
             try:
-                _, stderr = job.process.communicate(timeout=self._timeout)
-            except subprocess.TimeoutExpired:
-                job.process.kill()
-                _, stderr = job.process.communicate()
-                raise MediaError("ffmpeg took too long", stderr_tail=stderr[-STDERR_TAIL:]
-                                 .decode("utf-8", "replace")) from None
-            if job.cancel_requested:
+                self._ffmpeg.run(["-loglevel", "error", *args], timeout=self._timeout,
+                                 on_process=started)
+            except MediaError:
+                if run.cancel_requested:
+                    raise _Canceled from None
+                raise
+            if run.cancel_requested:
                 raise _Canceled
-            if job.process.returncode != 0:
-                raise MediaError("ffmpeg failed", stderr_tail=stderr[-STDERR_TAIL:]
-                                 .decode("utf-8", "replace"))
-            self._finish(job, "succeeded", output=out)
+            status, output = "succeeded", out
         except _Canceled:
-            self._finish(job, "canceled")
+            status = "canceled"
         except (MediaError, ProviderError, OSError, ValueError) as exc:
             tail = getattr(exc, "stderr_tail", "")
-            logger.warning("local %s job %s failed: %s %s", self.name, job.id, exc, tail[-300:])
-            self._finish(job, "failed", error=str(exc))
+            logger.warning("local %s prediction %s failed: %s %s", self.name, prediction_id,
+                           exc, tail[-300:])
+            error = getattr(exc, "message", None) or str(exc)
         except Exception as exc:  # a worker must always leave a terminal status behind
-            logger.exception("local %s job %s crashed", self.name, job.id)
-            self._finish(job, "failed", error=f"internal error ({type(exc).__name__})")
+            logger.exception("local %s prediction %s crashed", self.name, prediction_id)
+            error = f"internal error ({type(exc).__name__})"
         finally:
-            job.process = None
-            for path in workdir.iterdir():
-                if path != out:
-                    path.unlink(missing_ok=True)
+            if self._closed and status != "succeeded":
+                # Shutting down: leave it unfinished, so the next start runs it again.
+                with self._lock:
+                    self._runs.pop(prediction_id, None)
+            else:
+                self._finish(prediction_id, status, error=error, output=output)
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
 
-    def _finish(self, job: _Job, status: PredictionStatus, *, output: Path | None = None,
-                error: str | None = None) -> None:
-        with self._lock:
-            job.status, job.output, job.error = status, output, error
-            job.completed = time.monotonic()
-        logger.info("local %s job %s %s", self.name, job.id, status)
+    def _finish(self, prediction_id: str, status: str, *, error: str | None,
+                output: Path | None) -> None:
+        try:
+            self._store.set_status(prediction_id, status, error=error, output=output,
+                                   completed_at=now_iso())
+        finally:
+            with self._lock:
+                self._runs.pop(prediction_id, None)
+        logger.info("local %s prediction %s %s", self.name, prediction_id, status)
+        if self.on_change is not None:
+            try:
+                self.on_change(prediction_id)
+            except Exception:  # a hint only: polling still finds the result
+                logger.exception("local %s: change notice for %s failed", self.name,
+                                 prediction_id)
 
     def _materialize(self, ref: ImageInput, workdir: Path, stem: str) -> Path:
         path = workdir / (stem + _EXT.get(ref.content_type, ".bin"))
@@ -228,23 +408,15 @@ class _LocalPredictions:
                 out.write(piece)
         return path
 
-    def _expire(self, job: _Job) -> None:
-        if (job.status == "succeeded" and not job.removed and job.completed is not None
-                and time.monotonic() - job.completed > self._retention):
-            job.removed = True
-            if job.output is not None:
-                shutil.rmtree(job.output.parent, ignore_errors=True)
-
-    def _view(self, job: _Job) -> Prediction:
-        predict = None
-        if job.started is not None and job.completed is not None:
-            predict = round(job.completed - job.started, 3)
-        output = None
-        if job.status == "succeeded" and not job.removed and job.output is not None:
-            output = job.output.as_uri()
-        return Prediction(id=job.id, status=job.status, output=output, error=job.error,
-                          predict_time=predict, data_removed=job.removed, model=self.name,
-                          created_at=job.created_at)
+    def _view(self, record: PredictionRecord) -> Prediction:
+        current = self._store.get(record.id) or record
+        status: PredictionStatus = current.status  # type: ignore[assignment]
+        succeeded = status == "succeeded"
+        output = f"local:{current.id}" if succeeded and current.has_output else None
+        return Prediction(id=current.id, status=status, output=output,
+                          error=current.error,
+                          data_removed=succeeded and not current.has_output,
+                          model=self.name, created_at=current.created_at)
 
 
 class _Canceled(Exception):
@@ -269,8 +441,10 @@ class LocalRenderer(_LocalPredictions):
         if inputs.duration <= 0:
             raise ProviderError("A clip needs a positive duration", status=422)
 
-    def _args(self, job: _Job, workdir: Path, out: Path) -> list[str]:
-        inputs = job.inputs
+    def _inputs(self, data: dict[str, Any]) -> RenderInput | MusicInput:
+        return inputs_from_dict(data, RenderInput)
+
+    def _args(self, inputs: RenderInput | MusicInput, workdir: Path, out: Path) -> list[str]:
         assert isinstance(inputs, RenderInput)
         first = self._materialize(inputs.first_frame, workdir, "first")
         last = self._materialize(inputs.last_frame, workdir, "last")
@@ -287,6 +461,7 @@ class LocalMusic(_LocalPredictions):
     """A synthesised bed per scene type (own key and tempo), of the requested duration."""
 
     suffix = ".mp3"
+    kind = "music"
 
     def _check_inputs(self, inputs: RenderInput | MusicInput) -> None:
         if not isinstance(inputs, MusicInput):
@@ -294,8 +469,10 @@ class LocalMusic(_LocalPredictions):
         if inputs.duration <= 0:
             raise ProviderError("Music needs a positive duration", status=422)
 
-    def _args(self, job: _Job, workdir: Path, out: Path) -> list[str]:
-        inputs = job.inputs
+    def _inputs(self, data: dict[str, Any]) -> RenderInput | MusicInput:
+        return inputs_from_dict(data, MusicInput)
+
+    def _args(self, inputs: RenderInput | MusicInput, workdir: Path, out: Path) -> list[str]:
         assert isinstance(inputs, MusicInput)
         style = style_for(inputs.scene_type or inputs.prompt)
         return bed_args(out, duration=float(inputs.duration), style=style)

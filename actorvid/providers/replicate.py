@@ -6,11 +6,12 @@ outputs into memory. Here:
 
 * a create is sent once. If its answer is lost (timeout, reset, 5xx) we look for it by its tag
   (in the webhook URL when webhooks are on, else by listing recent predictions and matching model
-  and exact input) and raise :class:`CreateOutcomeUnknown` only if it cannot be found, so the
-  caller never pays twice for one scene;
-* GETs are retried on 5xx and connection errors with jittered exponential backoff;
-* 429 is honoured on every call through the body's ``retry_after`` or the ``Retry-After`` header
-  (a throttled request was not executed, so even a create may be repeated);
+  and exact input) and raise :class:`CreateOutcomeUnknown` if one look cannot find it; the
+  caller looks again (``find``) before it ever creates anew, so it never pays twice for a scene;
+* every call is one attempt and never sleeps: a 429 (with the body's ``retry_after`` or the
+  ``Retry-After`` header), a 5xx or a broken connection comes back as a retryable
+  :class:`ProviderError` saying when to try again, and the calling actor waits on a timer
+  message (so a cancel is never stuck behind a retry loop);
 * outputs stream into a file object in pieces; an expired output says so and is not retried.
 """
 
@@ -46,8 +47,6 @@ from actorvid.providers.base import (
     RenderInput,
 )
 from actorvid.providers.http import (
-    RetryPolicy,
-    Sleep,
     error_detail,
     json_body,
     new_session,
@@ -86,14 +85,11 @@ class ReplicateClient:
         connect_timeout: float = 5.0,
         create_timeout: float = 30.0,
         download_timeout: float = 120.0,
-        retry: RetryPolicy | None = None,
         cancel_after: str = "30m",
         webhook_url: str = "",
         webhook_events: tuple[str, ...] = ("start", "completed"),
-        find_tries: int = 3,
         list_pages: int = 3,
         session: requests.Session | None = None,
-        sleep: Sleep = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token if isinstance(token, Secret) else Secret(token)
@@ -101,14 +97,11 @@ class ReplicateClient:
         self.connect_timeout = connect_timeout
         self.create_timeout = create_timeout
         self.download_timeout = download_timeout
-        self.retry = retry or RetryPolicy()
         self.cancel_after = cancel_after
         self.webhook_url = webhook_url
         self.webhook_events = webhook_events
-        self.find_tries = find_tries
         self.list_pages = list_pages
         self._session = session or new_session("actorvid/0.1 (+replicate)")
-        self._sleep = sleep
         self._attempts: OrderedDict[str, _Attempt] = OrderedDict()
         self._attempts_lock = threading.Lock()
 
@@ -120,58 +113,41 @@ class ReplicateClient:
     def _url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.base_url + path
 
-    def _request(self, method: str, path: str, *, idempotent: bool, timeout: float | None = None,
+    def _request(self, method: str, path: str, *, timeout: float | None = None,
                  **kwargs: Any) -> Any:
-        """One call with the retry rules of the module docstring; returns the JSON body.
+        """One attempt; returns the JSON body or raises a :class:`ProviderError` that says
+        whether trying again can help (``retryable``) and when (``retry_after``).
 
-        Transport errors and 5xx of a non-idempotent call are raised at once as retryable
-        :class:`ProviderError` (the caller decides what a lost answer means).
+        Never sleeps: the callers are actors, which wait on timer messages, so a cancel is never
+        stuck behind a retry loop.
         """
         url = self._url(path)
         headers = {**self._auth(), **kwargs.pop("headers", {})}
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                resp = self._session.request(
-                    method, url, headers=headers,
-                    timeout=(self.connect_timeout, timeout or self.timeout), **kwargs)
-                body = json_body(resp)
-            except requests.RequestException as exc:
-                if idempotent and attempt < self.retry.tries:
-                    wait = self.retry.delay(attempt)
-                    logger.info("Replicate %s %s failed (%s); retry %d in %.2fs",
-                                method, path, type(exc).__name__, attempt, wait)
-                    self._sleep(wait)
-                    continue
-                raise ProviderError(f"Replicate did not answer ({type(exc).__name__})",
-                                    retryable=True) from exc
-            if resp.status_code < 300:
-                return body
-            detail = error_detail(body, resp)
-            status = resp.status_code
-            if status == 429:
-                wait_for = retry_after_seconds(resp, body)
-                if attempt < self.retry.tries and (wait_for or 0) <= self.retry.max_wait:
-                    wait = self.retry.delay(attempt, wait_for)
-                    logger.info("Replicate throttled %s %s; waiting %.2fs", method, path, wait)
-                    self._sleep(wait)
-                    continue
-                raise ProviderError(f"Replicate throttled the request: {detail}",
-                                    retryable=True, retry_after=wait_for, status=429)
-            if status >= 500:
-                if idempotent and attempt < self.retry.tries:
-                    self._sleep(self.retry.delay(attempt, retry_after_seconds(resp, body)))
-                    continue
-                raise ProviderError(f"Replicate failed ({status}): {detail}", retryable=True,
-                                    retry_after=retry_after_seconds(resp, body), status=status)
-            if status in (401, 403):
-                raise ProviderError(f"Replicate refused the API token ({status}): {detail}",
-                                    status=status)
-            if status == 402:
-                raise ProviderError(f"Replicate account is out of credit: {detail}", status=402)
-            raise ProviderError(f"Replicate rejected the request ({status}): {detail}",
+        try:
+            resp = self._session.request(
+                method, url, headers=headers,
+                timeout=(self.connect_timeout, timeout or self.timeout), **kwargs)
+            body = json_body(resp)
+        except requests.RequestException as exc:
+            raise ProviderError(f"Replicate did not answer ({type(exc).__name__})",
+                                retryable=True) from exc
+        if resp.status_code < 300:
+            return body
+        detail = error_detail(body, resp)
+        status = resp.status_code
+        if status == 429:
+            raise ProviderError(f"Replicate throttled the request: {detail}", retryable=True,
+                                retry_after=retry_after_seconds(resp, body), status=429)
+        if status >= 500:
+            raise ProviderError(f"Replicate failed ({status}): {detail}", retryable=True,
+                                retry_after=retry_after_seconds(resp, body), status=status)
+        if status in (401, 403):
+            raise ProviderError(f"Replicate refused the API token ({status}): {detail}",
                                 status=status)
+        if status == 402:
+            raise ProviderError(f"Replicate account is out of credit: {detail}", status=402)
+        raise ProviderError(f"Replicate rejected the request ({status}): {detail}",
+                            status=status)
 
     # --- predictions -----------------------------------------------------------------------
 
@@ -204,14 +180,14 @@ class ReplicateClient:
                            datetime.now(UTC) - timedelta(minutes=5))
         self._remember(tag, attempt)
         try:
-            body = self._request("POST", path, idempotent=False, json=payload, headers=headers,
+            body = self._request("POST", path, json=payload, headers=headers,
                                  timeout=self.create_timeout + (wait or 0))
         except ProviderError as exc:
             if not exc.retryable or exc.http_status == 429:
                 raise  # definitely not created
             logger.warning("Replicate create for tag %s lost its answer (%s); searching",
                            tag, exc.message)
-            found = self._find_after_loss(tag)
+            found = self._find_once(tag)
             if found is not None:
                 logger.info("Replicate create for tag %s found as %s", tag, found.get("id"))
                 return found
@@ -231,18 +207,14 @@ class ReplicateClient:
             while len(self._attempts) > 2000:
                 self._attempts.popitem(last=False)
 
-    def _find_after_loss(self, tag: str) -> dict[str, Any] | None:
-        for attempt in range(1, self.find_tries + 1):
-            try:
-                found = self.find(tag)
-            except ProviderError as exc:
-                logger.info("Replicate find(%s) failed: %s", tag, exc.message)
-                found = None
-            if found is not None:
-                return found
-            if attempt < self.find_tries:
-                self._sleep(self.retry.delay(attempt))
-        return None
+    def _find_once(self, tag: str) -> dict[str, Any] | None:
+        # One look right away; later looks are the caller's (a SceneActor's timer), so a lost
+        # answer never holds the calling thread.
+        try:
+            return self.find(tag)
+        except ProviderError as exc:
+            logger.info("Replicate find(%s) failed: %s", tag, exc.message)
+            return None
 
     def find(self, tag: str) -> dict[str, Any] | None:
         """The prediction created with ``tag``: by webhook tag, else by model and exact input.
@@ -283,8 +255,7 @@ class ReplicateClient:
         url: str | None = "/predictions"
         pages = 0
         while url and pages < self.list_pages:
-            body = self._request("GET", url, idempotent=True,
-                                 params=params if pages == 0 else None)
+            body = self._request("GET", url, params=params if pages == 0 else None)
             pages += 1
             if not isinstance(body, dict):
                 return
@@ -292,18 +263,16 @@ class ReplicateClient:
             url = body.get("next")
 
     def get(self, prediction_id: str) -> dict[str, Any]:
-        return self._request("GET", f"/predictions/{prediction_id}", idempotent=True)
+        return self._request("GET", f"/predictions/{prediction_id}")
 
     def cancel(self, prediction_id: str) -> dict[str, Any]:
-        # Cancelling twice is harmless, so the POST may be retried like a GET.
-        return self._request("POST", f"/predictions/{prediction_id}/cancel", idempotent=True)
+        return self._request("POST", f"/predictions/{prediction_id}/cancel")
 
     # --- files -----------------------------------------------------------------------------
 
     def upload_file(self, fileobj: BinaryIO, *, filename: str, content_type: str) -> str:
         """Upload through the Files API; returns the URL to use as a model input."""
-        # A duplicate upload costs nothing, so retrying it is safe.
-        body = self._request("POST", "/files", idempotent=True, files={
+        body = self._request("POST", "/files", files={
             "content": (filename, fileobj, content_type)},
             data={"filename": filename, "type": content_type})
         try:
@@ -312,7 +281,7 @@ class ReplicateClient:
             raise ProviderError("Replicate answered an upload without a file URL") from None
 
     def webhook_secret(self) -> str:
-        body = self._request("GET", "/webhooks/default/secret", idempotent=True)
+        body = self._request("GET", "/webhooks/default/secret")
         return str(body["key"])
 
     def download(self, url: str, dest: BinaryIO, *, prediction_id: str = "") -> int:
@@ -323,39 +292,30 @@ class ReplicateClient:
         """
         # Our token goes only to Replicate's own API host, never to a delivery CDN or elsewhere.
         headers = self._auth() if urlsplit(url).netloc == urlsplit(self.base_url).netloc else {}
-        start = dest.tell() if dest.seekable() else None
-        attempt = 0
-        while True:
-            attempt += 1
-            written = 0
-            try:
-                with self._session.get(url, headers=headers, stream=True,
-                                       timeout=(self.connect_timeout, self.download_timeout)
-                                       ) as resp:
-                    if resp.status_code in (404, 410):
-                        raise OutputExpired(
-                            f"The output of prediction {prediction_id or url} has expired "
-                            "(Replicate removed it); it cannot be downloaded any more")
-                    if resp.status_code >= 400:
-                        raise ProviderError(f"Replicate output download failed "
-                                            f"({resp.status_code})",
-                                            retryable=resp.status_code >= 500
-                                            or resp.status_code == 429,
-                                            status=resp.status_code)
-                    for piece in resp.iter_content(DOWNLOAD_PIECE):
-                        dest.write(piece)
-                        written += len(piece)
-                return written
-            except (requests.RequestException, ProviderError) as exc:
-                retryable = not isinstance(exc, ProviderError) or exc.retryable
-                if not retryable or start is None or attempt >= self.retry.tries:
-                    if isinstance(exc, ProviderError):
-                        raise
-                    raise ProviderError(f"Replicate output download broke off "
-                                        f"({type(exc).__name__})", retryable=True) from exc
-                dest.seek(start)
-                dest.truncate()
-                self._sleep(self.retry.delay(attempt))
+        try:
+            with self._session.get(url, headers=headers, stream=True,
+                                   timeout=(self.connect_timeout, self.download_timeout)
+                                   ) as resp:
+                if resp.status_code in (404, 410):
+                    raise OutputExpired(
+                        f"The output of prediction {prediction_id or url} has expired "
+                        "(Replicate removed it); it cannot be downloaded any more")
+                if resp.status_code >= 400:
+                    raise ProviderError(f"Replicate output download failed "
+                                        f"({resp.status_code})",
+                                        retryable=resp.status_code >= 500
+                                        or resp.status_code == 429,
+                                        retry_after=retry_after_seconds(resp),
+                                        status=resp.status_code)
+                written = 0
+                for piece in resp.iter_content(DOWNLOAD_PIECE):
+                    dest.write(piece)
+                    written += len(piece)
+            return written
+        except requests.RequestException as exc:
+            # The caller starts again into a fresh file on its next try.
+            raise ProviderError(f"Replicate output download broke off "
+                                f"({type(exc).__name__})", retryable=True) from exc
 
 
 def _webhook_tag(webhook: Any) -> str | None:

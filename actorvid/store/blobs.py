@@ -145,6 +145,35 @@ def delete_incomplete(db: Database) -> int:
         return cur.rowcount
 
 
+# Every column that holds a blob id. A blob is written before the row that names it, so a
+# process killed between the two leaves a complete blob nobody references.
+BLOB_REFERENCES = (
+    ("assets", "blob_id"), ("assets", "thumbnail_blob_id"),
+    ("jobs", "video_blob_id"), ("jobs", "thumbnail_blob_id"), ("jobs", "audio_blob_id"),
+    ("sub_jobs", "clip_blob_id"), ("local_predictions", "output_blob_id"),
+)
+
+_REFERENCED = " UNION ".join(
+    f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL"
+    for table, column in BLOB_REFERENCES)
+
+
+def unreferenced_blob_ids(conn: sqlite3.Connection) -> list[str]:
+    """Complete blobs that no row references (left by a process killed mid-way)."""
+    rows = conn.execute(
+        f"SELECT id FROM blobs WHERE complete = 1 AND id NOT IN ({_REFERENCED})").fetchall()
+    return [row[0] for row in rows]
+
+
+def delete_unreferenced(db: Database) -> int:
+    """Remove complete blobs nobody references. Only safe while no write is in flight: run it
+    at start, under the database's owner lock, before serving."""
+    with db.write() as conn:
+        cur = conn.execute(
+            f"DELETE FROM blobs WHERE complete = 1 AND id NOT IN ({_REFERENCED})")
+        return cur.rowcount
+
+
 def get_blob(conn: sqlite3.Connection, blob_id: str) -> BlobInfo:
     row = conn.execute(
         "SELECT id, size, sha256, chunk_size FROM blobs WHERE id = :id AND complete = 1",

@@ -32,13 +32,39 @@ class SceneCounts:
     cancelled: int = 0
 
 
-def scene_counts(conn: sqlite3.Connection, job_id: int) -> SceneCounts:
-    rows = conn.execute(
-        "SELECT status, count(*) FROM sub_jobs WHERE job_id = :job_id GROUP BY status",
-        {"job_id": job_id},
-    ).fetchall()
+@dataclass(frozen=True, slots=True)
+class JobCounts:
+    """A job's clips and music segments by status."""
+
+    clips: SceneCounts = SceneCounts()
+    music: SceneCounts = SceneCounts()
+
+
+def _counts(rows: list[tuple[str, int]]) -> SceneCounts:
     counts = {status: n for status, n in rows}
     return SceneCounts(total=sum(counts.values()), **counts)
+
+
+def jobs_counts(conn: sqlite3.Connection, job_ids: list[int]) -> dict[int, JobCounts]:
+    """Counts for many jobs in one query (a listing must not ask once per job)."""
+    if not job_ids:
+        return {}
+    marks = ", ".join("?" for _ in job_ids)
+    rows = conn.execute(
+        f"""
+        SELECT job_id, kind, status, count(*) FROM sub_jobs WHERE job_id IN ({marks})
+        GROUP BY job_id, kind, status
+        """, job_ids).fetchall()
+    grouped: dict[int, dict[str, list[tuple[str, int]]]] = {}
+    for job_id, kind, status, n in rows:
+        grouped.setdefault(job_id, {}).setdefault(kind, []).append((status, n))
+    return {job_id: JobCounts(_counts(grouped.get(job_id, {}).get("clip", [])),
+                              _counts(grouped.get(job_id, {}).get("music", [])))
+            for job_id in job_ids}
+
+
+def job_counts(conn: sqlite3.Connection, job_id: int) -> JobCounts:
+    return jobs_counts(conn, [job_id])[job_id]
 
 
 def list_jobs(conn: sqlite3.Connection, *, scope: Scope, limit: int, offset: int,
@@ -65,7 +91,7 @@ def list_jobs(conn: sqlite3.Connection, *, scope: Scope, limit: int, offset: int
 def list_clips(conn: sqlite3.Connection, *, scope: Scope, limit: int, offset: int,
                status: str | None) -> tuple[list[SubJob], int]:
     """Sub-jobs of the caller's jobs, newest first (the gallery's ``/ai-videos``)."""
-    where = f"""j.id = s.job_id AND {scope_sql('j')}
+    where = f"""j.id = s.job_id AND s.kind = 'clip' AND {scope_sql('j')}
         AND (:status IS NULL OR s.status = :status)"""
     params = {**scope.params, "status": status}
     columns = ", ".join(f"s.{c.strip()}" for c in SUB_JOB_COLUMNS.split(","))

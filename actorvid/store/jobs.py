@@ -24,6 +24,9 @@ TERMINAL_JOB_STATUSES = frozenset({"completed", "failed", "cancelled"})
 ACTIVE_JOB_STATUSES = tuple(s for s in JOB_STATUSES if s not in TERMINAL_JOB_STATUSES)
 SUB_JOB_STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
 TERMINAL_SUB_JOB_STATUSES = frozenset({"completed", "failed", "cancelled"})
+# A sub-job is one provider prediction: a video ``clip`` of a scene, or one ``music`` segment
+# of the soundtrack chain.
+SUB_JOB_KINDS = ("clip", "music")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,7 @@ class SubJob:
     created_at: str
     updated_at: str
     failures: int = 0
+    kind: str = "clip"
 
     @property
     def terminal(self) -> bool:
@@ -100,6 +104,7 @@ class NewSubJob:
     last_asset_id: str | None = None
     provider: str | None = None
     input: dict[str, Any] = field(default_factory=dict)
+    kind: str = "clip"
 
 
 JOB_COLUMNS = """id, user_id, client_id, campaign_id, type, status, stage, parameters,
@@ -109,7 +114,7 @@ JOB_COLUMNS = """id, user_id, client_id, campaign_id, type, status, stage, param
 
 SUB_JOB_COLUMNS = """id, job_id, scene_number, first_asset_id, last_asset_id, prompt, duration,
     model, provider, provider_id, attempt_tag, recreated_from, status, attempts, clip_blob_id,
-    cost, error, input, started_at, completed_at, created_at, updated_at, failures"""
+    cost, error, input, started_at, completed_at, created_at, updated_at, failures, kind"""
 
 
 def job_from_row(row: sqlite3.Row) -> Job:
@@ -130,7 +135,7 @@ def sub_job_from_row(row: sqlite3.Row) -> SubJob:
         row["provider_id"], row["attempt_tag"], row["recreated_from"], row["status"],
         row["attempts"], row["clip_blob_id"], row["cost"], row["error"],
         load_json(row["input"], {}), row["started_at"], row["completed_at"],
-        row["created_at"], row["updated_at"], row["failures"],
+        row["created_at"], row["updated_at"], row["failures"], row["kind"],
     )
 
 
@@ -172,6 +177,11 @@ def get_job(conn: sqlite3.Connection, job_id: int, *, scope: Scope | None = None
     if row is None:
         raise NotFound("Job not found")
     return job_from_row(row)
+
+
+def delete_job(conn: sqlite3.Connection, job_id: int) -> None:
+    """Remove a job row (with its sub-jobs and blobs): a request refused after the insert."""
+    conn.execute("DELETE FROM jobs WHERE id = :id", {"id": job_id})
 
 
 def list_active_jobs(conn: sqlite3.Connection) -> list[Job]:
@@ -306,14 +316,15 @@ def insert_sub_jobs(conn: sqlite3.Connection, job_id: int, scenes: Iterable[NewS
     for scene in scenes:
         cur = conn.execute(
             """
-            INSERT INTO sub_jobs (id, job_id, scene_number, first_asset_id, last_asset_id,
+            INSERT INTO sub_jobs (id, job_id, kind, scene_number, first_asset_id, last_asset_id,
                                   prompt, duration, model, provider, status, attempts, input,
                                   created_at, updated_at)
-            VALUES (:id, :job_id, :scene_number, :first_asset_id, :last_asset_id, :prompt,
-                    :duration, :model, :provider, 'pending', 0, :input, :now, :now)
-            ON CONFLICT (job_id, scene_number) DO NOTHING
+            VALUES (:id, :job_id, :kind, :scene_number, :first_asset_id, :last_asset_id,
+                    :prompt, :duration, :model, :provider, 'pending', 0, :input, :now, :now)
+            ON CONFLICT (job_id, kind, scene_number) DO NOTHING
             """,
-            {"id": scene.id, "job_id": job_id, "scene_number": scene.scene_number,
+            {"id": scene.id, "job_id": job_id, "kind": scene.kind,
+             "scene_number": scene.scene_number,
              "first_asset_id": scene.first_asset_id, "last_asset_id": scene.last_asset_id,
              "prompt": scene.prompt, "duration": scene.duration, "model": scene.model,
              "provider": scene.provider, "input": dump_json(scene.input), "now": now},
@@ -322,10 +333,15 @@ def insert_sub_jobs(conn: sqlite3.Connection, job_id: int, scenes: Iterable[NewS
     return count
 
 
-def list_sub_jobs(conn: sqlite3.Connection, job_id: int) -> list[SubJob]:
+def list_sub_jobs(conn: sqlite3.Connection, job_id: int, *, kind: str = "clip"
+                  ) -> list[SubJob]:
+    """The job's clips (or, with ``kind="music"``, its soundtrack segments) in order."""
     rows = conn.execute(
-        f"SELECT {SUB_JOB_COLUMNS} FROM sub_jobs WHERE job_id = :job_id ORDER BY scene_number",
-        {"job_id": job_id},
+        f"""
+        SELECT {SUB_JOB_COLUMNS} FROM sub_jobs WHERE job_id = :job_id AND kind = :kind
+        ORDER BY scene_number
+        """,
+        {"job_id": job_id, "kind": kind},
     ).fetchall()
     return [sub_job_from_row(r) for r in rows]
 
@@ -380,9 +396,10 @@ def record_prediction(conn: sqlite3.Connection, sub_job_id: str, *, tag: str,
     _changed(cur, f"sub-job {sub_job_id} is not waiting for prediction {provider_id}")
 
 
-def mark_output_expired(conn: sqlite3.Connection, sub_job_id: str, *, provider_id: str,
-                        now: str) -> None:
-    """Forget an expired prediction so it is created again, once; Conflict the second time."""
+def forget_lost_prediction(conn: sqlite3.Connection, sub_job_id: str, *, provider_id: str,
+                           now: str) -> None:
+    """Forget a prediction the provider no longer has (its output expired, or the prediction
+    itself is gone) so it is created again, once: Conflict the second time."""
     cur = conn.execute(
         """
         UPDATE sub_jobs SET recreated_from = provider_id, provider_id = NULL,
@@ -436,6 +453,19 @@ def fail_sub_job(conn: sqlite3.Connection, sub_job_id: str, *, error: str, now: 
          **_values(expected)},
     )
     _changed(cur, f"sub-job {sub_job_id} is not {'/'.join(expected)}")
+
+
+def skip_sub_jobs(conn: sqlite3.Connection, job_id: int, *, kind: str, error: str,
+                  now: str) -> int:
+    """Cancel the job's unstarted sub-jobs of ``kind`` with ``error`` (a chain that broke)."""
+    cur = conn.execute(
+        """
+        UPDATE sub_jobs SET status = 'cancelled', error = :error, updated_at = :now
+        WHERE job_id = :job_id AND kind = :kind AND status = 'pending'
+        """,
+        {"job_id": job_id, "kind": kind, "error": error, "now": now},
+    )
+    return cur.rowcount
 
 
 def cancel_sub_job(conn: sqlite3.Connection, sub_job_id: str, *, now: str) -> bool:

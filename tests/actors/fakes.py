@@ -286,6 +286,9 @@ class SimpleWorkflow:
         assert job.storyboard is not None
         return [PlannedScene(**scene) for scene in job.storyboard["scenes"]]
 
+    def soundtrack(self, job: jobs.Job, clips: Sequence[jobs.SubJob]) -> Sequence[PlannedScene]:
+        return []
+
     def render_input(self, job: jobs.Job, sub_job: jobs.SubJob) -> RenderInput:
         with self.lock:
             left = self.crash_render_input.get(sub_job.scene_number, 0)

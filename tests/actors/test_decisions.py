@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from actorvid.actors.job import plan, render_progress
+from actorvid.actors.job import next_segment, plan
 from actorvid.actors.scene import next_step
 from actorvid.store import jobs
 
@@ -22,7 +22,7 @@ SUB = jobs.SubJob("s", 1, 1, None, None, "", 6.0, "hailuo", None, None, None, No
     ("storyboard_ready", "awaiting_approval", "wait"),
     ("video_processing", "rendering", "render"),
     ("video_processing", "stitching", "finish"),
-    ("video_processing", "soundtrack", "finish"),
+    ("video_processing", "soundtrack", "soundtrack"),
     ("completed", "done", "stop"),
     ("failed", "rendering", "stop"),
     ("cancelled", "rendering", "stop"),
@@ -43,10 +43,13 @@ def test_a_restarted_scene_never_creates_when_a_prediction_may_exist(changes: di
     assert next_step(dataclasses.replace(SUB, **changes)) == expected
 
 
-def test_progress_counts_scenes_by_status() -> None:
-    subs = [dataclasses.replace(SUB, status=s) for s in ("completed", "failed", "processing",
-                                                           "pending")]
-    progress = render_progress(subs)
-    assert progress["scenes"] == {"total": 4, "pending": 1, "processing": 1, "completed": 1,
-                                  "failed": 1, "cancelled": 0}
-    assert progress["percent"] == 10 + 65 * 2 // 4
+def test_the_soundtrack_chain_goes_one_segment_at_a_time_and_stops_at_a_failure() -> None:
+    segments = [dataclasses.replace(SUB, id=f"m{n}", scene_number=n, kind="music")
+                for n in (1, 2, 3)]
+    assert next_segment(segments) == segments[0]
+    made = [dataclasses.replace(segments[0], status="completed"), *segments[1:]]
+    assert next_segment(made) == made[1]  # k+1 only after k is stored
+    assert next_segment([made[0], dataclasses.replace(made[1], status="failed"),
+                         made[2]]) == "broken"
+    assert next_segment([dataclasses.replace(s, status="completed") for s in segments]) \
+        == "done"

@@ -81,9 +81,9 @@ def test_a_prediction_id_is_only_stored_for_the_current_attempt(db: Database, us
     with pytest.raises(Conflict), db.write() as conn:  # never a second create once stored
         jobs.begin_attempt(conn, "s1", tag="t2", provider="fake", input={}, now=now)
     with db.write() as conn:
-        jobs.mark_output_expired(conn, "s1", provider_id="p1", now=now)
+        jobs.forget_lost_prediction(conn, "s1", provider_id="p1", now=now)
     with pytest.raises(Conflict), db.write() as conn:
-        jobs.mark_output_expired(conn, "s1", provider_id="p1", now=now)
+        jobs.forget_lost_prediction(conn, "s1", provider_id="p1", now=now)
     [s1] = scene_rows(db, job_id)
     assert (s1.provider_id, s1.recreated_from, s1.attempt_tag) == (None, "p1", None)
 

@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 
 from actorvid.providers.base import TERMINAL_STATUSES, ImageInput, Prediction
-from actorvid.providers.http import RetryPolicy
 from actorvid.providers.replicate import ReplicateClient
 from tests.fakes.replicate import FakeReplicate
 
 # The fake servers' fixtures come from tests/conftest.py (pytest_plugins).
 
-FAST_RETRY = RetryPolicy(tries=4, base=0.02, cap=0.2, max_wait=5.0)
 
 
 class Blobs:
@@ -52,7 +50,7 @@ def blobs() -> Blobs:
 @pytest.fixture
 def make_client(fake_replicate: FakeReplicate) -> Callable[..., ReplicateClient]:  # noqa: F811
     def make(**kwargs: object) -> ReplicateClient:
-        options: dict[str, object] = {"retry": FAST_RETRY, "create_timeout": 5.0,
+        options: dict[str, object] = {"create_timeout": 5.0,
                                       "timeout": 5.0, "cancel_after": "30m"}
         options.update(kwargs)
         return ReplicateClient(fake_replicate.api_url, fake_replicate.token,

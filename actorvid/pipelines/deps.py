@@ -1,0 +1,49 @@
+"""What every pipeline is given once by the app, and the error a pipeline step fails with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from actorvid.accounts import Accounts
+from actorvid.actors.workflow import StepError
+from actorvid.clock import IdFactory, new_uuid
+from actorvid.config import Settings
+from actorvid.ingest import AssetIngestor
+from actorvid.media.ffmpeg import FFmpeg, MediaSlots
+from actorvid.providers.base import PredictionService, Selector, StoryboardWriter
+from actorvid.store.db import Database
+from actorvid.store.jobs import Job
+from actorvid.store.models import Scope
+
+
+class PipelineError(StepError):
+    """A job cannot go on; the message is for the user (it becomes the job's error)."""
+
+
+@dataclass
+class PipelineDeps:
+    """Everything a pipeline uses, given once by the app."""
+
+    db: Database
+    settings: Settings
+    accounts: Accounts
+    ingestor: AssetIngestor
+    selector: Selector
+    local_selector: Selector
+    writer: StoryboardWriter
+    renderer_name: str
+    music: PredictionService | None = None
+    ffmpeg_locator: Callable[[], FFmpeg] | None = None
+    new_id: IdFactory = new_uuid
+    # The process's one bound on ffmpeg children (shared with uploads and local renders).
+    media_slots: MediaSlots | None = None
+
+    def ffmpeg(self) -> FFmpeg:
+        if self.ffmpeg_locator is not None:
+            return self.ffmpeg_locator()
+        return FFmpeg.locate(self.settings.ffmpeg, slots=self.media_slots)
+
+
+def owner_scope(job: Job) -> Scope:
+    return Scope(job.user_id)
