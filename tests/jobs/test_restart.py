@@ -6,38 +6,19 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
 from contextlib import contextmanager
 
 import requests
 
 from tests.conftest import ApiUser, wait_until
 from tests.jobs.conftest import Api, png
+from tests.processes import running_server
 
 
 @contextmanager
 def server(tmp_path, env):
-    proc = subprocess.Popen([sys.executable, "-m", "actorvid", "serve", "--port", "0"],
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-                            env=env, cwd=tmp_path)
-    lines: list[str] = []
-    try:
-        def announced():
-            line = proc.stderr.readline()
-            lines.append(line)
-            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-            return match.group(1) if match else (proc.poll() is not None and "exited")
-
-        port = wait_until(announced, timeout=60, interval=0, message="server start")
-        assert port != "exited", "".join(lines)
-        yield proc, f"http://127.0.0.1:{port}", lines
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
-        if proc.stderr:
-            proc.stderr.close()
+    with running_server(tmp_path, env) as running:
+        yield running.proc, running.url, running.lines
 
 
 def stored_prediction_ids(db_path, job_id):
