@@ -16,6 +16,7 @@ from typing import Any
 
 import falcon
 
+from actorvid import jsonsafe
 from actorvid.accounts import Accounts
 from actorvid.actors.services import RuntimeOptions
 from actorvid.api import auth, campaigns, clients, errors, health, openapi
@@ -90,6 +91,10 @@ def build_app(ctx: AppContext) -> falcon.App:
         app.add_middleware(falcon.CORSMiddleware(
             allow_origins=list(ctx.settings.cors_origins), allow_credentials=list(
                 ctx.settings.cors_origins)))
+    # One strict JSON reader and one NaN-proof writer for every route (actorvid/jsonsafe.py).
+    json_handler = falcon.media.JSONHandler(dumps=jsonsafe.dumps_response, loads=jsonsafe.loads)
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = json_handler
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = json_handler
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
     errors.install(app)

@@ -7,7 +7,6 @@ calls: multipart parts are streamed into the blob store as they arrive, never bu
 
 from __future__ import annotations
 
-import json
 import logging
 import posixpath
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import falcon
 
+from actorvid import jsonsafe
 from actorvid.api.binary import send_blob
 from actorvid.api.campaigns import load_campaign
 from actorvid.api.context import AppContext
@@ -32,6 +32,7 @@ from actorvid.errors import (
     ValidationFailed,
 )
 from actorvid.ingest import AssetIngestor, AssetSpec, Received, check_references
+from actorvid.jsonsafe import JSONRejected
 from actorvid.media.magic import ASSET_TYPES
 from actorvid.netfetch import DownloadFailed, UrlRefused
 from actorvid.store import assets as asset_store
@@ -158,7 +159,10 @@ def _parse_tags(values: list[str], loc: list[str]) -> tuple[str, ...]:
             continue
         if raw.startswith(("[", "{")):
             try:
-                parsed = json.loads(raw)
+                parsed = jsonsafe.loads(raw)
+            except JSONRejected as ex:
+                raise ValidationFailed.field(loc, f"tags is not valid JSON: {ex}",
+                                             "json_invalid") from None
             except ValueError:
                 raise ValidationFailed.field(loc, "tags must be a JSON array of strings",
                                              "json_invalid") from None
