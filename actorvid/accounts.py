@@ -6,7 +6,7 @@ import logging
 import os
 import sqlite3
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from actorvid import security
@@ -21,6 +21,9 @@ from actorvid.store.users import ApiKey, User
 logger = logging.getLogger(__name__)
 
 API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+# Expired sessions are deleted at start and then on a login at most this often: logins are
+# what add rows, so a busy table is pruned as often as it grows, at no cost per request.
+SESSION_PRUNE_INTERVAL = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class Accounts:
         self.access_token_ttl = access_token_ttl
         # Bounds the bcrypt work of checking unknown sk_ keys against imported old keys.
         self.legacy_keys = legacy_keys or LegacyKeyGuard()
+        self._pruned_at: datetime | None = None
 
     def _now(self) -> str:
         return isoformat_z(self.clock())
@@ -167,7 +171,22 @@ class Accounts:
                 resource=None, now=isoformat_z(now),
                 expires_at=isoformat_z(now + timedelta(seconds=self.session_ttl)))
             user_store.record_login(conn, user.id, isoformat_z(now))
+        self._prune_sessions_if_due()
         return Login(token, self.session_ttl, user)
+
+    def prune_sessions(self) -> int:
+        """Delete expired and revoked sessions and access tokens; returns how many."""
+        now = self.clock()
+        self._pruned_at = now
+        with self.db.write() as conn:
+            deleted = user_store.delete_expired_sessions(conn, isoformat_z(now))
+        if deleted:
+            logger.info("deleted %d expired or revoked sessions", deleted)
+        return deleted
+
+    def _prune_sessions_if_due(self) -> None:
+        if self._pruned_at is None or self.clock() - self._pruned_at >= SESSION_PRUNE_INTERVAL:
+            self.prune_sessions()
 
     def logout(self, token: str) -> bool:
         with self.db.write() as conn:

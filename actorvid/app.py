@@ -121,6 +121,7 @@ def create_context(
         blobs.delete_incomplete(db)
     accounts = Accounts(db, clock=clock, session_ttl=settings.session_ttl_seconds,
                         access_token_ttl=settings.access_token_ttl_seconds)
+    accounts.prune_sessions()
     if bootstrap:
         key = accounts.bootstrap_admin(settings.data_dir)
         if key:
