@@ -82,7 +82,8 @@ def add_routes(app: falcon.App, ctx: AppContext) -> None:
 
 
 def build_app(ctx: AppContext) -> falcon.App:
-    middleware: list[Any] = [RequestIdMiddleware(), AuthMiddleware(ctx.accounts)]
+    middleware: list[Any] = [RequestIdMiddleware(), AuthMiddleware(
+        ctx.accounts, allowed_origins=ctx.settings.cors_origins)]
     app = falcon.App(
         middleware=middleware,
         cors_enable=False,
