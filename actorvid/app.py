@@ -121,7 +121,8 @@ def create_context(
         db = open_database(settings.db_path, read_pool_size=settings.read_pool_size)
         blobs.delete_incomplete(db)
     accounts = Accounts(db, clock=clock, session_ttl=settings.session_ttl_seconds,
-                        access_token_ttl=settings.access_token_ttl_seconds)
+                        access_token_ttl=settings.access_token_ttl_seconds,
+                        password_params=settings.scrypt_params)
     accounts.prune_sessions()
     if bootstrap:
         key = accounts.bootstrap_admin(settings.data_dir)

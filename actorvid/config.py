@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from actorvid.security import RECOMMENDED_SCRYPT, ScryptParams
+
 
 class Secret:
     """A string that does not print itself."""
@@ -106,6 +108,17 @@ def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
     raise ConfigError(f"{key} must be true or false")
 
 
+def _scrypt(env: Mapping[str, str], key: str) -> ScryptParams:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return RECOMMENDED_SCRYPT
+    try:
+        return ScryptParams.parse(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be N,r,p with N a power of two (e.g. "
+                          f"{RECOMMENDED_SCRYPT})") from None
+
+
 def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     raw = env.get(key, "")
     return tuple(item.strip() for item in raw.split(",") if item.strip())
@@ -147,6 +160,7 @@ class Settings:
     access_token_ttl_seconds: int = 2 * 3600
     cookie_secure: bool = False
     cors_origins: tuple[str, ...] = ()
+    scrypt_params: ScryptParams = RECOMMENDED_SCRYPT
 
     # URL ingestion.
     url_allowlist: tuple[str, ...] = ()
@@ -175,7 +189,7 @@ class Settings:
             value = getattr(self, f.name)
             if isinstance(value, Secret):
                 value = "set" if value else "unset"
-            elif isinstance(value, Path):
+            elif isinstance(value, Path | ScryptParams):
                 value = str(value)
             out[f.name] = value
         return out
@@ -228,6 +242,7 @@ def load_settings(
                                       Settings.access_token_ttl_seconds, minimum=60),
         cookie_secure=_bool(env, "ACTORVID_COOKIE_SECURE", False),
         cors_origins=_list(env, "ACTORVID_CORS_ORIGINS"),
+        scrypt_params=_scrypt(env, "ACTORVID_SCRYPT_PARAMS"),
         url_allowlist=_list(env, "ACTORVID_URL_ALLOWLIST"),
         fetch_timeout_seconds=_float(env, "ACTORVID_FETCH_TIMEOUT_SECONDS",
                                      Settings.fetch_timeout_seconds, minimum=0.1),
