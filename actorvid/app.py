@@ -21,14 +21,16 @@ from actorvid.accounts import Accounts
 from actorvid.actors.services import RuntimeOptions
 from actorvid.api import auth, campaigns, clients, errors, health, openapi
 from actorvid.api.assets import add_asset_routes
+from actorvid.api.binary import StreamSlots
 from actorvid.api.context import AppContext
 from actorvid.api.debug import DebugActorsResource
 from actorvid.api.jobs import add_job_routes
 from actorvid.api.media_routes import add_media_routes
-from actorvid.api.middleware import AuthMiddleware, RequestIdMiddleware
+from actorvid.api.middleware import AuthMiddleware, RequestIdMiddleware, StreamGuardMiddleware
 from actorvid.clock import Clock, IdFactory, new_uuid, utc_now
 from actorvid.config import Settings, load_settings
 from actorvid.ingest import AssetIngestor
+from actorvid.serving import send_deadline
 from actorvid.store import blobs
 from actorvid.store.db import Database, open_database
 
@@ -82,8 +84,12 @@ def add_routes(app: falcon.App, ctx: AppContext) -> None:
 
 
 def build_app(ctx: AppContext) -> falcon.App:
-    middleware: list[Any] = [RequestIdMiddleware(), AuthMiddleware(
-        ctx.accounts, allowed_origins=ctx.settings.cors_origins)]
+    settings = ctx.settings
+    streams = StreamGuardMiddleware(send_deadline(settings.send_timeout_seconds),
+                                    StreamSlots(settings.max_streams,
+                                                settings.max_streams_per_user))
+    middleware: list[Any] = [RequestIdMiddleware(), streams, AuthMiddleware(
+        ctx.accounts, allowed_origins=settings.cors_origins)]
     app = falcon.App(
         middleware=middleware,
         cors_enable=False,

@@ -160,6 +160,11 @@ class Settings:
     access_token_ttl_seconds: int = 2 * 3600
     cookie_secure: bool = False
     cors_origins: tuple[str, ...] = ()
+    # A response whose bytes the client has not taken for this long is dropped; large
+    # binary bodies in flight at once, in all and per user (past them: 429 + Retry-After).
+    send_timeout_seconds: float = 60.0
+    max_streams: int = 4
+    max_streams_per_user: int = 2
     scrypt_params: ScryptParams = RECOMMENDED_SCRYPT
 
     # URL ingestion.
@@ -243,6 +248,11 @@ def load_settings(
         cookie_secure=_bool(env, "ACTORVID_COOKIE_SECURE", False),
         cors_origins=_list(env, "ACTORVID_CORS_ORIGINS"),
         scrypt_params=_scrypt(env, "ACTORVID_SCRYPT_PARAMS"),
+        send_timeout_seconds=_float(env, "ACTORVID_SEND_TIMEOUT_SECONDS",
+                                    Settings.send_timeout_seconds, minimum=0.1),
+        max_streams=_int(env, "ACTORVID_MAX_STREAMS", Settings.max_streams, minimum=1),
+        max_streams_per_user=_int(env, "ACTORVID_MAX_STREAMS_PER_USER",
+                                  Settings.max_streams_per_user, minimum=1),
         url_allowlist=_list(env, "ACTORVID_URL_ALLOWLIST"),
         fetch_timeout_seconds=_float(env, "ACTORVID_FETCH_TIMEOUT_SECONDS",
                                      Settings.fetch_timeout_seconds, minimum=0.1),

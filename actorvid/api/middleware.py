@@ -10,9 +10,11 @@ from urllib.parse import urlsplit
 import falcon
 
 from actorvid.accounts import Accounts
+from actorvid.api.binary import StreamSlots
 from actorvid.api.envelope import request_id_var
 from actorvid.errors import Forbidden, Unauthorized, UnsupportedMediaType
 from actorvid.security import API_KEY_PREFIX
+from actorvid.serving import SendDeadline
 from actorvid.store.models import Scope
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -32,6 +34,19 @@ class RequestIdMiddleware:
         req.context.request_id = request_id
         request_id_var.set(request_id)
         resp.set_header("X-Request-ID", request_id)
+
+
+class StreamGuardMiddleware:
+    """Put every request's connection under the send deadline, and give binary routes the
+    process's stream slots (``actorvid/api/binary.py``)."""
+
+    def __init__(self, deadline: SendDeadline, slots: StreamSlots) -> None:
+        self.deadline = deadline
+        self.slots = slots
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.deadline.watch(req.env)
+        req.context.stream_slots = self.slots
 
 
 class AuthMiddleware:
