@@ -21,7 +21,7 @@ from actorvid.accounts import Accounts
 from actorvid.actors.services import RuntimeOptions
 from actorvid.api import auth, campaigns, clients, errors, health, openapi
 from actorvid.api.assets import add_asset_routes
-from actorvid.api.binary import StreamSlots
+from actorvid.api.binary import stream_slots
 from actorvid.api.context import AppContext
 from actorvid.api.debug import DebugActorsResource
 from actorvid.api.jobs import add_job_routes
@@ -86,8 +86,8 @@ def add_routes(app: falcon.App, ctx: AppContext) -> None:
 def build_app(ctx: AppContext) -> falcon.App:
     settings = ctx.settings
     streams = StreamGuardMiddleware(send_deadline(settings.send_timeout_seconds),
-                                    StreamSlots(settings.max_streams,
-                                                settings.max_streams_per_user))
+                                    stream_slots(settings.max_streams,
+                                                 settings.max_streams_per_user))
     middleware: list[Any] = [RequestIdMiddleware(), streams, AuthMiddleware(
         ctx.accounts, allowed_origins=settings.cors_origins)]
     app = falcon.App(

@@ -11,7 +11,7 @@ because waitress hands seekable bodies to its I/O thread, which would then read 
 Memory per download is one chunk, whatever the blob's size.
 
 A body larger than waitress's output buffer can park a worker thread until the client reads,
-so such bodies take a :class:`StreamSlots` slot for as long as they stream (a bounded share of
+so such bodies take one of the :func:`stream_slots` for as long as they stream (a bounded share of
 the threads, and of it a bounded share per user); past that the answer is 429 with
 ``Retry-After``. Stalled readers are dropped by :class:`actorvid.serving.SendDeadline`.
 """
@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-from collections import Counter
 from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
 import falcon
 
-from actorvid.errors import RangeNotSatisfiable, RateLimited
+from actorvid.errors import RangeNotSatisfiable
+from actorvid.limits import ConcurrencySlots
 from actorvid.serving import OUTBUF_HIGH_WATERMARK
 from actorvid.store import blobs
 from actorvid.store.blobs import BlobInfo
@@ -54,37 +53,10 @@ LARGE_BODY = OUTBUF_HIGH_WATERMARK
 STREAM_RETRY_AFTER = 5
 
 
-class StreamSlots:
-    """How many large bodies may stream at once, in all and per owner (thread-safe)."""
-
-    def __init__(self, total: int, per_owner: int) -> None:
-        self.total = total
-        self.per_owner = min(per_owner, total)
-        self._lock = threading.Lock()
-        self._held: Counter[object] = Counter()
-
-    def acquire(self, owner: object) -> Callable[[], None]:
-        """Take a slot for ``owner``; returns its release (idempotent). Raises 429 when full."""
-        with self._lock:
-            if sum(self._held.values()) >= self.total or self._held[owner] >= self.per_owner:
-                raise RateLimited("Too many downloads at once; try again shortly",
-                                  retry_after=STREAM_RETRY_AFTER)
-            self._held[owner] += 1
-        released = threading.Event()
-
-        def release() -> None:
-            with self._lock:
-                if not released.is_set():
-                    released.set()
-                    self._held[owner] -= 1
-                    if self._held[owner] <= 0:
-                        del self._held[owner]
-
-        return release
-
-    def in_use(self) -> int:
-        with self._lock:
-            return sum(self._held.values())
+def stream_slots(total: int, per_user: int) -> ConcurrencySlots:
+    """The slots large bodies take while they stream (see the module's docstring)."""
+    return ConcurrencySlots(total, per_user, retry_after=STREAM_RETRY_AFTER,
+                            busy_message="Too many downloads at once; try again shortly")
 
 
 class BlobStream:
@@ -214,7 +186,7 @@ def send_blob(req: falcon.Request, resp: falcon.Response, db: Database, blob: Bl
 
 
 def _stream_slot(req: falcon.Request) -> Callable[[], None] | None:
-    slots: StreamSlots | None = getattr(req.context, "stream_slots", None)
+    slots: ConcurrencySlots | None = getattr(req.context, "stream_slots", None)
     if slots is None:
         return None
     user = getattr(req.context, "user", None)

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 import falcon
 
 from actorvid.accounts import Accounts
-from actorvid.api.binary import StreamSlots
 from actorvid.api.envelope import request_id_var
 from actorvid.errors import Forbidden, Unauthorized, UnsupportedMediaType
+from actorvid.limits import ConcurrencySlots
 from actorvid.security import API_KEY_PREFIX
 from actorvid.serving import SendDeadline
 from actorvid.store.models import Scope
@@ -40,7 +40,7 @@ class StreamGuardMiddleware:
     """Put every request's connection under the send deadline, and give binary routes the
     process's stream slots (``actorvid/api/binary.py``)."""
 
-    def __init__(self, deadline: SendDeadline, slots: StreamSlots) -> None:
+    def __init__(self, deadline: SendDeadline, slots: ConcurrencySlots) -> None:
         self.deadline = deadline
         self.slots = slots
 
