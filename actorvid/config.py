@@ -171,6 +171,13 @@ class Settings:
     url_allowlist: tuple[str, ...] = ()
     fetch_timeout_seconds: float = 60.0
     fetch_max_redirects: int = 5
+    # One budget for a whole URL-ingestion request (bulk included) and for a job's photos;
+    # a process-wide fair fetch pool; URL-ingestion requests in flight, in all and per user.
+    ingest_deadline_seconds: float = 120.0
+    fetch_workers: int = 8
+    fetch_per_user: int = 4
+    max_url_requests: int = 4
+    max_url_requests_per_user: int = 2
 
     # Work limits.
     scene_concurrency: int = 10
@@ -258,6 +265,15 @@ def load_settings(
                                      Settings.fetch_timeout_seconds, minimum=0.1),
         fetch_max_redirects=_int(env, "ACTORVID_FETCH_MAX_REDIRECTS",
                                  Settings.fetch_max_redirects),
+        ingest_deadline_seconds=_float(env, "ACTORVID_INGEST_DEADLINE_SECONDS",
+                                       Settings.ingest_deadline_seconds, minimum=0.1),
+        fetch_workers=_int(env, "ACTORVID_FETCH_WORKERS", Settings.fetch_workers, minimum=1),
+        fetch_per_user=_int(env, "ACTORVID_FETCH_PER_USER", Settings.fetch_per_user,
+                            minimum=1),
+        max_url_requests=_int(env, "ACTORVID_MAX_URL_REQUESTS", Settings.max_url_requests,
+                              minimum=1),
+        max_url_requests_per_user=_int(env, "ACTORVID_MAX_URL_REQUESTS_PER_USER",
+                                       Settings.max_url_requests_per_user, minimum=1),
         scene_concurrency=_int(env, "ACTORVID_SCENE_CONCURRENCY", Settings.scene_concurrency,
                                minimum=1),
         scene_max_attempts=_int(env, "ACTORVID_SCENE_MAX_ATTEMPTS", Settings.scene_max_attempts,
