@@ -1,4 +1,6 @@
-"""``python -m actorvid serve --port 0`` as a subprocess, for attacks on a real server."""
+"""The service in a subprocess on an ephemeral port, for attacks on a real server: started
+as ``actorvid serve`` or as ``waitress-serve --call actorvid.app:create_app`` with the flags
+``docs/operations.md`` gives."""
 
 from __future__ import annotations
 
@@ -7,12 +9,16 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.conftest import TEST_SCRYPT, ApiUser, wait_until
+
+ACTORVID_SERVE = ("-m", "actorvid", "serve", "--port", "0")
+WAITRESS_SERVE = ("-m", "waitress", "--listen=127.0.0.1:0", "--threads=8",
+                  "--outbuf-high-watermark=1048576", "--call", "actorvid.app:create_app")
 
 
 @dataclass
@@ -28,11 +34,12 @@ class ServerProcess:
 
 
 @contextmanager
-def serve_process(tmp_path: Path, **env: str) -> Iterator[ServerProcess]:
+def serve_process(tmp_path: Path, command: Sequence[str] = ACTORVID_SERVE, **env: str
+                  ) -> Iterator[ServerProcess]:
     environ = {**os.environ, "ACTORVID_DB": str(tmp_path / "actorvid.db"),
                "ACTORVID_DATA_DIR": str(tmp_path), "ACTORVID_PROVIDER": "local",
                "ACTORVID_SCRYPT_PARAMS": TEST_SCRYPT, **env}
-    proc = subprocess.Popen([sys.executable, "-m", "actorvid", "serve", "--port", "0"],
+    proc = subprocess.Popen([sys.executable, *command],
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
                             env=environ, cwd=tmp_path)
     lines: list[str] = []
@@ -48,7 +55,7 @@ def serve_process(tmp_path: Path, **env: str) -> Iterator[ServerProcess]:
     try:
         def announced() -> str | None:
             for line in list(lines):
-                match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+                match = re.search(r"(?:listening|Serving) on http://127\.0\.0\.1:(\d+)", line)
                 if match:
                     return match.group(1)
             assert proc.poll() is None, "".join(lines)

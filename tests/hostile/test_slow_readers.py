@@ -1,7 +1,7 @@
 """Sixteen downloads that never read cannot stop the API (issue 14, item 1).
 
-Against ``python -m actorvid serve`` (8 threads): each socket asks for an 8 MiB asset with a
-4 KiB receive buffer and never reads. Without the fix each one parks a worker thread in
+Against ``actorvid serve`` and ``waitress-serve`` (8 threads): each socket asks for an 8 MiB
+asset with a 4 KiB receive buffer and never reads. Without the fix each one parks a worker thread in
 waitress's ``write_soon`` for good; with it at most ``ACTORVID_MAX_STREAMS_PER_USER`` of them
 hold a thread (the rest get 429 at once), the others keep answering, and the stalled ones are
 reset once ``ACTORVID_SEND_TIMEOUT_SECONDS`` has passed with no byte taken.
@@ -15,10 +15,11 @@ import statistics
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.conftest import wait_until
-from tests.hostile.server import ServerProcess, serve_process
+from tests.hostile.server import ACTORVID_SERVE, WAITRESS_SERVE, ServerProcess, serve_process
 from tests.jobs.conftest import Api
 
 SEND_TIMEOUT = 3.0
@@ -49,8 +50,12 @@ def _drain(sock: socket.socket) -> bytes:
     return bytes(received)
 
 
-def test_stalled_downloads_neither_pin_the_server_nor_live_forever(tmp_path: Path) -> None:
-    with serve_process(tmp_path, ACTORVID_SEND_TIMEOUT_SECONDS=str(SEND_TIMEOUT)) as server:
+@pytest.mark.parametrize("command", [ACTORVID_SERVE, WAITRESS_SERVE],
+                         ids=["actorvid-serve", "waitress-serve"])
+def test_stalled_downloads_neither_pin_the_server_nor_live_forever(
+        tmp_path: Path, command: tuple[str, ...]) -> None:
+    with serve_process(tmp_path, command,
+                       ACTORVID_SEND_TIMEOUT_SECONDS=str(SEND_TIMEOUT)) as server:
         api = Api(server.url, server.admin)
         campaign = api.campaign()
         uploaded = api.post("/api/v3/assets", data={"campaignId": campaign["id"],
