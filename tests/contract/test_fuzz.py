@@ -270,10 +270,15 @@ def test_poison_json_is_refused_on_every_json_route(fuzz: Fuzz, poison: str) -> 
 def test_poison_json_in_the_multipart_tags_field_is_refused(fuzz: Fuzz) -> None:
     import requests
 
+    # Its own campaign: the fuzz run before may have deleted the seeded one.
+    client = falcon.testing.TestClient(fuzz.app, headers=fuzz.user.headers)
+    client_id = client.simulate_post("/api/v3/clients", json={"name": "Tags"}).json["data"]["id"]
+    campaign_id = client.simulate_post("/api/v3/campaigns", json={
+        "clientId": client_id, "name": "Tags", "goal": "g"}).json["data"]["id"]
     for tags in ('["a", NaN]', "[" * 1000 + "]" * 1000, '["\\udc00"]'):
         response = requests.post(
             fuzz.url + "/api/v3/assets", headers=fuzz.user.headers, timeout=30,
-            params={"campaignId": fuzz.ids["campaign_id"], "type": "image"},
+            params={"campaignId": campaign_id, "type": "image"},
             files={"file": ("a.png", png("red"), "image/png"), "tags": (None, tags)})
         assert response.status_code == 422, response.text
         assert response.json()["meta"]["details"][0]["loc"] == ["body", "tags"]
