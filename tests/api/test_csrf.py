@@ -7,9 +7,12 @@ CORS preflight we would refuse. Real HTTP through waitress, real headers.
 
 from __future__ import annotations
 
+import falcon.testing
 import requests
 
-from tests.conftest import ApiUser, LiveServer
+from actorvid.app import build_app, create_context
+from actorvid.config import Settings
+from tests.conftest import ApiUser, LiveServer, make_user
 
 
 def _cookie(live_server: LiveServer, user: ApiUser) -> dict[str, str]:
@@ -50,3 +53,22 @@ def test_same_origin_json_with_the_cookie_and_api_keys_still_write(live_server: 
                           headers={**user.headers, "Origin": "https://tool.example"},
                           timeout=30)
     assert keyed.status_code == 201
+
+
+def test_an_origin_listed_in_cors_origins_may_write_with_the_cookie(settings: Settings) -> None:
+    ctx = create_context(settings.with_overrides(cors_origins=("https://app.example",)),
+                         bootstrap=False)
+    try:
+        user = make_user(ctx, "carol")
+        client = falcon.testing.TestClient(build_app(ctx))
+        login = client.simulate_post("/api/auth/login", json={"username": user.username,
+                                                              "password": user.password})
+        cookie = {"Cookie": f"access_token={login.cookies['access_token'].value}"}
+        allowed = client.simulate_post("/api/v3/clients", json={"name": "Ok"}, headers={
+            **cookie, "Origin": "https://app.example"})
+        assert allowed.status_code == 201, allowed.text
+        other = client.simulate_post("/api/v3/clients", json={"name": "No"}, headers={
+            **cookie, "Origin": "https://evil.example"})
+        assert other.status_code == 403
+    finally:
+        ctx.close()
