@@ -36,6 +36,12 @@ def _stalled_download(server: ServerProcess, asset_id: str) -> socket.socket:
     return sock
 
 
+def _rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        kib = next(line.split()[1] for line in status if line.startswith("VmRSS:"))
+    return int(kib) / 1024
+
+
 def _drain(sock: socket.socket) -> bytes:
     """Everything the server sent before it closed (or reset) the connection."""
     sock.settimeout(30)
@@ -68,6 +74,7 @@ def test_stalled_downloads_neither_pin_the_server_nor_live_forever(
         job = api.post("/api/v3/jobs/from-image-pairs", json={
             "campaignId": campaign["id"], "numPairs": 1, "clipDuration": 4}).json()["data"]
 
+        rss_before = _rss_mib(server.proc.pid)
         sockets = [_stalled_download(server, asset_id) for _ in range(16)]
         started = time.monotonic()
         latencies = []
@@ -82,6 +89,8 @@ def test_stalled_downloads_neither_pin_the_server_nor_live_forever(
         assert server.logged("dropping a connection") == 0 or (
             time.monotonic() - started >= SEND_TIMEOUT)
         assert statistics.quantiles(latencies, n=100)[98] < 1.0, latencies
+        # Held output is bounded by waitress's 1 MiB buffer per stream, not the asset's size.
+        assert _rss_mib(server.proc.pid) - rss_before < 48
 
         wait_until(lambda: server.logged("dropping a connection") >= 2, timeout=60,
                    message="the stalled downloads to be dropped")
