@@ -6,7 +6,7 @@ import logging
 import os
 import sqlite3
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from actorvid import security
@@ -21,6 +21,9 @@ from actorvid.store.users import ApiKey, User
 logger = logging.getLogger(__name__)
 
 API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+# Expired sessions are deleted at start and then on a login at most this often: logins are
+# what add rows, so a busy table is pruned as often as it grows, at no cost per request.
+SESSION_PRUNE_INTERVAL = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -40,21 +43,27 @@ class Accounts:
     """The account operations, bound to a database and a clock."""
 
     def __init__(self, db: Database, *, clock: Clock = utc_now, session_ttl: int = 5 * 86400,
-                 access_token_ttl: int = 7200, legacy_keys: LegacyKeyGuard | None = None
+                 access_token_ttl: int = 7200, legacy_keys: LegacyKeyGuard | None = None,
+                 password_params: security.ScryptParams = security.RECOMMENDED_SCRYPT
                  ) -> None:
         self.db = db
+        self.password_params = password_params
+        # Checked for unknown usernames so that they cost exactly what a wrong password
+        # costs (same parameters, one hash); made once, on the first login.
+        self._dummy_hash: str | None = None
         self.clock = clock
         self.session_ttl = session_ttl
         self.access_token_ttl = access_token_ttl
         # Bounds the bcrypt work of checking unknown sk_ keys against imported old keys.
         self.legacy_keys = legacy_keys or LegacyKeyGuard()
+        self._pruned_at: datetime | None = None
 
     def _now(self) -> str:
         return isoformat_z(self.clock())
 
     def create_user(self, username: str, email: str, password: str, *, is_admin: bool = False
                     ) -> User:
-        password_hash = security.hash_password(password)
+        password_hash = security.hash_password(password, self.password_params)
         with self.db.write() as conn:
             return user_store.create_user(conn, username=username, email=email,
                                           password_hash=password_hash, is_admin=is_admin,
@@ -145,8 +154,9 @@ class Accounts:
     def login(self, username: str, password: str) -> Login:
         with self.db.read() as conn:
             found = user_store.get_user_with_password(conn, username)
-        # Hash even for unknown users so timing does not tell which usernames exist.
-        stored = found[1] if found else security.hash_password("not-a-user")
+        # Check a dummy hash for unknown users: one scrypt at today's parameters, exactly
+        # what a wrong password costs, so timing does not tell which usernames exist.
+        stored = found[1] if found else self._unknown_user_hash()
         legacy = is_bcrypt_hash(stored)
         valid = (check_bcrypt(password, stored) if legacy
                  else security.verify_password(password, stored))
@@ -155,9 +165,10 @@ class Accounts:
         user = found[0]
         token = security.new_token()
         now = self.clock()
-        # An imported bcrypt hash is replaced by ours the first time it is proven (hashed
-        # before the write lock is taken).
-        upgraded = security.hash_password(password) if legacy else None
+        # An imported bcrypt hash, or ours made with older parameters, is replaced the first
+        # time the password is proven (hashed before the write lock is taken).
+        upgraded = (security.hash_password(password, self.password_params)
+                    if legacy or security.needs_rehash(stored, self.password_params) else None)
         with self.db.write() as conn:
             if upgraded is not None:
                 legacy_store.replace_password_hash(conn, user.id, old_hash=stored,
@@ -167,7 +178,28 @@ class Accounts:
                 resource=None, now=isoformat_z(now),
                 expires_at=isoformat_z(now + timedelta(seconds=self.session_ttl)))
             user_store.record_login(conn, user.id, isoformat_z(now))
+        self._prune_sessions_if_due()
         return Login(token, self.session_ttl, user)
+
+    def prune_sessions(self) -> int:
+        """Delete expired and revoked sessions and access tokens; returns how many."""
+        now = self.clock()
+        self._pruned_at = now
+        with self.db.write() as conn:
+            deleted = user_store.delete_expired_sessions(conn, isoformat_z(now))
+        if deleted:
+            logger.info("deleted %d expired or revoked sessions", deleted)
+        return deleted
+
+    def _prune_sessions_if_due(self) -> None:
+        if self._pruned_at is None or self.clock() - self._pruned_at >= SESSION_PRUNE_INTERVAL:
+            self.prune_sessions()
+
+    def _unknown_user_hash(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = security.hash_password(security.new_token(),
+                                                      self.password_params)
+        return self._dummy_hash
 
     def logout(self, token: str) -> bool:
         with self.db.write() as conn:

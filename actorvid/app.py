@@ -16,20 +16,22 @@ from typing import Any
 
 import falcon
 
-from actorvid import tempspace
+from actorvid import jsonsafe, tempspace
 from actorvid.accounts import Accounts
 from actorvid.actors.services import RuntimeOptions
 from actorvid.api import auth, campaigns, clients, errors, health, openapi
 from actorvid.api.assets import add_asset_routes
+from actorvid.api.binary import stream_slots
 from actorvid.api.context import AppContext
 from actorvid.api.debug import DebugActorsResource
 from actorvid.api.jobs import add_job_routes
 from actorvid.api.media_routes import add_media_routes
-from actorvid.api.middleware import AuthMiddleware, RequestIdMiddleware
+from actorvid.api.middleware import AuthMiddleware, RequestIdMiddleware, StreamGuardMiddleware
 from actorvid.clock import Clock, IdFactory, new_uuid, utc_now
 from actorvid.config import Settings, load_settings
 from actorvid.ingest import AssetIngestor
 from actorvid.media.ffmpeg import MediaSlots
+from actorvid.serving import send_deadline
 from actorvid.store import blobs, ownership
 from actorvid.store.db import Database, open_database
 
@@ -83,7 +85,12 @@ def add_routes(app: falcon.App, ctx: AppContext) -> None:
 
 
 def build_app(ctx: AppContext) -> falcon.App:
-    middleware: list[Any] = [RequestIdMiddleware(), AuthMiddleware(ctx.accounts)]
+    settings = ctx.settings
+    streams = StreamGuardMiddleware(send_deadline(settings.send_timeout_seconds),
+                                    stream_slots(settings.max_streams,
+                                                 settings.max_streams_per_user))
+    middleware: list[Any] = [RequestIdMiddleware(), streams, AuthMiddleware(
+        ctx.accounts, allowed_origins=settings.cors_origins)]
     app = falcon.App(
         middleware=middleware,
         cors_enable=False,
@@ -92,6 +99,10 @@ def build_app(ctx: AppContext) -> falcon.App:
         app.add_middleware(falcon.CORSMiddleware(
             allow_origins=list(ctx.settings.cors_origins), allow_credentials=list(
                 ctx.settings.cors_origins)))
+    # One strict JSON reader and one NaN-proof writer for every route (actorvid/jsonsafe.py).
+    json_handler = falcon.media.JSONHandler(dumps=jsonsafe.dumps_response, loads=jsonsafe.loads)
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = json_handler
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = json_handler
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
     errors.install(app)
@@ -124,7 +135,9 @@ def create_context(
             owner.release()
             raise
     accounts = Accounts(db, clock=clock, session_ttl=settings.session_ttl_seconds,
-                        access_token_ttl=settings.access_token_ttl_seconds)
+                        access_token_ttl=settings.access_token_ttl_seconds,
+                        password_params=settings.scrypt_params)
+    accounts.prune_sessions()
     if bootstrap:
         key = accounts.bootstrap_admin(settings.data_dir)
         if key:

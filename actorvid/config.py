@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from actorvid.security import RECOMMENDED_SCRYPT, ScryptParams
+
 
 class Secret:
     """A string that does not print itself."""
@@ -106,6 +108,17 @@ def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
     raise ConfigError(f"{key} must be true or false")
 
 
+def _scrypt(env: Mapping[str, str], key: str) -> ScryptParams:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return RECOMMENDED_SCRYPT
+    try:
+        return ScryptParams.parse(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be N,r,p with N a power of two (e.g. "
+                          f"{RECOMMENDED_SCRYPT})") from None
+
+
 def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     raw = env.get(key, "")
     return tuple(item.strip() for item in raw.split(",") if item.strip())
@@ -147,11 +160,24 @@ class Settings:
     access_token_ttl_seconds: int = 2 * 3600
     cookie_secure: bool = False
     cors_origins: tuple[str, ...] = ()
+    # A response whose bytes the client has not taken for this long is dropped; large
+    # binary bodies in flight at once, in all and per user (past them: 429 + Retry-After).
+    send_timeout_seconds: float = 60.0
+    max_streams: int = 4
+    max_streams_per_user: int = 2
+    scrypt_params: ScryptParams = RECOMMENDED_SCRYPT
 
     # URL ingestion.
     url_allowlist: tuple[str, ...] = ()
     fetch_timeout_seconds: float = 60.0
     fetch_max_redirects: int = 5
+    # One budget for a whole URL-ingestion request (bulk included) and for a job's photos;
+    # a process-wide fair fetch pool; URL-ingestion requests in flight, in all and per user.
+    ingest_deadline_seconds: float = 120.0
+    fetch_workers: int = 8
+    fetch_per_user: int = 4
+    max_url_requests: int = 4
+    max_url_requests_per_user: int = 2
 
     # Work limits.
     scene_concurrency: int = 10
@@ -175,7 +201,7 @@ class Settings:
             value = getattr(self, f.name)
             if isinstance(value, Secret):
                 value = "set" if value else "unset"
-            elif isinstance(value, Path):
+            elif isinstance(value, Path | ScryptParams):
                 value = str(value)
             out[f.name] = value
         return out
@@ -228,11 +254,26 @@ def load_settings(
                                       Settings.access_token_ttl_seconds, minimum=60),
         cookie_secure=_bool(env, "ACTORVID_COOKIE_SECURE", False),
         cors_origins=_list(env, "ACTORVID_CORS_ORIGINS"),
+        scrypt_params=_scrypt(env, "ACTORVID_SCRYPT_PARAMS"),
+        send_timeout_seconds=_float(env, "ACTORVID_SEND_TIMEOUT_SECONDS",
+                                    Settings.send_timeout_seconds, minimum=0.1),
+        max_streams=_int(env, "ACTORVID_MAX_STREAMS", Settings.max_streams, minimum=1),
+        max_streams_per_user=_int(env, "ACTORVID_MAX_STREAMS_PER_USER",
+                                  Settings.max_streams_per_user, minimum=1),
         url_allowlist=_list(env, "ACTORVID_URL_ALLOWLIST"),
         fetch_timeout_seconds=_float(env, "ACTORVID_FETCH_TIMEOUT_SECONDS",
                                      Settings.fetch_timeout_seconds, minimum=0.1),
         fetch_max_redirects=_int(env, "ACTORVID_FETCH_MAX_REDIRECTS",
                                  Settings.fetch_max_redirects),
+        ingest_deadline_seconds=_float(env, "ACTORVID_INGEST_DEADLINE_SECONDS",
+                                       Settings.ingest_deadline_seconds, minimum=0.1),
+        fetch_workers=_int(env, "ACTORVID_FETCH_WORKERS", Settings.fetch_workers, minimum=1),
+        fetch_per_user=_int(env, "ACTORVID_FETCH_PER_USER", Settings.fetch_per_user,
+                            minimum=1),
+        max_url_requests=_int(env, "ACTORVID_MAX_URL_REQUESTS", Settings.max_url_requests,
+                              minimum=1),
+        max_url_requests_per_user=_int(env, "ACTORVID_MAX_URL_REQUESTS_PER_USER",
+                                       Settings.max_url_requests_per_user, minimum=1),
         scene_concurrency=_int(env, "ACTORVID_SCENE_CONCURRENCY", Settings.scene_concurrency,
                                minimum=1),
         scene_max_attempts=_int(env, "ACTORVID_SCENE_MAX_ATTEMPTS", Settings.scene_max_attempts,

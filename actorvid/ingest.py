@@ -10,14 +10,23 @@ Two phases, so an upload whose form fields come after its file can still be chec
 first chunk is written), :meth:`AssetIngestor.complete` probes, thumbnails and inserts the row,
 and deletes the blobs again if anything fails. :meth:`ingest_stream` and :meth:`ingest_url` do
 both.
+
+URLs are fetched on one process-wide :class:`~actorvid.limits.FairPool` keyed by user: users
+take turns and each has at most ``ACTORVID_FETCH_PER_USER`` fetches running, so one tenant's
+slow URLs queue behind its own, not in front of another tenant's. :meth:`ingest_urls` gives a
+whole batch (a bulk request, a job's photos) one deadline; the caller's thread waits for the
+pool no longer than that, and fetches still running stop at it too.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,10 +39,11 @@ from actorvid.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from actorvid.limits import FairPool
 from actorvid.media import magic
 from actorvid.media.ffmpeg import FFmpeg, MediaBusy, MediaInfo, MediaSlots
 from actorvid.media.thumbnail import frame_time, make_thumbnail
-from actorvid.netfetch import FetchPolicy, Resolver, fetch, system_resolver
+from actorvid.netfetch import DownloadFailed, FetchPolicy, Resolver, fetch, system_resolver
 from actorvid.store import assets as asset_store
 from actorvid.store import blobs
 from actorvid.store import campaigns as campaign_store
@@ -61,6 +71,15 @@ class AssetSpec:
     tags: tuple[str, ...] = ()
     source_url: str | None = None
     make_thumbnail: bool = True
+
+
+@dataclass(frozen=True)
+class UrlItem:
+    """One URL to ingest, what to call the asset, and where a refusal is reported."""
+
+    url: str
+    spec: AssetSpec
+    loc: Sequence[str | int] = ("body", "url")
 
 
 @dataclass(frozen=True)
@@ -122,6 +141,8 @@ class AssetIngestor:
                  clock: Clock = utc_now, resolver: Resolver = system_resolver,
                  ffmpeg: FFmpeg | None = None, media_slots: MediaSlots | None = None) -> None:
         self.db = db
+        self.fetch_pool = FairPool(settings.fetch_workers, settings.fetch_per_user,
+                                   name="actorvid-fetch")
         self.settings = settings
         self.new_id = new_id
         self.clock = clock
@@ -277,12 +298,53 @@ class AssetIngestor:
         received = self.receive(pieces, declared_type=spec.declared_type)
         return self.complete(received, spec)
 
-    def ingest_url(self, url: str, spec: AssetSpec, *, loc: Sequence[str | int] = ("body", "url")
-                   ) -> Asset:
-        """Fetch ``url`` safely (see :mod:`actorvid.netfetch`) and ingest what it returns."""
-        fetched = fetch(url, self.policy, resolver=self.resolver, loc=loc)
+    def ingest_url(self, url: str, spec: AssetSpec, *, loc: Sequence[str | int] = ("body", "url"),
+                   deadline: float | None = None) -> Asset:
+        """Fetch ``url`` safely (see :mod:`actorvid.netfetch`) and ingest what it returns,
+        within ``deadline`` (``time.monotonic()``; default: ``ACTORVID_INGEST_DEADLINE_SECONDS``
+        from now)."""
+        result = self.ingest_urls([UrlItem(url, spec, loc)], deadline=deadline)[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def ingest_urls(self, items: Sequence[UrlItem], *, deadline: float | None = None
+                    ) -> list[Asset | BaseException]:
+        """Ingest every item on the fair fetch pool under one deadline; per item the asset or
+        the error. Items not finished at the deadline fail with :class:`DownloadFailed`."""
+        now = time.monotonic()
+        if deadline is None:
+            deadline = now + self.settings.ingest_deadline_seconds
+        budget = max(0.0, deadline - now)
+        futures = [self.fetch_pool.submit(item.spec.user_id,
+                                          functools.partial(self._fetch_one, item, deadline,
+                                                            budget))
+                   for item in items]
+        wait(futures, timeout=max(0.0, deadline - time.monotonic()))
+        return [self._outcome(future, budget) for future in futures]
+
+    @staticmethod
+    def _outcome(future: Future[Asset], budget: float) -> Asset | BaseException:
+        if future.done() and not future.cancelled():
+            return future.exception() or future.result()
+        future.cancel()  # still queued: never starts; running: stops at its deadline
+        return _out_of_time(budget)
+
+    def _fetch_one(self, item: UrlItem, deadline: float, budget: float) -> Asset:
+        if time.monotonic() >= deadline:  # waited in the queue past the caller's budget
+            raise _out_of_time(budget)
+        fetched = fetch(item.url, self.policy, resolver=self.resolver, loc=item.loc,
+                        deadline=deadline)
         try:
-            received = self.receive(fetched.iter_body(), declared_type=spec.declared_type)
+            received = self.receive(fetched.iter_body(), declared_type=item.spec.declared_type)
         finally:
             fetched.close()
-        return self.complete(received, replace(spec, source_url=spec.source_url or url))
+        if time.monotonic() >= deadline:  # the caller has gone: store nothing it never sees
+            self.discard(received)
+            raise _out_of_time(budget)
+        return self.complete(received, replace(item.spec,
+                                               source_url=item.spec.source_url or item.url))
+
+
+def _out_of_time(budget: float) -> DownloadFailed:
+    return DownloadFailed(f"the time budget of {budget:.0f} s for fetching URLs ran out")

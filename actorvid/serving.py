@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import socket
+import struct
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
 from waitress import wasyncore
 from waitress.server import create_server
+
+logger = logging.getLogger(__name__)
 
 # waitress buffers up to this much of a response per connection before pausing the app;
 # its 16 MiB default makes four parallel 100 MiB downloads cost ~76 MiB of RSS.
@@ -43,3 +50,101 @@ def background_server(app: Any, *, threads: int = 4, **options: Any) -> Iterator
         thread.join(timeout=15)
         if thread.is_alive():
             raise RuntimeError("the server thread did not stop")
+
+
+class SendDeadline:
+    """Drop connections whose response has not moved for ``timeout`` seconds.
+
+    Why this exists: once a connection's output passes ``outbuf_high_watermark``, waitress
+    parks the task thread in ``channel.write_soon`` (``outbuf_lock.wait()``, no timeout) until
+    the client reads; ``channel_timeout`` skips channels with a request in progress, and a
+    never-reading client's socket never becomes writable, so nothing else wakes it. A dozen
+    such sockets pinned every worker thread.
+
+    Every request registers its waitress channel (found through the
+    ``waitress.client_disconnected`` callable waitress puts in the WSGI environ, so this works
+    under ``actorvid serve`` and ``waitress-serve`` alike). One watcher thread looks at the
+    registered channels a few times per timeout: a channel with bytes waiting whose
+    ``last_activity`` (set by waitress whenever the socket accepts bytes) has not changed for
+    ``timeout`` is reset (``SO_LINGER`` 0 + ``shutdown``) and marked ``will_close``. waitress's
+    loop then sees the dead socket, closes the channel and wakes the parked thread, which
+    gets ``ClientDisconnected`` and closes the body (giving back its stream slot). The reset
+    also frees the kernel's send buffer at once instead of an orphaned FIN_WAIT socket.
+    Outside waitress (Falcon's test client) the environ has no channel and nothing happens.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._interval = max(0.05, min(1.0, timeout / 4))
+        self._lock = threading.Lock()
+        self._channels: weakref.WeakSet[Any] = weakref.WeakSet()
+        # channel -> (the last_activity value seen, when the watcher first saw it unchanged)
+        self._stalled: weakref.WeakKeyDictionary[Any, tuple[float, float]] = (
+            weakref.WeakKeyDictionary())
+        self._thread: threading.Thread | None = None
+
+    def watch(self, environ: dict[str, Any]) -> None:
+        """Register the waitress channel serving ``environ`` (no-op under other servers)."""
+        channel = getattr(environ.get("waitress.client_disconnected"), "__self__", None)
+        if channel is None or not hasattr(channel, "total_outbufs_len"):
+            return
+        with self._lock:
+            self._channels.add(channel)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="actorvid-send-deadline",
+                                                daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self._interval)
+            try:
+                self.sweep(time.monotonic())
+            except Exception:  # the watcher must outlive any one odd channel
+                logger.exception("send deadline sweep failed")
+
+    def sweep(self, now: float) -> int:
+        """Reset every channel stalled past the deadline; returns how many."""
+        with self._lock:
+            channels = list(self._channels)
+        dropped = 0
+        for channel in channels:
+            if not channel.connected:
+                with self._lock:
+                    self._channels.discard(channel)
+                continue
+            activity = channel.last_activity
+            if not channel.total_outbufs_len:
+                self._stalled.pop(channel, None)
+                continue
+            seen = self._stalled.get(channel)
+            if seen is None or seen[0] != activity:
+                self._stalled[channel] = (activity, now)
+            elif now - seen[1] >= self.timeout:
+                self._drop(channel)
+                dropped += 1
+        return dropped
+
+    def _drop(self, channel: Any) -> None:
+        logger.warning("dropping a connection from %s: no byte taken for %.0f s",
+                       channel.addr[0] if channel.addr else "?", self.timeout)
+        self._stalled.pop(channel, None)
+        channel.will_close = True
+        with contextlib.suppress(OSError):
+            channel.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                      struct.pack("ii", 1, 0))
+            channel.socket.shutdown(socket.SHUT_RDWR)
+        channel.server.pull_trigger()  # wake waitress's select() to notice
+
+
+_deadlines: dict[float, SendDeadline] = {}
+_deadlines_lock = threading.Lock()
+
+
+def send_deadline(timeout: float) -> SendDeadline:
+    """The process's watcher for ``timeout``: like waitress's own threads it lives as long
+    as the process, so every app built in it (tests build many) shares one thread."""
+    with _deadlines_lock:
+        if timeout not in _deadlines:
+            _deadlines[timeout] = SendDeadline(timeout)
+        return _deadlines[timeout]

@@ -72,7 +72,7 @@ class Sampler(threading.Thread):
 
 
 @contextmanager
-def server(workdir: Path, fake: FakeReplicate, **env_extra: str
+def server(workdir: Path, fake: FakeReplicate, *, threads: int = 16, **env_extra: str
            ) -> Iterator[tuple[subprocess.Popen[str], str, str, list[str]]]:
     env = {**os.environ, "ACTORVID_DB": str(workdir / "bench.db"),
            "ACTORVID_DATA_DIR": str(workdir), "REPLICATE_API_KEY": fake.token,
@@ -81,7 +81,7 @@ def server(workdir: Path, fake: FakeReplicate, **env_extra: str
     for name in ("XAI_API_KEY", "OPENAI_API_KEY"):
         env.pop(name, None)
     proc = subprocess.Popen([sys.executable, "-m", "actorvid", "--log-level", "info", "serve",
-                             "--port", "0", "--threads", "16"], stderr=subprocess.PIPE,
+                             "--port", "0", "--threads", str(threads)], stderr=subprocess.PIPE,
                             stdout=subprocess.DEVNULL, text=True, env=env, cwd=workdir)
     assert proc.stderr is not None
     lines: list[str] = []
@@ -226,6 +226,51 @@ def bench_load(args: argparse.Namespace, workdir: Path) -> None:
         fake.stop()
 
 
+def measure_polls(key: str, targets: list[str], *, clients: int, duration: float,
+                  timeout: float = 30.0) -> tuple[list[float], int]:
+    """``clients`` threads GET the ``targets`` (round robin) for ``duration`` seconds; returns
+    the sorted latencies of the 200s and how many requests failed or timed out."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop_at = time.monotonic() + duration
+
+    def client(n: int) -> None:
+        own = requests.Session()
+        own.headers["X-API-Key"] = key
+        target = targets[n % len(targets)]
+        mine, failed = [], 0
+        while time.monotonic() < stop_at:
+            t0 = time.perf_counter()
+            try:
+                ok = own.get(target, timeout=timeout).status_code == 200
+            except requests.RequestException:
+                ok = False
+            if ok:
+                mine.append(time.perf_counter() - t0)
+            else:
+                failed += 1
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sorted(latencies), errors[0]
+
+
+def poll_rows(latencies: list[float], errors: int, duration: float) -> list[tuple[str, Any]]:
+    if not latencies:
+        return [("requests", 0), ("errors / timeouts", errors)]
+    return [("requests", len(latencies)), ("errors / timeouts", errors),
+            ("requests / s", f"{len(latencies) / duration:.0f}"),
+            ("p50 (ms)", f"{statistics.median(latencies) * 1000:.1f}"),
+            ("p99 (ms)", f"{latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000:.1f}")]
+
+
 def bench_poll(args: argparse.Namespace, workdir: Path) -> None:
     fake = fake_with(30.0, workdir)  # jobs stay rendering for the whole measurement
     try:
@@ -234,36 +279,11 @@ def bench_poll(args: argparse.Namespace, workdir: Path) -> None:
             session.headers["X-API-Key"] = key
             campaign = campaign_with_images(session, url)
             job_ids = [start_job(session, url, campaign, 5) for _ in range(4)]
-            latencies: list[float] = []
-            errors = [0]
-            lock = threading.Lock()
-            stop_at = time.monotonic() + args.duration
-
-            def client(n: int) -> None:
-                own = requests.Session()
-                own.headers["X-API-Key"] = key
-                target = f"{url}/api/v3/jobs/{job_ids[n % len(job_ids)]}"
-                mine = []
-                while time.monotonic() < stop_at:
-                    t0 = time.perf_counter()
-                    resp = own.get(target)
-                    mine.append(time.perf_counter() - t0)
-                    if resp.status_code != 200:
-                        errors[0] += 1
-                with lock:
-                    latencies.extend(mine)
-
-            threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            latencies.sort()
+            latencies, errors = measure_polls(
+                key, [f"{url}/api/v3/jobs/{job_id}" for job_id in job_ids],
+                clients=args.clients, duration=args.duration)
             table([("clients", args.clients), ("duration (s)", args.duration),
-                   ("requests", len(latencies)), ("errors", errors[0]),
-                   ("requests / s", f"{len(latencies) / args.duration:.0f}"),
-                   ("p50 (ms)", f"{statistics.median(latencies) * 1000:.1f}"),
-                   ("p99 (ms)", f"{latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f}")])
+                   *poll_rows(latencies, errors, args.duration)])
     finally:
         fake.stop()
 

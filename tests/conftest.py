@@ -21,6 +21,9 @@ from actorvid.serving import background_server
 pytest_plugins = ["tests.fakes.fixtures"]
 
 
+TEST_SCRYPT = "16384,8,1"
+
+
 def wait_until(predicate: Callable[[], object], timeout: float = 10.0,
                interval: float = 0.02, message: str = "condition") -> object:
     """Poll ``predicate`` until it is truthy or ``timeout`` passes (then fail the test)."""
@@ -38,7 +41,9 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0,
 def settings(tmp_path: Path) -> Settings:
     return load_settings({"ACTORVID_DB": str(tmp_path / "actorvid.db"),
                           "ACTORVID_DATA_DIR": str(tmp_path),
-                          "ACTORVID_PROVIDER": "local"}, dotenv=None)
+                          "ACTORVID_PROVIDER": "local",
+                          # A fifth of the production cost: most tests create users.
+                          "ACTORVID_SCRYPT_PARAMS": TEST_SCRYPT}, dotenv=None)
 
 
 @pytest.fixture

@@ -7,17 +7,18 @@ calls: multipart parts are streamed into the blob store as they arrive, never bu
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
 import posixpath
+import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import falcon
 
+from actorvid import jsonsafe
 from actorvid.api.binary import send_blob
 from actorvid.api.campaigns import load_campaign
 from actorvid.api.context import AppContext
@@ -31,7 +32,9 @@ from actorvid.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from actorvid.ingest import AssetIngestor, AssetSpec, Received, check_references
+from actorvid.ingest import AssetIngestor, AssetSpec, Received, UrlItem, check_references
+from actorvid.jsonsafe import JSONRejected
+from actorvid.limits import ConcurrencySlots
 from actorvid.media.magic import ASSET_TYPES
 from actorvid.netfetch import DownloadFailed, UrlRefused
 from actorvid.store import assets as asset_store
@@ -42,7 +45,8 @@ logger = logging.getLogger(__name__)
 
 API = "/api/v3"
 MAX_BULK = 100
-BULK_WORKERS = 4
+# What a client told "too many URL imports" should wait: imports end within their deadline.
+URL_RETRY_AFTER = 10
 MULTIPART_OVERHEAD = 1024 * 1024  # form fields and boundaries on top of the file itself
 MAX_FIELD_CHARS = 10_000
 UPLOAD_PIECE = 64 * 1024
@@ -158,7 +162,10 @@ def _parse_tags(values: list[str], loc: list[str]) -> tuple[str, ...]:
             continue
         if raw.startswith(("[", "{")):
             try:
-                parsed = json.loads(raw)
+                parsed = jsonsafe.loads(raw)
+            except JSONRejected as ex:
+                raise ValidationFailed.field(loc, f"tags is not valid JSON: {ex}",
+                                             "json_invalid") from None
             except ValueError:
                 raise ValidationFailed.field(loc, "tags must be a JSON array of strings",
                                              "json_invalid") from None
@@ -337,6 +344,21 @@ class AssetCollection:
     def __init__(self, ctx: AppContext, ingestor: AssetIngestor) -> None:
         self.ctx = ctx
         self.ingestor = ingestor
+        # A URL import holds its request thread until its deadline at worst: bound how many
+        # threads that can be, in all and per user, so the rest of the API keeps answering.
+        self.url_requests = ConcurrencySlots(
+            ctx.settings.max_url_requests, ctx.settings.max_url_requests_per_user,
+            busy_message="Too many URL imports at once; try again shortly",
+            retry_after=URL_RETRY_AFTER)
+
+    @contextlib.contextmanager
+    def _url_import(self, req: falcon.Request) -> Iterator[float]:
+        """A URL-import slot for the caller, and the request's deadline (monotonic)."""
+        release = self.url_requests.acquire(req.context.user.id)
+        try:
+            yield time.monotonic() + self.ctx.settings.ingest_deadline_seconds
+        finally:
+            release()
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit, offset = pagination(req)
@@ -377,7 +399,8 @@ class AssetCollection:
                          campaign_id=campaign_id, tags=tuple(body.get("tags") or ()),
                          make_thumbnail=body["generateThumbnail"])
         loc = ("body", "url") if body.get("url") else ("body", "sourceUrl")
-        self._created(resp, self.ingestor.ingest_url(url, spec, loc=loc))
+        with self._url_import(req) as deadline:
+            self._created(resp, self.ingestor.ingest_url(url, spec, loc=loc, deadline=deadline))
 
     def on_post_from_url(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, ASSET_FROM_URL, max_bytes=self.ctx.settings.max_json_bytes)
@@ -387,7 +410,8 @@ class AssetCollection:
         spec = AssetSpec(user_id=req.context.user.id, name=body["name"].strip(),
                          declared_type=body["type"], client_id=client_id,
                          campaign_id=campaign_id, tags=tuple(body.get("tags") or ()))
-        self._created(resp, self.ingestor.ingest_url(body["url"], spec))
+        with self._url_import(req) as deadline:
+            self._created(resp, self.ingestor.ingest_url(body["url"], spec, deadline=deadline))
 
     def on_post_from_urls(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, ASSETS_FROM_URLS, max_bytes=self.ctx.settings.max_json_bytes)
@@ -401,33 +425,29 @@ class AssetCollection:
             self.ctx.db, req.context.scope, client_id=body.get("clientId"),
             campaign_id=body.get("campaignId"))
         user_id = req.context.user.id
-
-        def one(index: int, item: Any) -> dict[str, Any]:
+        results: list[dict[str, Any] | None] = [None] * len(items)
+        fetches: list[tuple[int, UrlItem]] = []
+        for index, item in enumerate(items):
             try:
                 clean = BULK_ITEM.validate(item, loc=("body", "assets", index))
-                spec = AssetSpec(user_id=user_id, name=clean["name"].strip(),
-                                 declared_type=clean["type"], client_id=client_id,
-                                 campaign_id=campaign_id, tags=tuple(clean.get("tags") or ()))
-                asset = self.ingestor.ingest_url(clean["url"], spec,
-                                                 loc=("body", "assets", index, "url"))
-            except (UrlRefused, DownloadFailed) as exc:
-                return {"asset": None, "success": False,
-                        "error": f"Failed to download: {exc.reason}"}
-            except ActorvidError as exc:
-                if exc.status >= 500 and not isinstance(exc, DownloadFailed):
-                    logger.error("bulk asset item %d failed", index, exc_info=exc)
-                    return {"asset": None, "success": False, "error": "Processing failed"}
-                return {"asset": None, "success": False, "error": exc.message}
-            except Exception:
-                logger.exception("bulk asset item %d failed unexpectedly", index)
-                return {"asset": None, "success": False, "error": "Processing failed"}
-            return {"asset": asset_json(asset), "success": True, "error": None}
-
-        # A few at a time: downloads overlap, ffmpeg work is bounded by the media slots.
-        with ThreadPoolExecutor(max_workers=min(BULK_WORKERS, len(items)),
-                                thread_name_prefix="bulk-assets") as pool:
-            results = list(pool.map(one, range(len(items)), items))
-        successful = sum(1 for r in results if r["success"])
+            except ValidationFailed as exc:
+                results[index] = _bulk_failure(exc)
+                continue
+            spec = AssetSpec(user_id=user_id, name=clean["name"].strip(),
+                             declared_type=clean["type"], client_id=client_id,
+                             campaign_id=campaign_id, tags=tuple(clean.get("tags") or ()))
+            fetches.append((index, UrlItem(clean["url"], spec,
+                                           ("body", "assets", index, "url"))))
+        # One deadline for the whole batch; the fair fetch pool bounds how many of this
+        # user's URLs download at once.
+        with self._url_import(req) as deadline:
+            outcomes = self.ingestor.ingest_urls([item for _, item in fetches],
+                                                 deadline=deadline)
+        for (index, _), outcome in zip(fetches, outcomes, strict=True):
+            results[index] = (_bulk_failure(outcome) if isinstance(outcome, BaseException)
+                              else {"asset": asset_json(outcome), "success": True,
+                                    "error": None})
+        successful = sum(1 for r in results if r and r["success"])
         ok(resp, {"results": results, "summary": {
             "total": len(results), "successful": successful,
             "failed": len(results) - successful}})
@@ -447,7 +467,8 @@ class AssetCollection:
                     raise ValidationFailed.field(["body", "url"], "sourceUrl is required for "
                                                  "URL upload type", "missing")
                 spec = self._spec(req, meta, meta.name or _name_from_url(meta.url))
-                return self.ingestor.ingest_url(meta.url, spec)
+                with self._url_import(req) as deadline:
+                    return self.ingestor.ingest_url(meta.url, spec, deadline=deadline)
             if received is None:
                 message = ("File is required for file upload type" if allow_url
                            else "file is required")
@@ -470,6 +491,18 @@ class AssetCollection:
     def _created(resp: falcon.Response, asset: Asset) -> None:
         resp.location = f"{API}/assets/{asset.id}"
         ok(resp, asset_json(asset), status=falcon.HTTP_201)
+
+
+def _bulk_failure(exc: BaseException) -> dict[str, Any]:
+    """One failed item of a bulk import, as the old backend reported it."""
+    if isinstance(exc, UrlRefused | DownloadFailed):
+        error = f"Failed to download: {exc.reason}"
+    elif isinstance(exc, ActorvidError) and exc.status < 500:
+        error = exc.message
+    else:
+        logger.error("a bulk asset item failed", exc_info=exc)
+        error = "Processing failed"
+    return {"asset": None, "success": False, "error": error}
 
 
 class AssetItem:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import falcon
 
-from actorvid.accounts import Accounts
+from actorvid.accounts import Accounts, Login
 from actorvid.api.envelope import ok
 from actorvid.api.middleware import COOKIE_NAME
 from actorvid.api.validation import Field, Schema, read_json
-from actorvid.errors import NotFound, ValidationFailed
+from actorvid.errors import NotFound, Unauthorized, ValidationFailed
 from actorvid.store import users as user_store
 from actorvid.store.users import ApiKey
+from actorvid.throttle import LoginThrottle
 
 LOGIN = Schema((
     Field("username", "string", required=True, min_length=1, max_length=150),
@@ -34,22 +35,35 @@ def api_key_json(key: ApiKey) -> dict[str, object]:
 class LoginResource:
     auth = "none"
 
-    def __init__(self, accounts: Accounts, *, max_body: int, cookie_secure: bool) -> None:
+    def __init__(self, accounts: Accounts, *, max_body: int, cookie_secure: bool,
+                 throttle: LoginThrottle | None = None) -> None:
         self.accounts = accounts
         self.max_body = max_body
         self.cookie_secure = cookie_secure
+        self.throttle = throttle or LoginThrottle()
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, LOGIN, max_bytes=self.max_body)
         if body.get("grant_type") not in (None, "", "password"):
             raise ValidationFailed.field(["body", "grant_type"], "grant_type must be password",
                                          "literal_error")
-        login = self.accounts.login(body["username"], body["password"])
+        login = self._login(body["username"], body["password"], req.remote_addr or "")
         resp.set_cookie(COOKIE_NAME, login.token, max_age=login.expires_in, path="/",
                         secure=self.cookie_secure, http_only=True, same_site="Lax")
         ok(resp, {"access_token": login.token, "token_type": "bearer",
                   "expires_in": login.expires_in, "message": "Login successful",
                   "username": login.user.username})
+
+
+    def _login(self, username: str, password: str, address: str) -> Login:
+        self.throttle.check(username, address)  # 429 before any hashing while backing off
+        try:
+            login = self.accounts.login(username, password)
+        except Unauthorized:
+            self.throttle.failed(username, address)
+            raise
+        self.throttle.succeeded(username, address)
+        return login
 
 
 class LogoutResource:

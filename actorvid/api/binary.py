@@ -9,18 +9,25 @@ The body is a plain iterator over :func:`actorvid.store.blobs.iter_blob`, which 
 read connection per chunk and gives it back before yielding; it is deliberately not seekable,
 because waitress hands seekable bodies to its I/O thread, which would then read SQLite there.
 Memory per download is one chunk, whatever the blob's size.
+
+A body larger than waitress's output buffer can park a worker thread until the client reads,
+so such bodies take one of the :func:`stream_slots` for as long as they stream (a bounded share of
+the threads, and of it a bounded share per user); past that the answer is 429 with
+``Retry-After``. Stalled readers are dropped by :class:`actorvid.serving.SendDeadline`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
 import falcon
 
 from actorvid.errors import RangeNotSatisfiable
+from actorvid.limits import ConcurrencySlots
+from actorvid.serving import OUTBUF_HIGH_WATERMARK
 from actorvid.store import blobs
 from actorvid.store.blobs import BlobInfo
 from actorvid.store.db import Database
@@ -39,11 +46,27 @@ INLINE_TYPES = frozenset({
 _RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
 
 
-class BlobStream:
-    """A non-seekable iterator over part of a blob; ``close()`` stops it early."""
+# Smaller bodies fit in waitress's output buffer whole, so they never park a thread.
+LARGE_BODY = OUTBUF_HIGH_WATERMARK
+# What a client told "busy" should wait: streams end, or are dropped, within seconds to a
+# minute; a short hint spreads the retries.
+STREAM_RETRY_AFTER = 5
 
-    def __init__(self, pieces: Iterator[bytes]) -> None:
+
+def stream_slots(total: int, per_user: int) -> ConcurrencySlots:
+    """The slots large bodies take while they stream (see the module's docstring)."""
+    return ConcurrencySlots(total, per_user, retry_after=STREAM_RETRY_AFTER,
+                            busy_message="Too many downloads at once; try again shortly")
+
+
+class BlobStream:
+    """A non-seekable iterator over part of a blob; ``close()`` stops it early and calls
+    ``on_close`` (the stream slot's release)."""
+
+    def __init__(self, pieces: Iterator[bytes],
+                 on_close: Callable[[], None] | None = None) -> None:
         self._pieces = pieces
+        self._on_close = on_close
 
     def __iter__(self) -> BlobStream:
         return self
@@ -52,9 +75,13 @@ class BlobStream:
         return next(self._pieces)
 
     def close(self) -> None:
-        close = getattr(self._pieces, "close", None)
-        if close is not None:
-            close()
+        try:
+            close = getattr(self._pieces, "close", None)
+            if close is not None:
+                close()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -136,6 +163,11 @@ def send_blob(req: falcon.Request, resp: falcon.Response, db: Database, blob: Bl
     # A Range with a stale If-Range validator gets the whole (new) body.
     if if_range is None or (etag is not None and if_range.strip() == etag):
         byte_range = parse_range(req.get_header("Range"), blob.size)
+    first, last = (0, blob.size - 1) if byte_range is None else byte_range
+    length = max(0, last - first + 1)
+    # Taken before any body header is set, so a 429 is a plain JSON error.
+    release = (_stream_slot(req) if req.method != "HEAD" and length > LARGE_BODY
+               else None)
     resp.content_type = content_type
     kind = disposition or ("inline" if content_type in INLINE_TYPES else "attachment")
     resp.set_header("Content-Disposition", content_disposition(kind, filename or "download"))
@@ -143,14 +175,19 @@ def send_blob(req: falcon.Request, resp: falcon.Response, db: Database, blob: Bl
         # Should a browser render it anyway, it runs nothing on our origin.
         resp.set_header("Content-Security-Policy", "default-src 'none'; sandbox")
     if byte_range is None:
-        first, last = 0, blob.size - 1
         resp.status = falcon.HTTP_200
     else:
-        first, last = byte_range
         resp.status = falcon.HTTP_206
         resp.set_header("Content-Range", f"bytes {first}-{last}/{blob.size}")
-    length = max(0, last - first + 1)
     resp.content_length = length
     if req.method == "HEAD" or length == 0:
         return
-    resp.stream = BlobStream(blobs.iter_blob(db, blob, first, last + 1))
+    resp.stream = BlobStream(blobs.iter_blob(db, blob, first, last + 1), on_close=release)
+
+
+def _stream_slot(req: falcon.Request) -> Callable[[], None] | None:
+    slots: ConcurrencySlots | None = getattr(req.context, "stream_slots", None)
+    if slots is None:
+        return None
+    user = getattr(req.context, "user", None)
+    return slots.acquire(user.id if user is not None else req.remote_addr)

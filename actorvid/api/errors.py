@@ -16,6 +16,7 @@ import falcon
 
 from actorvid import errors
 from actorvid.api.envelope import envelope, request_id_var
+from actorvid.api.validation import malformed_json
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ _FALCON_CODES = {
 def handle_http_error(req: falcon.Request, resp: falcon.Response, ex: falcon.HTTPError,
                       params: dict[str, Any]) -> None:
     if isinstance(ex, falcon.MediaMalformedError):
-        _respond(resp, 400, "malformed_json", "Request body is not valid JSON")
+        _respond(resp, 400, "malformed_json", malformed_json(ex).message)
         return
     if isinstance(ex, (falcon.HTTPInvalidParam, falcon.HTTPMissingParam)):
         name = (ex.description or "").split("\"")[1] if "\"" in (ex.description or "") else ""

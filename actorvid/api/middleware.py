@@ -5,18 +5,24 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import falcon
 
 from actorvid.accounts import Accounts
 from actorvid.api.envelope import request_id_var
-from actorvid.errors import Forbidden, Unauthorized
+from actorvid.errors import Forbidden, Unauthorized, UnsupportedMediaType
+from actorvid.limits import ConcurrencySlots
 from actorvid.security import API_KEY_PREFIX
+from actorvid.serving import SendDeadline
 from actorvid.store.models import Scope
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 COOKIE_NAME = "access_token"
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_COOKIE_WRITE_TYPES = frozenset({"application/json", "multipart/form-data"})
 
 
 class RequestIdMiddleware:
@@ -30,6 +36,19 @@ class RequestIdMiddleware:
         resp.set_header("X-Request-ID", request_id)
 
 
+class StreamGuardMiddleware:
+    """Put every request's connection under the send deadline, and give binary routes the
+    process's stream slots (``actorvid/api/binary.py``)."""
+
+    def __init__(self, deadline: SendDeadline, slots: ConcurrencySlots) -> None:
+        self.deadline = deadline
+        self.slots = slots
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.deadline.watch(req.env)
+        req.context.stream_slots = self.slots
+
+
 class AuthMiddleware:
     """Resolve the caller before the responder runs.
 
@@ -39,8 +58,9 @@ class AuthMiddleware:
     or a session token), the ``access_token`` cookie, then ``?token=`` where allowed.
     """
 
-    def __init__(self, accounts: Accounts) -> None:
+    def __init__(self, accounts: Accounts, *, allowed_origins: tuple[str, ...] = ()) -> None:
         self.accounts = accounts
+        self.allowed_origins = frozenset(o.rstrip("/").lower() for o in allowed_origins)
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any,
                          params: dict[str, Any]) -> None:
@@ -50,18 +70,39 @@ class AuthMiddleware:
             return
         if getattr(resource, "auth", "required") == "none":
             return
-        user = self._authenticate(req, resource, params)
+        user, by_cookie = self._authenticate(req, resource, params)
+        if by_cookie and req.method not in _SAFE_METHODS:
+            self._refuse_cross_site(req)
         if not user.is_active:
             raise Forbidden("Inactive user")
         req.context.user = user
         req.context.scope = Scope(user.id, user.is_admin)
 
-    def _authenticate(self, req: falcon.Request, resource: Any, params: dict[str, Any]) -> Any:
+    def _refuse_cross_site(self, req: falcon.Request) -> None:
+        """A browser sends the cookie with cross-site requests too; only headers a page on
+        another site cannot forge without CORS (a JSON content type, a foreign ``Origin``)
+        tell them apart. API keys and bearer tokens are never sent by a browser on its own."""
+        content_type = (req.content_type or "").split(";")[0].strip().lower()
+        if content_type and content_type not in _COOKIE_WRITE_TYPES:
+            raise UnsupportedMediaType(
+                "Requests signed in with the session cookie must send application/json or "
+                "multipart/form-data")
+        origin = (req.get_header("Origin") or "").rstrip("/").lower()
+        if not origin:
+            return
+        same_host = urlsplit(origin).netloc == (req.get_header("Host") or "").lower()
+        if not same_host and origin not in self.allowed_origins:
+            raise Forbidden("Cross-site request refused: its Origin is not allowed")
+
+    def _authenticate(self, req: falcon.Request, resource: Any, params: dict[str, Any]
+                      ) -> tuple[Any, bool]:
+        """The caller, and whether the session cookie (a credential browsers send on their
+        own) is what identified them."""
         api_key = req.get_header("X-API-Key")
         if api_key:
             user = self.accounts.authenticate_api_key(api_key.strip())
             if user is not None:
-                return user
+                return user, False
         authorization = req.get_header("Authorization") or ""
         scheme, _, credential = authorization.partition(" ")
         credential = credential.strip()
@@ -71,19 +112,19 @@ class AuthMiddleware:
             else:
                 user = self.accounts.authenticate_session(credential)
             if user is not None:
-                return user
+                return user, False
         cookies = req.get_cookie_values(COOKIE_NAME) or []
         cookie = cookies[0] if cookies else None
         if cookie:
             user = self.accounts.authenticate_session(cookie)
             if user is not None:
-                return user
+                return user, True
         token = req.get_param("token")
         resource_of = getattr(resource, "access_token_resource", None)
         if token and resource_of is not None and req.method in ("GET", "HEAD"):
             user = self.accounts.authenticate_access_token(token, resource_of(params))
             if user is not None:
-                return user
+                return user, False
             raise Unauthorized("Invalid or expired access token")
         if api_key or authorization or cookie:
             raise Unauthorized("Could not validate credentials")

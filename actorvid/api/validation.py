@@ -15,6 +15,7 @@ from typing import Any
 import falcon
 
 from actorvid.errors import MalformedJSON, PayloadTooLarge, ValidationFailed
+from actorvid.jsonsafe import JSONRejected
 
 _MISSING = object()
 SQLITE_MAX_INT = 2**63 - 1
@@ -179,13 +180,20 @@ def read_json(req: falcon.Request, schema: Schema | None, *, max_bytes: int) -> 
               "type": "content_type"}])
     try:
         body = req.get_media()
-    except falcon.MediaMalformedError:
-        raise MalformedJSON() from None
+    except falcon.MediaMalformedError as ex:
+        raise malformed_json(ex) from None
     except falcon.MediaNotFoundError:
         raise ValidationFailed("Request body is required",
                                [{"loc": ["body"], "msg": "Request body is required",
                                  "type": "missing"}]) from None
     return schema.validate(body) if schema is not None else body
+
+
+def malformed_json(ex: falcon.MediaMalformedError) -> MalformedJSON:
+    """The client's error for a body the JSON reader refused, saying why when we know."""
+    if isinstance(ex.__cause__, JSONRejected):
+        return MalformedJSON(f"Request body is not valid JSON: {ex.__cause__}")
+    return MalformedJSON()
 
 
 def query_int(req: falcon.Request, name: str, default: int, *, minimum: int | None = None,

@@ -12,6 +12,7 @@ A connection is used by one thread at a time; it may move between threads (hence
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -47,6 +48,29 @@ def connect(path: Path | str, *, read_only: bool = False) -> sqlite3.Connection:
     return conn
 
 
+# SQLite creates ``-wal``, ``-shm`` and ``-journal`` with the mode of the database file, so a
+# private database file makes all of them private.
+PRIVATE_FILE_MODE = 0o600
+_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def make_private(path: Path) -> None:
+    """Create ``path`` as 0600 if missing and take group/other access from it and its
+    companions: they hold every tenant's data and the credential hashes."""
+    if str(path) == ":memory:":
+        return
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE))
+    for suffix in _COMPANIONS:
+        companion = Path(f"{path}{suffix}")
+        try:
+            if companion.stat().st_mode & 0o077:
+                os.chmod(companion, PRIVATE_FILE_MODE)
+        except FileNotFoundError:
+            continue
+        except PermissionError:  # someone else's file: report it, do not fail the start
+            logger.warning("%s is readable by others and not ours to change", companion)
+
+
 class DatabaseClosed(StoreError):
     message = "The database is closed"
 
@@ -56,6 +80,7 @@ class Database:
 
     def __init__(self, path: Path | str, *, read_pool_size: int = 8) -> None:
         self.path = Path(path)
+        make_private(self.path)
         self._write_lock = threading.RLock()
         self._writer = connect(self.path)
         mode = self._writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -152,7 +177,7 @@ def open_database(path: Path | str, *, read_pool_size: int = 8, migrate: bool = 
 
     path = Path(path)
     if str(path) != ":memory:" and path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = Database(path, read_pool_size=read_pool_size)
     if migrate:
         try:

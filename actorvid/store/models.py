@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from actorvid import jsonsafe
+
 
 @dataclass(frozen=True, slots=True)
 class Scope:
@@ -26,7 +28,10 @@ def scope_sql(alias: str = "") -> str:
 
 
 def dump_json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True)
+    """JSON text for a column; a non-finite number raises ``ValueError`` rather than storing
+    ``NaN``, which would make every later answer that includes it invalid JSON."""
+    return None if value is None else jsonsafe.dumps(value, separators=(",", ":"),
+                                                     sort_keys=True)
 
 
 def load_json(text: str | None, default: Any = None) -> Any:

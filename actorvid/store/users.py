@@ -202,4 +202,7 @@ def revoke_session(conn: sqlite3.Connection, token_hash: str, now: str) -> bool:
 
 
 def delete_expired_sessions(conn: sqlite3.Connection, now: str) -> int:
-    return conn.execute("DELETE FROM sessions WHERE expires_at <= :now", {"now": now}).rowcount
+    """Delete sessions and access tokens that can no longer open anything."""
+    return int(conn.execute(
+        "DELETE FROM sessions WHERE expires_at <= :now OR revoked_at IS NOT NULL",
+        {"now": now}).rowcount)
