@@ -117,12 +117,12 @@ def create_context(
     accounts = Accounts(db, clock=clock, session_ttl=settings.session_ttl_seconds,
                         access_token_ttl=settings.access_token_ttl_seconds)
     if bootstrap:
-        key = accounts.bootstrap_admin(settings.data_dir)
+        key = accounts.bootstrap_admin(settings.admin_key_file)
         if key:
             # Printed once, on purpose, outside the logs.
             print(f"actorvid: created user 'admin' with API key {key}\n"
-                  f"actorvid: (also written to {settings.data_dir / 'admin-api-key.txt'})",
-                  file=sys.stderr, flush=True)
+                  f"actorvid: (also written to {settings.admin_key_file}; keep it out of "
+                  "version control)", file=sys.stderr, flush=True)
     ctx = AppContext(settings=settings, db=db, accounts=accounts, clock=clock, new_id=new_id)
     # One ingestor for the asset routes and the jobs that fetch photos.
     ingestor = AssetIngestor(db, settings, new_id=new_id, clock=clock)

@@ -133,7 +133,7 @@ def test_waitress_serve_call_create_app_stops_on_sigterm(tmp_path):
 
         found = wait_until(port, timeout=60, interval=0, message="waitress-serve start")
         assert found != "exited"
-        key = (tmp_path / "admin-api-key.txt").read_text().strip()
+        key = (tmp_path / "w.db.admin-api-key.txt").read_text().strip()
         health = requests.get(f"http://127.0.0.1:{found}/health", timeout=30).json()["data"]
         assert health["actors"] == "ok"
         assert requests.get(f"http://127.0.0.1:{found}/api/v3/clients", timeout=30,
