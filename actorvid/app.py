@@ -28,6 +28,7 @@ from actorvid.api.middleware import AuthMiddleware, RequestIdMiddleware
 from actorvid.clock import Clock, IdFactory, new_uuid, utc_now
 from actorvid.config import Settings, load_settings
 from actorvid.ingest import AssetIngestor
+from actorvid.logs import configure_logging
 from actorvid.store import blobs
 from actorvid.store.db import Database, open_database
 
@@ -146,21 +147,30 @@ def create_app(
 ) -> falcon.App:
     """Build the app. With no arguments, read settings from the environment and open the db.
 
-    This is what ``waitress-serve --call actorvid.app:create_app`` runs. As no one else will
-    stop the actor system then, it is stopped (leaf-first) when the process exits, and SIGTERM
-    ends waitress like Ctrl-C does instead of killing the process outright.
+    This is what ``waitress-serve --call actorvid.app:create_app`` runs. It then logs like
+    ``actorvid serve`` (waitress-serve sets up no logging of its own before calling us). As no
+    one else will stop the actor system, it is stopped (leaf-first) when the process exits,
+    and SIGTERM ends waitress like Ctrl-C does instead of killing the process outright.
     """
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, settings.log_format)
     ctx = create_context(settings, db=db, clock=clock, new_id=new_id, bootstrap=bootstrap,
                          start_actors=start_actors)
     if ctx.runtime is not None:
-        atexit.register(ctx.close)
+        atexit.register(_close_at_exit, ctx)
         if (threading.current_thread() is threading.main_thread()
                 and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL):
             signal.signal(signal.SIGTERM, _interrupt)
     return build_app(ctx)
 
 
+def _close_at_exit(ctx: AppContext) -> None:
+    ctx.close()
+    logger.info("actorvid stopped")
+
+
 def _interrupt(signum: int, frame: object) -> None:
     # A second SIGTERM while stopping kills outright, as an impatient supervisor expects.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    logger.info("signal %s: no new requests; stopping", signum)
     raise KeyboardInterrupt  # waitress's loop lets exactly this through, then returns

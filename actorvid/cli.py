@@ -1,4 +1,5 @@
-"""The ``actorvid`` command: serve, users, keys, migrate, import-legacy."""
+"""The actorvid command: serve the API, make a demo video, manage users and keys, migrate,
+back up and check the database, import the old backend's data."""
 
 from __future__ import annotations
 
@@ -22,8 +23,13 @@ logger = logging.getLogger("actorvid")
 
 
 def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from actorvid.logs import configure_logging
+
+    try:
+        fmt = load_settings().log_format
+    except ConfigError:
+        fmt = "text"  # the command itself reports the bad setting
+    configure_logging(level, fmt)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -199,7 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output", default="actorvid-demo.mp4", help="where to write the MP4")
     demo.add_argument("--pairs", type=int, default=4, help="scenes (image pairs)")
     demo.add_argument("--no-audio", action="store_true", help="skip the soundtrack")
-    demo.add_argument("--keep", action="store_true", help="keep the demo's working folder")
+    demo.add_argument("--keep", action="store_true",
+                      help="keep the working folder (its database, photos and key) and print "
+                           "where it is")
     demo.set_defaults(func=cmd_demo)
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
