@@ -29,7 +29,7 @@ import falcon
 from actorvid.api import assets as asset_api
 from actorvid.api import auth, campaigns, clients, jobs, media_routes
 from actorvid.api.context import AppContext
-from actorvid.api.validation import SQLITE_MAX_INT, Schema
+from actorvid.api.validation import SQLITE_MAX_INT, Schema, camel_case
 from actorvid.media.magic import ASSET_TYPES
 from actorvid.store.assets import Asset
 from actorvid.store.campaigns import STATUSES as CAMPAIGN_STATUSES
@@ -388,9 +388,19 @@ def _stats(*keys: str) -> dict[str, Any]:
 JOB_ID = _param("job_id", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}, "path")
 
 _STATUS_FILTER = _param("status", {"type": "string", "enum": list(JOB_STATUSES)})
-_CLIENT_FILTER = _param("client_id", STR)
-_CAMPAIGN_FILTER = _param("campaign_id", STR)
-_ASSET_TYPE = _param("asset_type", {"type": "string", "enum": list(ASSET_TYPES)})
+
+
+def _filter(name: str, schema: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """A list filter in both spellings the routes accept (see ``query_param``)."""
+    camel = camel_case(name)
+    return (_param(name, schema, description=f"Filter; also accepted as {camel}."),
+            _param(camel, schema, description=f"Same as {name} (send one spelling, or both "
+                                              "with the same value)."))
+
+
+_CLIENT_FILTER = _filter("client_id", STR)
+_CAMPAIGN_FILTER = _filter("campaign_id", STR)
+_ASSET_TYPE = _filter("asset_type", {"type": "string", "enum": list(ASSET_TYPES)})
 
 OPERATIONS: dict[tuple[str, str], Op] = {
     # --- service --------------------------------------------------------------------------
@@ -452,7 +462,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     # --- campaigns ------------------------------------------------------------------------
     (f"{API}/campaigns", "GET"): Op(
         "List the caller's campaigns", ("campaigns",), list_of("Campaign"), page=True,
-        params=(_CLIENT_FILTER, _param("status", {"type": "string",
+        params=(*_CLIENT_FILTER, _param("status", {"type": "string",
                                                   "enum": list(CAMPAIGN_STATUSES)}), *PAGE),
         errors=(401, 422)),
     (f"{API}/campaigns", "POST"): Op("Create a campaign for one of the caller's clients",
@@ -473,11 +483,11 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         _stats("videoCount", "totalSpend", "avgCost")),
     (f"{API}/campaigns/{{campaign_id}}/assets", "GET"): Op(
         "A campaign's assets", ("campaigns", "assets"), list_of("Asset"), page=True,
-        params=(_ASSET_TYPE, *PAGE), errors=(*_COMMON, 422)),
+        params=(*_ASSET_TYPE, *PAGE), errors=(*_COMMON, 422)),
     # --- assets ---------------------------------------------------------------------------
     (f"{API}/assets", "GET"): Op(
         "List the caller's assets, newest first", ("assets",), list_of("Asset"), page=True,
-        params=(_CLIENT_FILTER, _CAMPAIGN_FILTER, _ASSET_TYPE, *PAGE), errors=(401, 422)),
+        params=(*_CLIENT_FILTER, *_CAMPAIGN_FILTER, *_ASSET_TYPE, *PAGE), errors=(401, 422)),
     (f"{API}/assets", "POST"): Op(
         "Upload a file (multipart part `file`; metadata as form fields or query)",
         ("assets",), ref("Asset"), status=201, body=_asset_multipart(),
@@ -515,7 +525,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     # --- jobs -----------------------------------------------------------------------------
     (f"{API}/jobs", "GET"): Op(
         "List the caller's jobs", ("jobs",), list_of("Job"), page=True,
-        params=(_STATUS_FILTER, _CAMPAIGN_FILTER, _CLIENT_FILTER, *PAGE), errors=(401, 422)),
+        params=(_STATUS_FILTER, *_CAMPAIGN_FILTER, *_CLIENT_FILTER, *PAGE), errors=(401, 422)),
     (f"{API}/jobs", "POST"): Op(
         "Create a standard (brief-driven) job; work starts at once, poll GET /jobs/{id}",
         ("jobs",), _job_created(), status=201, body=jobs.STANDARD, errors=_job_errors()),
@@ -577,7 +587,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         errors=(401, 422)),
     (f"{API}/generated-videos", "GET"): Op(
         "Finished videos", ("jobs", "videos"), list_of("GeneratedVideo"), page=True,
-        params=(_CAMPAIGN_FILTER, _CLIENT_FILTER,
+        params=(*_CAMPAIGN_FILTER, *_CLIENT_FILTER,
                 _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000,
                                  "default": 25}), OFFSET),
         errors=(401, 422)),
@@ -737,7 +747,8 @@ def build_description(app: falcon.App, *, server_url: str | None = None) -> dict
                  "description": "AI marketing-video studio. Every JSON response is an "
                                 "envelope {data, error, meta}; errors use real HTTP status "
                                 "codes and still carry it. Bodies are camelCase, query "
-                                "parameters snake_case."},
+                                "parameters snake_case; list filters also take their "
+                                "camelCase spelling (client_id or clientId)."},
         "paths": paths,
         "components": {
             "schemas": {**_hand_components(), **serializer_components()},
