@@ -44,6 +44,14 @@ DOCS_PATH = "/api/docs"
 API = "/api/v3"
 
 JSON = "application/json"
+
+# What the README says too (tests/contract/test_key_case.py holds both to the served keys).
+KEY_CASE = ("Request and response bodies are camelCase, except: /api/auth/* answers "
+            "snake_case keys (access_token, created_at, ...), as the old backend's auth routes "
+            "did; /api/v3/audio/status/{job_id} keeps the old mixed shape (jobId next to "
+            "audio_url); /api/v3/debug/actors answers the actor system's snake_case field "
+            "names. Query parameters are snake_case; list filters also take their camelCase "
+            "spelling (client_id or clientId).")
 # Security requirement lists (OpenAPI: alternatives are ORed).
 AUTH: list[dict[str, list[str]]] = [{"apiKey": []}, {"bearer": []}, {"cookie": []}]
 BINARY_AUTH: list[dict[str, list[str]]] = [*AUTH, {"accessToken": []}]
@@ -258,6 +266,19 @@ def _hand_components() -> dict[str, dict[str, Any]]:
                            "properties": generated},
         "AudioStatus": {"type": "object", "required": ["jobId", "status", "audio_url"],
                         "properties": audio_status},
+        "ActorNode": {
+            "description": "One actor of the live tree. snake_case keys on purpose: the "
+                           "actor system's own field names, for operators (not part of the "
+                           "old contract). Labels such as job_id, scene_id and scene_number "
+                           "appear on the actors they belong to.",
+            "type": "object",
+            "required": ["kind", "urn", "state", "mailbox", "responding", "children"],
+            "properties": {
+                "kind": STR, "urn": STR, "child_id": STR_OR_NULL, "job_id": INT,
+                "scene_id": STR, "scene_number": INT, "state": OBJ_OR_NULL, "mailbox": INT,
+                "started_at": STR_OR_NULL, "restarts": INT, "last_message": STR_OR_NULL,
+                "last_message_at": STR_OR_NULL, "responding": BOOL, "alive": BOOL,
+                "children": {"type": "array", "items": ref("ActorNode")}}},
         "Health": {"type": "object", "required": ["status", "database", "actors"],
                    "properties": {"status": {"type": "string",
                                              "enum": ["healthy", "unhealthy"]},
@@ -414,7 +435,9 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "A page that renders this description for people", ("service",), security=PUBLIC,
         errors=(), binary="text/html"),
     (f"{API}/debug/actors", "GET"): Op(
-        "The live actor tree (admins only; others get 404)", ("service",), OBJ,
+        "The live actor tree (admins only; others get 404)", ("service",), ref("ActorNode"),
+        description="Keys are snake_case (see ActorNode). ?format=text answers the same tree "
+                    "as indented text.",
         params=(_param("format", {"type": "string", "enum": ["json", "text"]}),)),
     ("/api/webhooks/replicate", "POST"): Op(
         "Replicate prediction webhook (signature verified; only a hint to poll now)",
@@ -425,6 +448,8 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     # --- auth -----------------------------------------------------------------------------
     ("/api/auth/login", "POST"): Op(
         "Log in: sets the access_token cookie and returns the token", ("auth",), _login_ok(),
+        description="Like every /api/auth route, it answers snake_case keys: the old "
+                    "backend's login shape (message, username) plus the token's.",
         body=auth.LOGIN, content=(JSON, "application/x-www-form-urlencoded"),
         security=PUBLIC, errors=(400, 401, 413, 415, 422, 429)),
     ("/api/auth/logout", "POST"): Op(
@@ -746,9 +771,7 @@ def build_description(app: falcon.App, *, server_url: str | None = None) -> dict
         "info": {"title": "actorvid API", "version": "3",
                  "description": "AI marketing-video studio. Every JSON response is an "
                                 "envelope {data, error, meta}; errors use real HTTP status "
-                                "codes and still carry it. Bodies are camelCase, query "
-                                "parameters snake_case; list filters also take their "
-                                "camelCase spelling (client_id or clientId)."},
+                                "codes and still carry it. " + KEY_CASE},
         "paths": paths,
         "components": {
             "schemas": {**_hand_components(), **serializer_components()},
