@@ -8,6 +8,7 @@ import contextlib
 import getpass
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -150,6 +151,38 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from actorvid.store.maintenance import MaintenanceError, backup
+
+    settings = load_settings()
+    try:
+        size = backup(settings.db_path, Path(args.path))
+    except (MaintenanceError, sqlite3.Error, OSError) as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up {settings.db_path} to {args.path} ({size} bytes, integrity ok)")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from actorvid.clock import utc_now
+    from actorvid.store.maintenance import MaintenanceError, check
+
+    settings = load_settings()
+    try:
+        report = check(settings.db_path, now=utc_now(),
+                       stale_after=timedelta(minutes=args.stale_minutes))
+    except (MaintenanceError, sqlite3.Error) as exc:
+        print(f"check failed: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(report.lines()))
+    return 1 if report.problems else 0
+
+
 def cmd_import_legacy(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -212,6 +245,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(func=cmd_migrate)
+
+    backup = sub.add_parser(
+        "backup", help="copy the database while it is in use, then check the copy")
+    backup.add_argument("path", metavar="PATH", help="the new file (must not exist)")
+    backup.set_defaults(func=cmd_backup)
+
+    check = sub.add_parser(
+        "check", help="report integrity problems, orphan blobs and stuck jobs "
+                      "(exit 1 when there are any)")
+    check.add_argument("--stale-minutes", type=int, default=60, metavar="N",
+                       help="a working job unchanged for N minutes counts as stuck, and a "
+                            "blob unreferenced for N minutes as an orphan (default 60)")
+    check.set_defaults(func=cmd_check)
 
     legacy = sub.add_parser(
         "import-legacy", help="import a database of the old Python backend into ACTORVID_DB")
