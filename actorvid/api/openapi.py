@@ -16,6 +16,7 @@ too. The description is built on first request, after every route is registered.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import threading
@@ -25,10 +26,12 @@ from importlib import resources
 from typing import Any
 
 import falcon
+from openapi_ui_bundles import swagger_ui
 
 from actorvid.api import assets as asset_api
 from actorvid.api import auth, campaigns, clients, jobs, media_routes
 from actorvid.api.context import AppContext
+from actorvid.api.examples import EXAMPLES
 from actorvid.api.validation import SQLITE_MAX_INT, Schema, camel_case
 from actorvid.media.magic import ASSET_TYPES
 from actorvid.store.assets import Asset
@@ -41,6 +44,14 @@ from actorvid.store.users import ApiKey
 
 OPENAPI_PATH = "/api/openapi.json"
 DOCS_PATH = "/api/docs"
+# Everything the explorer page loads, each from this origin: Swagger UI's files from the
+# openapi-ui-bundles package and our page and start-up script.
+_JS = "text/javascript; charset=utf-8"
+DOCS_FILES: dict[str, tuple[str, str]] = {
+    "swagger-ui-bundle.js": ("swagger", _JS),
+    "swagger-ui.css": ("swagger", "text/css; charset=utf-8"),
+    "docs.js": ("ours", _JS),
+}
 API = "/api/v3"
 
 JSON = "application/json"
@@ -325,7 +336,7 @@ class Op:
     params: tuple[dict[str, Any], ...] = ()
     errors: tuple[int, ...] = _COMMON
     security: list[dict[str, list[str]]] = field(default_factory=lambda: AUTH)
-    binary: str | None = None  # media type of a streamed body
+    binary: str | tuple[str, ...] | None = None  # media type(s) of a streamed body
     raw: dict[str, Any] | None = None  # a non-envelope success body (docs, openapi)
     description: str = ""
 
@@ -432,8 +443,12 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "This description (OpenAPI 3.1)", ("service",), security=PUBLIC, errors=(),
         raw={"type": "object", "required": ["openapi", "paths"]}),
     (DOCS_PATH, "GET"): Op(
-        "A page that renders this description for people", ("service",), security=PUBLIC,
-        errors=(), binary="text/html"),
+        "The API explorer (Swagger UI) on this description: read it, try it out",
+        ("service",), security=PUBLIC, errors=(), binary="text/html"),
+    (f"{DOCS_PATH}/static/{{name}}", "GET"): Op(
+        "A file the explorer loads (served here: no CDN)", ("service",), security=PUBLIC,
+        errors=(404,), binary=("text/javascript", "text/css"),
+        params=(_param("name", {"type": "string", "enum": sorted(DOCS_FILES)}, "path"),)),
     (f"{API}/debug/actors", "GET"): Op(
         "The live actor tree (admins only; others get 404)", ("service",), ref("ActorNode"),
         description="Keys are snake_case (see ActorNode). ?format=text answers the same tree "
@@ -721,16 +736,19 @@ def _operation(path: str, method: str, op: Op) -> dict[str, Any]:
     if params:
         out["parameters"] = params
     if op.body is not None:
-        schema = _request_schema(op.body)
+        media: dict[str, Any] = {"schema": _request_schema(op.body)}
+        if (path, method) in EXAMPLES:
+            media["example"] = EXAMPLES[(path, method)]
         out["requestBody"] = {"required": True,
-                              "content": {ct: {"schema": schema} for ct in op.content}}
+                              "content": {ct: media for ct in op.content}}
     responses: dict[str, Any] = {}
     if op.raw is not None:
         responses[str(op.status)] = {"description": _STATUS_TEXT[op.status],
                                      "content": {JSON: {"schema": op.raw}}}
     elif op.binary is not None:
-        content = {} if method == "HEAD" else {op.binary: {"schema": {
-            "type": "string", "format": "binary"}}}
+        types = (op.binary,) if isinstance(op.binary, str) else op.binary
+        content = {} if method == "HEAD" else {media_type: {"schema": {
+            "type": "string", "format": "binary"}} for media_type in types}
         responses[str(op.status)] = {"description": _STATUS_TEXT[op.status], **(
             {"content": content} if content else {})}
         if op.security is BINARY_AUTH:
@@ -828,29 +846,49 @@ class OpenApiResource:
         resp.data = self.body()
 
 
-def _load_page() -> bytes:
-    return resources.files("actorvid.api").joinpath("static/docs.html").read_bytes()
+# Swagger UI sets inline styles and shows data: images; scripts and fetches stay same-origin.
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; font-src 'self' data:; connect-src 'self'")
+
+
+@functools.cache
+def docs_file(name: str) -> bytes:
+    """The bytes of ``docs.html`` or of a :data:`DOCS_FILES` entry (read once)."""
+    origin = DOCS_FILES[name][0] if name in DOCS_FILES else "ours"
+    if origin == "swagger":
+        return (swagger_ui.static_path / name).read_bytes()
+    return resources.files("actorvid.api").joinpath(f"static/{name}").read_bytes()
+
+
+def _serve_docs_file(resp: falcon.Response, content_type: str, data: bytes) -> None:
+    resp.content_type = content_type
+    resp.set_header("Content-Security-Policy", DOCS_CSP)
+    resp.set_header("X-Content-Type-Options", "nosniff")
+    resp.data = data
 
 
 class DocsResource:
-    """A small self-contained page (no CDN) that fetches the description and lists it."""
+    """``/api/docs``: Swagger UI over ``/api/openapi.json``, and the files it loads."""
 
     auth = "none"
 
-    def __init__(self, page: Callable[[], bytes] = _load_page) -> None:
-        self._page = page()
+    def __init__(self, page: Callable[[str], bytes] = docs_file) -> None:
+        self._file = page
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.content_type = "text/html; charset=utf-8"
-        # The page's only script is inline and ours; it may fetch only from this origin.
-        resp.set_header("Content-Security-Policy",
-                        "default-src 'none'; script-src 'unsafe-inline'; "
-                        "style-src 'unsafe-inline'; connect-src 'self'")
-        resp.set_header("X-Content-Type-Options", "nosniff")
-        resp.data = self._page
+        _serve_docs_file(resp, "text/html; charset=utf-8", self._file("docs.html"))
+
+    def on_get_static(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
+        if name not in DOCS_FILES:
+            raise falcon.HTTPRouteNotFound()
+        # Swagger UI's version changes only with the package: a day of caching is safe.
+        resp.cache_control = ["public", "max-age=86400"]
+        _serve_docs_file(resp, DOCS_FILES[name][1], self._file(name))
 
 
 def add_openapi_routes(app: falcon.App, ctx: AppContext) -> None:
-    """Register ``/api/openapi.json`` and ``/api/docs`` (both public)."""
+    """Register ``/api/openapi.json``, ``/api/docs`` and its files (all public)."""
     app.add_route(OPENAPI_PATH, OpenApiResource(app))
-    app.add_route(DOCS_PATH, DocsResource())
+    docs = DocsResource()
+    app.add_route(DOCS_PATH, docs)
+    app.add_route(f"{DOCS_PATH}/static/{{name}}", docs, suffix="static")
