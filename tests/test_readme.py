@@ -21,7 +21,7 @@ import requests
 
 from actorvid.media.ffmpeg import FFmpeg
 from tests.cli.test_cli import stopped
-from tests.conftest import wait_until
+from tests.conftest import announced_port
 from tests.fakes.media import make_image
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -61,19 +61,12 @@ def test_readme_walkthrough_makes_a_video(tmp_path: Path) -> None:
                             stdout=subprocess.DEVNULL, text=True, env=env, cwd=tmp_path)
     lines: list[str] = []
     try:
-        def port() -> str | bool:
-            line = proc.stderr.readline()
-            lines.append(line)
-            found = re.search(r"Serving on http://127\.0\.0\.1:(\d+)", line)
-            return found.group(1) if found else (proc.poll() is not None and "exited")
-
-        found = wait_until(port, timeout=60, interval=0, message="waitress-serve start")
-        assert found != "exited", "".join(lines)
+        port = announced_port(proc, r"Serving on http://127\.0\.0\.1:(\d+)", lines)
         # Keep reading the log while the walk-through runs, so a full pipe never blocks it.
         reader = threading.Thread(target=lambda: lines.extend(proc.stderr),
                                   daemon=True)
         reader.start()
-        base = f"http://127.0.0.1:{found}"
+        base = f"http://127.0.0.1:{port}"
         key = (tmp_path / "walk.db.admin-api-key.txt").read_text().strip()
         run = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", readme_block(MARK)],
                              cwd=tmp_path, env={**env, "KEY": key, "API": base + "/api/v3"},

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import wait_until
+from tests.conftest import announced_port
 
 
 def run(tmp_path, *args, env_extra=None, check=True):
@@ -60,15 +60,7 @@ def test_serve_first_start_prints_key_and_stops_on_sigterm(tmp_path):
                             cwd=tmp_path)
     try:
         lines: list[str] = []
-
-        def port_announced():
-            line = proc.stderr.readline()
-            lines.append(line)
-            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-            return match.group(1) if match else (proc.poll() is not None and "exited")
-
-        port = wait_until(port_announced, timeout=60, interval=0, message="server start")
-        assert port != "exited", lines
+        port = announced_port(proc, r"listening on http://127\.0\.0\.1:(\d+)", lines)
         keys = [m.group(1) for m in (re.search(r"API key (sk_\S+)", ln) for ln in lines) if m]
         assert len(keys) == 1, lines
         key = keys[0]
@@ -127,14 +119,7 @@ def test_waitress_serve_call_create_app_stops_on_sigterm(tmp_path):
                             stdout=subprocess.DEVNULL, text=True, env=env, cwd=tmp_path)
     lines: list[str] = []
     try:
-        def port():
-            line = proc.stderr.readline()
-            lines.append(line)
-            match = re.search(r"Serving on http://127\.0\.0\.1:(\d+)", line)
-            return match.group(1) if match else (proc.poll() is not None and "exited")
-
-        found = wait_until(port, timeout=60, interval=0, message="waitress-serve start")
-        assert found != "exited"
+        found = announced_port(proc, r"Serving on http://127\.0\.0\.1:(\d+)", lines)
         key = (tmp_path / "w.db.admin-api-key.txt").read_text().strip()
         health = requests.get(f"http://127.0.0.1:{found}/health", timeout=30).json()["data"]
         assert health["actors"] == "ok"
