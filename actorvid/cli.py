@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from actorvid.config import ConfigError, load_settings
+from actorvid.config import LOG_LEVELS, ConfigError, load_settings
 
 if TYPE_CHECKING:
     from actorvid.accounts import Accounts
@@ -23,14 +23,15 @@ logger = logging.getLogger("actorvid")
 
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str | None) -> None:
     from actorvid.logs import configure_logging
 
     try:
-        fmt = load_settings().log_format
-    except ConfigError:
-        fmt = "text"  # the command itself reports the bad setting
-    configure_logging(level, fmt)
+        settings = load_settings()
+    except ConfigError:  # the command itself reports the bad setting
+        configure_logging(level or "info")
+        return
+    configure_logging(level or settings.log_level, settings.log_format)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -208,7 +209,8 @@ def cmd_import_legacy(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="actorvid", description=__doc__)
-    parser.add_argument("--log-level", default=os.environ.get("ACTORVID_LOG_LEVEL", "info"))
+    parser.add_argument("--log-level", choices=LOG_LEVELS,
+                        help="default: ACTORVID_LOG_LEVEL, else info")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP API and the actor system on waitress")
