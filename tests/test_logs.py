@@ -22,7 +22,9 @@ def json_log() -> Iterator[tuple[logging.Logger, io.StringIO]]:
     log = logging.getLogger("actorvid.test_logs")
     log.addHandler(handler)
     log.setLevel(logging.DEBUG)
+    outside_requests = request_id_var.set("")
     yield log, stream
+    request_id_var.reset(outside_requests)
     log.removeHandler(handler)
 
 
@@ -59,3 +61,15 @@ def test_extra_wins_and_the_request_id_is_the_current_requests(json_log) -> None
     assert (stored["request_id"], stored["job_id"], stored["scene_id"]) == ("req-42", 3, "s-9")
     assert "request_id" not in failed
     assert failed["job_id"] == 5 and "ValueError: boom" in failed["exception"]
+
+
+def test_a_thread_forgets_the_request_id_once_the_request_is_answered(client) -> None:
+    resp = client.simulate_get("/health", headers={"X-Request-ID": "req-done"})
+    assert resp.headers["X-Request-ID"] == "req-done"
+    assert request_id_var.get() == ""  # the test client ran the app on this thread
+    # Errors are answered before the id is forgotten, so they still carry it.
+    for path in ("/api/v3/clients", "/api/v3/nothing-here"):
+        error = client.simulate_get(path, headers={"X-Request-ID": "req-err"})
+        assert error.status_code in (401, 404)
+        assert error.json["meta"]["requestId"] == "req-err"
+    assert request_id_var.get() == ""
