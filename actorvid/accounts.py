@@ -218,11 +218,11 @@ class Accounts:
 
     # --- first start ---------------------------------------------------------------
 
-    def bootstrap_admin(self, data_dir: Path) -> str | None:
+    def bootstrap_admin(self, key_file: Path) -> str | None:
         """On an empty database, create ``admin`` with one API key; return the key once.
 
-        The key is also written to ``<data_dir>/admin-api-key.txt`` with mode 0600 so an
-        operator who missed the console can still read it.
+        The key is also written to ``key_file`` (``Settings.admin_key_file``) with mode 0600
+        so an operator who missed the console can still read it.
         """
         with self.db.read() as conn:
             if user_store.count_users(conn) > 0:
@@ -234,8 +234,8 @@ class Accounts:
             logger.info("admin user already exists; not bootstrapping")
             return None
         new_key = self.create_api_key(admin.id, "bootstrap")
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path = data_dir / "admin-api-key.txt"
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        path = key_file
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(new_key.key + "\n")

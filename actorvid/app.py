@@ -30,6 +30,7 @@ from actorvid.api.middleware import AuthMiddleware, RequestIdMiddleware, StreamG
 from actorvid.clock import Clock, IdFactory, new_uuid, utc_now
 from actorvid.config import Settings, load_settings
 from actorvid.ingest import AssetIngestor
+from actorvid.logs import configure_logging
 from actorvid.media.ffmpeg import MediaSlots
 from actorvid.serving import send_deadline
 from actorvid.store import blobs, ownership
@@ -139,12 +140,12 @@ def create_context(
                         password_params=settings.scrypt_params)
     accounts.prune_sessions()
     if bootstrap:
-        key = accounts.bootstrap_admin(settings.data_dir)
+        key = accounts.bootstrap_admin(settings.admin_key_file)
         if key:
             # Printed once, on purpose, outside the logs.
             print(f"actorvid: created user 'admin' with API key {key}\n"
-                  f"actorvid: (also written to {settings.data_dir / 'admin-api-key.txt'})",
-                  file=sys.stderr, flush=True)
+                  f"actorvid: (also written to {settings.admin_key_file}; keep it out of "
+                  "version control)", file=sys.stderr, flush=True)
     ctx = AppContext(settings=settings, db=db, accounts=accounts, clock=clock, new_id=new_id,
                      owner=owner)
     # One bound on ffmpeg children for the whole process: uploads, renders, stitches.
@@ -184,28 +185,38 @@ def create_app(
 ) -> falcon.App:
     """Build the app. With no arguments, read settings from the environment and open the db.
 
-    This is what ``waitress-serve --call actorvid.app:create_app`` runs. As no one else will
-    stop the actor system then, it is stopped (leaf-first) when the process exits, and SIGTERM
-    ends waitress like Ctrl-C does instead of killing the process outright.
+    This is what ``waitress-serve --call actorvid.app:create_app`` runs. It then logs like
+    ``actorvid serve`` (waitress-serve sets up no logging of its own before calling us). As no
+    one else will stop the actor system, it is stopped (leaf-first) when the process exits,
+    and SIGTERM ends waitress like Ctrl-C does instead of killing the process outright.
     """
+    from_environment = settings is None
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, settings.log_format)
     try:
         ctx = create_context(settings, db=db, clock=clock, new_id=new_id, bootstrap=bootstrap,
                              start_actors=start_actors)
     except ownership.DatabaseInUse as exc:
-        if settings is not None:
+        if not from_environment:
             raise
         # The waitress-serve entry point: nobody above to report to, so say it in one line.
         print(f"actorvid: {exc.message}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
     if ctx.runtime is not None:
-        atexit.register(ctx.close)
+        atexit.register(_close_at_exit, ctx)
         if (threading.current_thread() is threading.main_thread()
                 and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL):
             signal.signal(signal.SIGTERM, _interrupt)
     return build_app(ctx)
 
 
+def _close_at_exit(ctx: AppContext) -> None:
+    ctx.close()
+    logger.info("actorvid stopped")
+
+
 def _interrupt(signum: int, frame: object) -> None:
     # A second SIGTERM while stopping kills outright, as an impatient supervisor expects.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    logger.info("signal %s: no new requests; stopping", signum)
     raise KeyboardInterrupt  # waitress's loop lets exactly this through, then returns

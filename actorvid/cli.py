@@ -1,4 +1,5 @@
-"""The ``actorvid`` command: serve, users, keys, migrate, import-legacy."""
+"""The actorvid command: serve the API, make a demo video, manage users and keys, migrate,
+back up and check the database, import the old backend's data."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import contextlib
 import getpass
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from actorvid.config import ConfigError, load_settings
+from actorvid.config import LOG_LEVELS, ConfigError, load_settings
 
 if TYPE_CHECKING:
     from actorvid.accounts import Accounts
@@ -21,9 +23,15 @@ logger = logging.getLogger("actorvid")
 
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _configure_logging(level: str | None) -> None:
+    from actorvid.logs import configure_logging
+
+    try:
+        settings = load_settings()
+    except ConfigError:  # the command itself reports the bad setting
+        configure_logging(level or "info")
+        return
+    configure_logging(level or settings.log_level, settings.log_format)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -146,6 +154,38 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from actorvid.store.maintenance import MaintenanceError, backup
+
+    settings = load_settings()
+    try:
+        size = backup(settings.db_path, Path(args.path))
+    except (MaintenanceError, sqlite3.Error, OSError) as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up {settings.db_path} to {args.path} ({size} bytes, integrity ok)")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from actorvid.clock import utc_now
+    from actorvid.store.maintenance import MaintenanceError, check
+
+    settings = load_settings()
+    try:
+        report = check(settings.db_path, now=utc_now(),
+                       stale_after=timedelta(minutes=args.stale_minutes))
+    except (MaintenanceError, sqlite3.Error) as exc:
+        print(f"check failed: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(report.lines()))
+    return 1 if report.problems else 0
+
+
 def cmd_import_legacy(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -177,7 +217,8 @@ def cmd_import_legacy(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="actorvid", description=__doc__)
-    parser.add_argument("--log-level", default=os.environ.get("ACTORVID_LOG_LEVEL", "info"))
+    parser.add_argument("--log-level", choices=LOG_LEVELS,
+                        help="default: ACTORVID_LOG_LEVEL, else info")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP API and the actor system on waitress")
@@ -207,11 +248,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output", default="actorvid-demo.mp4", help="where to write the MP4")
     demo.add_argument("--pairs", type=int, default=4, help="scenes (image pairs)")
     demo.add_argument("--no-audio", action="store_true", help="skip the soundtrack")
-    demo.add_argument("--keep", action="store_true", help="keep the demo's working folder")
+    demo.add_argument("--keep", action="store_true",
+                      help="keep the working folder (its database, photos and key) and print "
+                           "where it is")
     demo.set_defaults(func=cmd_demo)
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(func=cmd_migrate)
+
+    backup = sub.add_parser(
+        "backup", help="copy the database while it is in use, then check the copy")
+    backup.add_argument("path", metavar="PATH", help="the new file (must not exist)")
+    backup.set_defaults(func=cmd_backup)
+
+    check = sub.add_parser(
+        "check", help="report integrity problems, orphan blobs and stuck jobs "
+                      "(exit 1 when there are any)")
+    check.add_argument("--stale-minutes", type=int, default=60, metavar="N",
+                       help="a working job unchanged for N minutes counts as stuck, and a "
+                            "blob unreferenced for N minutes as an orphan (default 60)")
+    check.set_defaults(func=cmd_check)
 
     legacy = sub.add_parser(
         "import-legacy", help="import a database of the old Python backend into ACTORVID_DB")

@@ -124,6 +124,10 @@ def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service reads from its environment. Build with :func:`load_settings`."""
@@ -191,6 +195,16 @@ class Settings:
     # ffmpeg binary; empty means PATH, then the imageio-ffmpeg wheel.
     ffmpeg: str = ""
 
+    # Logging when the process has none set up yet: level and "text" or "json" lines.
+    log_level: str = "info"
+    log_format: str = "text"
+
+    @property
+    def admin_key_file(self) -> Path:
+        """Where the first admin key goes: named after the database, so two databases in one
+        folder keep a key file each."""
+        return self.data_dir / f"{self.db_path.name}.admin-api-key.txt"
+
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
@@ -219,6 +233,13 @@ def load_settings(
     provider = env.get("ACTORVID_PROVIDER", "auto").strip().lower() or "auto"
     if provider not in ("auto", "local", "remote"):
         raise ConfigError("ACTORVID_PROVIDER must be auto, local or remote")
+
+    log_format = env.get("ACTORVID_LOG_FORMAT", "text").strip().lower() or "text"
+    if log_format not in LOG_FORMATS:
+        raise ConfigError("ACTORVID_LOG_FORMAT must be text or json")
+    log_level = env.get("ACTORVID_LOG_LEVEL", "info").strip().lower() or "info"
+    if log_level not in LOG_LEVELS:
+        raise ConfigError("ACTORVID_LOG_LEVEL must be one of: " + ", ".join(LOG_LEVELS))
 
     public_base_url = env.get("ACTORVID_PUBLIC_BASE_URL", "").rstrip("/")
     webhook_url = env.get("ACTORVID_REPLICATE_WEBHOOK_URL", "")
@@ -287,4 +308,6 @@ def load_settings(
         media_workers=_int(env, "ACTORVID_MEDIA_WORKERS", Settings.media_workers, minimum=1),
         read_pool_size=_int(env, "ACTORVID_READ_POOL_SIZE", Settings.read_pool_size, minimum=1),
         ffmpeg=env.get("ACTORVID_FFMPEG", ""),
+        log_level=log_level,
+        log_format=log_format,
     )

@@ -171,7 +171,9 @@ def main(output: Path, *, keep: bool = False, pairs: int = 4, audio: bool = True
         print(f"\ndemo failed: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
         return 1
     finally:
-        if not keep:
+        if keep:
+            print(f"kept: {workdir}", file=sys.stderr)
+        else:
             shutil.rmtree(workdir, ignore_errors=True)
     print(f"video: {output.resolve()}")
     print(f"  {job['duration']:.1f} s, {job['clipCount']} clips, soundtrack "

@@ -81,10 +81,23 @@ class FairPool:
         self._running: Counter[Hashable] = Counter()
         self._alive = 0
         self._idle = 0
+        self._closed = False
+
+    def shutdown(self) -> None:
+        """Drop the queued items (their futures are cancelled); running ones finish."""
+        with self._cond:
+            self._closed = True
+            for queue in self._queues.values():
+                for future, _ in queue:
+                    future.cancel()
+            self._queues.clear()
+            self._cond.notify_all()
 
     def submit(self, owner: Hashable, fn: Callable[[], T]) -> Future[T]:
         future: Future[T] = Future()
         with self._cond:
+            if self._closed:
+                raise RuntimeError(f"{self.name} is shut down")
             self._queues.setdefault(owner, deque()).append((future, fn))
             if self._idle == 0 and self._alive < self.workers:
                 self._alive += 1
@@ -115,6 +128,9 @@ class FairPool:
             with self._cond:
                 picked = self._next()
                 while picked is None:
+                    if self._closed:
+                        self._alive -= 1
+                        return
                     self._idle += 1
                     woken = self._cond.wait(self.idle_seconds)
                     self._idle -= 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,6 +37,23 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0,
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+
+
+def announced_port(proc: subprocess.Popen[str], pattern: str, lines: list[str],
+                   timeout: float = 60.0) -> str:
+    """Read a starting server's stderr (into ``lines``) until a line matches ``pattern``,
+    whose first group is the port it listens on; fail if the process exits first."""
+    assert proc.stderr is not None
+
+    def announced() -> str | bool:
+        line = proc.stderr.readline()  # type: ignore[union-attr]
+        lines.append(line)
+        match = re.search(pattern, line)
+        return match.group(1) if match else (proc.poll() is not None and "exited")
+
+    port = wait_until(announced, timeout=timeout, interval=0, message="server start")
+    assert port != "exited", "".join(lines)
+    return str(port)
 
 
 @pytest.fixture

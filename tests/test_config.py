@@ -42,7 +42,16 @@ def test_secrets_never_print(caplog):
     {"ACTORVID_SCENE_CONCURRENCY": "many"},
     {"ACTORVID_SCENE_CONCURRENCY": "0"},
     {"ACTORVID_COOKIE_SECURE": "maybe"},
+    {"ACTORVID_LOG_FORMAT": "xml"},
+    {"ACTORVID_LOG_LEVEL": "loud"},
 ])
 def test_bad_values_are_clear_errors(env):
     with pytest.raises(ConfigError):
         load_settings(env, dotenv=None)
+
+
+def test_log_settings_and_the_admin_key_file_name(tmp_path):
+    settings = load_settings({"ACTORVID_LOG_FORMAT": "JSON", "ACTORVID_LOG_LEVEL": "Warning",
+                              "ACTORVID_DB": str(tmp_path / "shop.db")}, dotenv=None)
+    assert (settings.log_format, settings.log_level) == ("json", "warning")
+    assert settings.admin_key_file == tmp_path / "shop.db.admin-api-key.txt"

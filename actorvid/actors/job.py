@@ -206,7 +206,8 @@ class JobActor(SupervisedActor):
             return  # already running (a second Resume or StartJob): never run a step twice
         workflow = self._workflow(job)
         self._work_token = self.services.io_pool.submit(self.actor_ref, "prepare",
-                                                        workflow.prepare, job)
+                                                        workflow.prepare, job,
+                                                        owner=job.user_id)
 
     def _work_done(self, done: WorkDone) -> None:
         if done.token != self._work_token:
@@ -360,7 +361,8 @@ class JobActor(SupervisedActor):
             clips = [s for s in jobs.list_sub_jobs(conn, job.id) if s.status == "completed"]
         workflow = self._workflow(job)
         self._work_token = self.services.media_pool.submit(self.actor_ref, "finish",
-                                                           workflow.finish, job, clips)
+                                                           workflow.finish, job, clips,
+                                                           owner=job.user_id)
 
     def _finished(self, video: FinishedVideo) -> None:
         job = self._load()

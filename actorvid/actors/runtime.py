@@ -141,7 +141,8 @@ class ActorSystem:
                 db=self.db, providers={"clip": self.provider, "music": self.music},
                 workflows=self.workflows,
                 scheduler=scheduler, media_pool=WorkPool("actorvid-media", opts.media_workers),
-                io_pool=WorkPool("actorvid-io", opts.io_workers), options=opts,
+                io_pool=WorkPool("actorvid-io", opts.io_workers,
+                                 per_owner=max(1, opts.io_workers // 2)), options=opts,
                 limiter=CreateLimiter(opts.creates_per_minute, burst=opts.create_burst),
                 on_fatal=self._on_fatal)
             self._services = services

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import mimetypes
 import posixpath
 import time
 from collections.abc import Iterator
@@ -134,11 +135,29 @@ def asset_json(asset: Asset) -> dict[str, Any]:
 
 
 def _download_name(asset: Asset, suffix: str = "", extension: str | None = None) -> str:
-    extension = extension or asset.format
-    stem = asset.name
-    if stem.lower().endswith(f".{asset.format.lower()}"):
-        stem = stem[: -len(asset.format) - 1]
+    """The asset's name with exactly one extension, one that fits its bytes.
+
+    ``photo0.jpg`` holding JPEG stays ``photo0.jpg`` (not ``photo0.jpg.jpeg``); a media
+    extension that lies (``photo.png`` holding JPEG) is replaced by the format's; a name
+    without one gets the format's.
+    """
+    stem, dot, current = asset.name.rpartition(".")
+    if not (dot and stem and _is_extension(current, asset.format)):
+        stem, current = asset.name, ""  # no extension, or a dot that is part of the name
+    if extension is None:
+        extension = current if _fits(current, asset) else asset.format
     return f"{stem}{suffix}.{extension}"
+
+
+def _is_extension(text: str, fmt: str) -> bool:
+    return text.lower() == fmt.lower() or mimetypes.guess_type(f"x.{text}")[0] is not None
+
+
+def _fits(extension: str, asset: Asset) -> bool:
+    # jpg, jpe and jpeg all name JPEG: the uploader's spelling is kept.
+    return bool(extension) and (
+        extension.lower() == asset.format.lower()
+        or f".{extension.lower()}" in mimetypes.guess_all_extensions(asset.content_type))
 
 
 def load_asset(ctx: AppContext, req: falcon.Request, asset_id: str) -> Asset:
@@ -301,6 +320,7 @@ class MultipartUpload:
     form: FormFields
     received: Received | None = None
     filename: str | None = None
+    parts: list[str] = field(default_factory=list)  # every part's name, to explain a refusal
 
 
 def _read_multipart(ctx: AppContext, ingestor: AssetIngestor, req: falcon.Request
@@ -309,6 +329,7 @@ def _read_multipart(ctx: AppContext, ingestor: AssetIngestor, req: falcon.Reques
     upload = MultipartUpload(FormFields(req))
     try:
         for part in _multipart_parts(ctx, req):
+            upload.parts.append(part.name or "")
             if part.name == "file":
                 if upload.received is not None:
                     raise ValidationFailed.field(["body", "file"],
@@ -319,6 +340,11 @@ def _read_multipart(ctx: AppContext, ingestor: AssetIngestor, req: falcon.Reques
                 upload.filename = part.filename
                 upload.received = ingestor.receive(_part_pieces(part),
                                                    declared_type=early.declared_type)
+            elif part.filename is not None:
+                # A file under another name (``image``, ``photo``): not text, and not
+                # kept; the refusal below names the part that was expected.
+                for _ in _part_pieces(part):
+                    pass
             elif part.name:
                 upload.form.values.setdefault(part.name, []).append(_part_text(part))
     except BaseException:
@@ -326,6 +352,13 @@ def _read_multipart(ctx: AppContext, ingestor: AssetIngestor, req: falcon.Reques
             ingestor.discard(upload.received)
         raise
     return upload
+
+
+def _parts_seen(parts: list[str]) -> str:
+    if not parts:
+        return "the form has no parts; send the file as the part named file"
+    names = ", ".join(sorted({name or "(unnamed)" for name in parts}))
+    return f"no part named file (received: {names})"
 
 
 def _name_from_url(url: str) -> str | None:
@@ -470,9 +503,11 @@ class AssetCollection:
                 with self._url_import(req) as deadline:
                     return self.ingestor.ingest_url(meta.url, spec, deadline=deadline)
             if received is None:
-                message = ("File is required for file upload type" if allow_url
-                           else "file is required")
-                raise ValidationFailed.field(["body", "file"], message, "missing")
+                explained = f"file is required: {_parts_seen(upload.parts)}"
+                # /unified keeps the old backend's sentence as the error; details say more.
+                raise ValidationFailed.field(
+                    ["body", "file"], explained, "missing",
+                    message="File is required for file upload type" if allow_url else None)
         except BaseException:
             if received is not None:
                 self.ingestor.discard(received)

@@ -35,6 +35,11 @@ class RequestIdMiddleware:
         request_id_var.set(request_id)
         resp.set_header("X-Request-ID", request_id)
 
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         req_succeeded: bool) -> None:
+        # The server thread goes on to other work: its later log lines are not this request's.
+        request_id_var.set("")
+
 
 class StreamGuardMiddleware:
     """Put every request's connection under the send deadline, and give binary routes the

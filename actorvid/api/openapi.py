@@ -16,6 +16,7 @@ too. The description is built on first request, after every route is registered.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import threading
@@ -25,11 +26,13 @@ from importlib import resources
 from typing import Any
 
 import falcon
+from openapi_ui_bundles import swagger_ui
 
 from actorvid.api import assets as asset_api
 from actorvid.api import auth, campaigns, clients, jobs, media_routes
 from actorvid.api.context import AppContext
-from actorvid.api.validation import SQLITE_MAX_INT, Schema
+from actorvid.api.examples import EXAMPLES
+from actorvid.api.validation import SQLITE_MAX_INT, Schema, camel_case
 from actorvid.media.magic import ASSET_TYPES
 from actorvid.store.assets import Asset
 from actorvid.store.campaigns import STATUSES as CAMPAIGN_STATUSES
@@ -41,9 +44,25 @@ from actorvid.store.users import ApiKey
 
 OPENAPI_PATH = "/api/openapi.json"
 DOCS_PATH = "/api/docs"
+# Everything the explorer page loads, each from this origin: Swagger UI's files from the
+# openapi-ui-bundles package and our page and start-up script.
+_JS = "text/javascript; charset=utf-8"
+DOCS_FILES: dict[str, tuple[str, str]] = {
+    "swagger-ui-bundle.js": ("swagger", _JS),
+    "swagger-ui.css": ("swagger", "text/css; charset=utf-8"),
+    "docs.js": ("ours", _JS),
+}
 API = "/api/v3"
 
 JSON = "application/json"
+
+# What the README says too (tests/contract/test_key_case.py holds both to the served keys).
+KEY_CASE = ("Request and response bodies are camelCase, except: /api/auth/* answers "
+            "snake_case keys (access_token, created_at, ...), as the old backend's auth routes "
+            "did; /api/v3/audio/status/{job_id} keeps the old mixed shape (jobId next to "
+            "audio_url); /api/v3/debug/actors answers the actor system's snake_case field "
+            "names. Query parameters are snake_case; list filters also take their camelCase "
+            "spelling (client_id or clientId).")
 # Security requirement lists (OpenAPI: alternatives are ORed).
 AUTH: list[dict[str, list[str]]] = [{"apiKey": []}, {"bearer": []}, {"cookie": []}]
 BINARY_AUTH: list[dict[str, list[str]]] = [*AUTH, {"accessToken": []}]
@@ -258,6 +277,19 @@ def _hand_components() -> dict[str, dict[str, Any]]:
                            "properties": generated},
         "AudioStatus": {"type": "object", "required": ["jobId", "status", "audio_url"],
                         "properties": audio_status},
+        "ActorNode": {
+            "description": "One actor of the live tree. snake_case keys on purpose: the "
+                           "actor system's own field names, for operators (not part of the "
+                           "old contract). Labels such as job_id, scene_id and scene_number "
+                           "appear on the actors they belong to.",
+            "type": "object",
+            "required": ["kind", "urn", "state", "mailbox", "responding", "children"],
+            "properties": {
+                "kind": STR, "urn": STR, "child_id": STR_OR_NULL, "job_id": INT,
+                "scene_id": STR, "scene_number": INT, "state": OBJ_OR_NULL, "mailbox": INT,
+                "started_at": STR_OR_NULL, "restarts": INT, "last_message": STR_OR_NULL,
+                "last_message_at": STR_OR_NULL, "responding": BOOL, "alive": BOOL,
+                "children": {"type": "array", "items": ref("ActorNode")}}},
         "Health": {"type": "object", "required": ["status", "database", "actors"],
                    "properties": {"status": {"type": "string",
                                              "enum": ["healthy", "unhealthy"]},
@@ -304,7 +336,7 @@ class Op:
     params: tuple[dict[str, Any], ...] = ()
     errors: tuple[int, ...] = _COMMON
     security: list[dict[str, list[str]]] = field(default_factory=lambda: AUTH)
-    binary: str | None = None  # media type of a streamed body
+    binary: str | tuple[str, ...] | None = None  # media type(s) of a streamed body
     raw: dict[str, Any] | None = None  # a non-envelope success body (docs, openapi)
     description: str = ""
 
@@ -388,9 +420,19 @@ def _stats(*keys: str) -> dict[str, Any]:
 JOB_ID = _param("job_id", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}, "path")
 
 _STATUS_FILTER = _param("status", {"type": "string", "enum": list(JOB_STATUSES)})
-_CLIENT_FILTER = _param("client_id", STR)
-_CAMPAIGN_FILTER = _param("campaign_id", STR)
-_ASSET_TYPE = _param("asset_type", {"type": "string", "enum": list(ASSET_TYPES)})
+
+
+def _filter(name: str, schema: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """A list filter in both spellings the routes accept (see ``query_param``)."""
+    camel = camel_case(name)
+    return (_param(name, schema, description=f"Filter; also accepted as {camel}."),
+            _param(camel, schema, description=f"Same as {name} (send one spelling, or both "
+                                              "with the same value)."))
+
+
+_CLIENT_FILTER = _filter("client_id", STR)
+_CAMPAIGN_FILTER = _filter("campaign_id", STR)
+_ASSET_TYPE = _filter("asset_type", {"type": "string", "enum": list(ASSET_TYPES)})
 
 OPERATIONS: dict[tuple[str, str], Op] = {
     # --- service --------------------------------------------------------------------------
@@ -401,10 +443,16 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "This description (OpenAPI 3.1)", ("service",), security=PUBLIC, errors=(),
         raw={"type": "object", "required": ["openapi", "paths"]}),
     (DOCS_PATH, "GET"): Op(
-        "A page that renders this description for people", ("service",), security=PUBLIC,
-        errors=(), binary="text/html"),
+        "The API explorer (Swagger UI) on this description: read it, try it out",
+        ("service",), security=PUBLIC, errors=(), binary="text/html"),
+    (f"{DOCS_PATH}/static/{{name}}", "GET"): Op(
+        "A file the explorer loads (served here: no CDN)", ("service",), security=PUBLIC,
+        errors=(404,), binary=("text/javascript", "text/css"),
+        params=(_param("name", {"type": "string", "enum": sorted(DOCS_FILES)}, "path"),)),
     (f"{API}/debug/actors", "GET"): Op(
-        "The live actor tree (admins only; others get 404)", ("service",), OBJ,
+        "The live actor tree (admins only; others get 404)", ("service",), ref("ActorNode"),
+        description="Keys are snake_case (see ActorNode). ?format=text answers the same tree "
+                    "as indented text.",
         params=(_param("format", {"type": "string", "enum": ["json", "text"]}),)),
     ("/api/webhooks/replicate", "POST"): Op(
         "Replicate prediction webhook (signature verified; only a hint to poll now)",
@@ -415,6 +463,8 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     # --- auth -----------------------------------------------------------------------------
     ("/api/auth/login", "POST"): Op(
         "Log in: sets the access_token cookie and returns the token", ("auth",), _login_ok(),
+        description="Like every /api/auth route, it answers snake_case keys: the old "
+                    "backend's login shape (message, username) plus the token's.",
         body=auth.LOGIN, content=(JSON, "application/x-www-form-urlencoded"),
         security=PUBLIC, errors=(400, 401, 413, 415, 422, 429)),
     ("/api/auth/logout", "POST"): Op(
@@ -452,7 +502,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     # --- campaigns ------------------------------------------------------------------------
     (f"{API}/campaigns", "GET"): Op(
         "List the caller's campaigns", ("campaigns",), list_of("Campaign"), page=True,
-        params=(_CLIENT_FILTER, _param("status", {"type": "string",
+        params=(*_CLIENT_FILTER, _param("status", {"type": "string",
                                                   "enum": list(CAMPAIGN_STATUSES)}), *PAGE),
         errors=(401, 422)),
     (f"{API}/campaigns", "POST"): Op("Create a campaign for one of the caller's clients",
@@ -473,11 +523,11 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         _stats("videoCount", "totalSpend", "avgCost")),
     (f"{API}/campaigns/{{campaign_id}}/assets", "GET"): Op(
         "A campaign's assets", ("campaigns", "assets"), list_of("Asset"), page=True,
-        params=(_ASSET_TYPE, *PAGE), errors=(*_COMMON, 422)),
+        params=(*_ASSET_TYPE, *PAGE), errors=(*_COMMON, 422)),
     # --- assets ---------------------------------------------------------------------------
     (f"{API}/assets", "GET"): Op(
         "List the caller's assets, newest first", ("assets",), list_of("Asset"), page=True,
-        params=(_CLIENT_FILTER, _CAMPAIGN_FILTER, _ASSET_TYPE, *PAGE), errors=(401, 422)),
+        params=(*_CLIENT_FILTER, *_CAMPAIGN_FILTER, *_ASSET_TYPE, *PAGE), errors=(401, 422)),
     (f"{API}/assets", "POST"): Op(
         "Upload a file (multipart part `file`; metadata as form fields or query)",
         ("assets",), ref("Asset"), status=201, body=_asset_multipart(),
@@ -515,7 +565,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     # --- jobs -----------------------------------------------------------------------------
     (f"{API}/jobs", "GET"): Op(
         "List the caller's jobs", ("jobs",), list_of("Job"), page=True,
-        params=(_STATUS_FILTER, _CAMPAIGN_FILTER, _CLIENT_FILTER, *PAGE), errors=(401, 422)),
+        params=(_STATUS_FILTER, *_CAMPAIGN_FILTER, *_CLIENT_FILTER, *PAGE), errors=(401, 422)),
     (f"{API}/jobs", "POST"): Op(
         "Create a standard (brief-driven) job; work starts at once, poll GET /jobs/{id}",
         ("jobs",), _job_created(), status=201, body=jobs.STANDARD, errors=_job_errors()),
@@ -577,7 +627,7 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         errors=(401, 422)),
     (f"{API}/generated-videos", "GET"): Op(
         "Finished videos", ("jobs", "videos"), list_of("GeneratedVideo"), page=True,
-        params=(_CAMPAIGN_FILTER, _CLIENT_FILTER,
+        params=(*_CAMPAIGN_FILTER, *_CLIENT_FILTER,
                 _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000,
                                  "default": 25}), OFFSET),
         errors=(401, 422)),
@@ -686,16 +736,19 @@ def _operation(path: str, method: str, op: Op) -> dict[str, Any]:
     if params:
         out["parameters"] = params
     if op.body is not None:
-        schema = _request_schema(op.body)
+        media: dict[str, Any] = {"schema": _request_schema(op.body)}
+        if (path, method) in EXAMPLES:
+            media["example"] = EXAMPLES[(path, method)]
         out["requestBody"] = {"required": True,
-                              "content": {ct: {"schema": schema} for ct in op.content}}
+                              "content": {ct: media for ct in op.content}}
     responses: dict[str, Any] = {}
     if op.raw is not None:
         responses[str(op.status)] = {"description": _STATUS_TEXT[op.status],
                                      "content": {JSON: {"schema": op.raw}}}
     elif op.binary is not None:
-        content = {} if method == "HEAD" else {op.binary: {"schema": {
-            "type": "string", "format": "binary"}}}
+        types = (op.binary,) if isinstance(op.binary, str) else op.binary
+        content = {} if method == "HEAD" else {media_type: {"schema": {
+            "type": "string", "format": "binary"}} for media_type in types}
         responses[str(op.status)] = {"description": _STATUS_TEXT[op.status], **(
             {"content": content} if content else {})}
         if op.security is BINARY_AUTH:
@@ -736,8 +789,7 @@ def build_description(app: falcon.App, *, server_url: str | None = None) -> dict
         "info": {"title": "actorvid API", "version": "3",
                  "description": "AI marketing-video studio. Every JSON response is an "
                                 "envelope {data, error, meta}; errors use real HTTP status "
-                                "codes and still carry it. Bodies are camelCase, query "
-                                "parameters snake_case."},
+                                "codes and still carry it. " + KEY_CASE},
         "paths": paths,
         "components": {
             "schemas": {**_hand_components(), **serializer_components()},
@@ -794,29 +846,49 @@ class OpenApiResource:
         resp.data = self.body()
 
 
-def _load_page() -> bytes:
-    return resources.files("actorvid.api").joinpath("static/docs.html").read_bytes()
+# Swagger UI sets inline styles and shows data: images; scripts and fetches stay same-origin.
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; font-src 'self' data:; connect-src 'self'")
+
+
+@functools.cache
+def docs_file(name: str) -> bytes:
+    """The bytes of ``docs.html`` or of a :data:`DOCS_FILES` entry (read once)."""
+    origin = DOCS_FILES[name][0] if name in DOCS_FILES else "ours"
+    if origin == "swagger":
+        return (swagger_ui.static_path / name).read_bytes()
+    return resources.files("actorvid.api").joinpath(f"static/{name}").read_bytes()
+
+
+def _serve_docs_file(resp: falcon.Response, content_type: str, data: bytes) -> None:
+    resp.content_type = content_type
+    resp.set_header("Content-Security-Policy", DOCS_CSP)
+    resp.set_header("X-Content-Type-Options", "nosniff")
+    resp.data = data
 
 
 class DocsResource:
-    """A small self-contained page (no CDN) that fetches the description and lists it."""
+    """``/api/docs``: Swagger UI over ``/api/openapi.json``, and the files it loads."""
 
     auth = "none"
 
-    def __init__(self, page: Callable[[], bytes] = _load_page) -> None:
-        self._page = page()
+    def __init__(self, page: Callable[[str], bytes] = docs_file) -> None:
+        self._file = page
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.content_type = "text/html; charset=utf-8"
-        # The page's only script is inline and ours; it may fetch only from this origin.
-        resp.set_header("Content-Security-Policy",
-                        "default-src 'none'; script-src 'unsafe-inline'; "
-                        "style-src 'unsafe-inline'; connect-src 'self'")
-        resp.set_header("X-Content-Type-Options", "nosniff")
-        resp.data = self._page
+        _serve_docs_file(resp, "text/html; charset=utf-8", self._file("docs.html"))
+
+    def on_get_static(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
+        if name not in DOCS_FILES:
+            raise falcon.HTTPRouteNotFound()
+        # Swagger UI's version changes only with the package: a day of caching is safe.
+        resp.cache_control = ["public", "max-age=86400"]
+        _serve_docs_file(resp, DOCS_FILES[name][1], self._file(name))
 
 
 def add_openapi_routes(app: falcon.App, ctx: AppContext) -> None:
-    """Register ``/api/openapi.json`` and ``/api/docs`` (both public)."""
+    """Register ``/api/openapi.json``, ``/api/docs`` and its files (all public)."""
     app.add_route(OPENAPI_PATH, OpenApiResource(app))
-    app.add_route(DOCS_PATH, DocsResource())
+    docs = DocsResource()
+    app.add_route(DOCS_PATH, docs)
+    app.add_route(f"{DOCS_PATH}/static/{{name}}", docs, suffix="static")

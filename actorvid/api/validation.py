@@ -196,10 +196,34 @@ def malformed_json(ex: falcon.MediaMalformedError) -> MalformedJSON:
     return MalformedJSON()
 
 
+def camel_case(name: str) -> str:
+    """``client_id`` → ``clientId``."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def query_param(req: falcon.Request, name: str) -> tuple[str, str | None]:
+    """The stripped value of query parameter ``name`` (snake_case, as the old backend named
+    them) or of its camelCase spelling (as our bodies name fields), and the spelling found.
+
+    A frontend sending ``?clientId=`` used to get every row silently. Both spellings with
+    different values are a 422 rather than a guess.
+    """
+    found: list[tuple[str, str]] = []
+    for spelling in dict.fromkeys((name, camel_case(name))):
+        raw = req.get_param(spelling)
+        if raw is not None and raw.strip():
+            found.append((spelling, raw.strip()))
+    if len({value for _, value in found}) > 1:
+        raise ValidationFailed.field(["query", name], f"{found[0][0]} and {found[1][0]} "
+                                     "differ; send one of them", "conflict")
+    return found[0] if found else (name, None)
+
+
 def query_int(req: falcon.Request, name: str, default: int, *, minimum: int | None = None,
               maximum: int | None = None) -> int:
-    raw = req.get_param(name)
-    if raw is None or raw == "":
+    name, raw = query_param(req, name)
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -226,7 +250,7 @@ def pagination(req: falcon.Request, *, default_limit: int = 50, max_limit: int =
 
 def query_enum(req: falcon.Request, name: str, allowed: Sequence[str]) -> str | None:
     """An optional query parameter that must be one of ``allowed`` (a 422 otherwise)."""
-    value = query_str(req, name)
+    name, value = query_param(req, name)
     if value is not None and value not in allowed:
         raise ValidationFailed.field(["query", name],
                                      f"{name} must be one of: {', '.join(allowed)}", "enum")
@@ -234,8 +258,5 @@ def query_enum(req: falcon.Request, name: str, allowed: Sequence[str]) -> str | 
 
 
 def query_str(req: falcon.Request, name: str) -> str | None:
-    raw = req.get_param(name)
-    if raw is None:
-        return None
-    raw = raw.strip()
-    return raw or None
+    """An optional text filter, in either spelling (see :func:`query_param`)."""
+    return query_param(req, name)[1]

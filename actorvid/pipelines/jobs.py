@@ -8,7 +8,7 @@ from typing import Any
 
 from actorvid.actors.workflow import Storyboard
 from actorvid.errors import ActorvidError
-from actorvid.ingest import AssetSpec
+from actorvid.ingest import AssetSpec, UrlItem
 from actorvid.pipelines.common import VideoPipeline
 from actorvid.pipelines.common import render_options as options_for
 from actorvid.pipelines.deps import PipelineDeps, PipelineError, owner_scope
@@ -129,23 +129,32 @@ class PropertyPipeline(ImagePairsPipeline):
         """The request's photos as assets of the campaign (fetched safely, once)."""
         campaign_images = {a.id: a for a in self.campaign_images(job)}
         by_source = {a.source_url: a for a in campaign_images.values() if a.source_url}
+        photos = job.parameters.get("photos", [])
+        known = {photo["id"]: campaign_images.get(photo["id"]) or by_source.get(photo["url"])
+                 for photo in photos}
+        missing = [(index, photo) for index, photo in enumerate(photos)
+                   if known[photo["id"]] is None]
+        # One budget for the whole job, on the fair fetch pool (in this tenant's turn).
+        fetched = self.deps.ingestor.ingest_urls([UrlItem(photo["url"], AssetSpec(
+            user_id=job.user_id, name=photo.get("filename") or photo["id"],
+            declared_type="image", client_id=job.client_id, campaign_id=job.campaign_id,
+            tags=tuple(photo.get("tags") or ())), loc=("body", "photos", index, "url"))
+            for index, photo in missing])
+        problems: list[str] = []
+        for (_, photo), outcome in zip(missing, fetched, strict=True):
+            if isinstance(outcome, ActorvidError):
+                problems.append(f"photo {photo['id']}: {outcome.message}")
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                known[photo["id"]] = outcome
         assets: list[Asset] = []
         mapping: dict[str, str] = {}
-        problems: list[str] = []
-        for index, photo in enumerate(job.parameters.get("photos", [])):
-            existing = campaign_images.get(photo["id"]) or by_source.get(photo["url"])
-            if existing is None:
-                try:
-                    existing = self.deps.ingestor.ingest_url(photo["url"], AssetSpec(
-                        user_id=job.user_id, name=photo.get("filename") or photo["id"],
-                        declared_type="image", client_id=job.client_id,
-                        campaign_id=job.campaign_id, tags=tuple(photo.get("tags") or ())),
-                        loc=("body", "photos", index, "url"))
-                except ActorvidError as exc:
-                    problems.append(f"photo {photo['id']}: {exc.message}")
-                    continue
-            mapping[photo["id"]] = existing.id
-            assets.append(existing)
+        for photo in photos:
+            asset = known[photo["id"]]
+            if asset is not None:
+                mapping[photo["id"]] = asset.id
+                assets.append(asset)
         return assets, mapping, problems
 
     def prepare(self, job: Job) -> Storyboard:
@@ -189,25 +198,32 @@ class StandardPipeline(VideoPipeline):
 
     def assets(self, job: Job) -> list[str]:
         context = job.parameters.get("context", {})
-        ids: list[str] = []
-        for index, item in enumerate(job.parameters.get("creative", {}).get("assets") or []):
-            if item.get("assetId"):
-                ids.append(item["assetId"])
-            elif item.get("url"):
-                with self.deps.db.read() as conn:
-                    found, _ = asset_store.list_assets(conn, scope=owner_scope(job), limit=1000,
-                                                       offset=0, client_id=context["clientId"])
-                existing = next((a for a in found if a.source_url == item["url"]), None)
-                if existing is None:
-                    existing = self.deps.ingestor.ingest_url(item["url"], AssetSpec(
-                        user_id=job.user_id, name=item.get("name"),
-                        declared_type=item.get("type") or "image",
-                        client_id=context.get("clientId"), campaign_id=context.get("campaignId")),
-                        loc=("body", "creative", "assets", index, "url"))
-                ids.append(existing.id)
+        items = job.parameters.get("creative", {}).get("assets") or []
+        with self.deps.db.read() as conn:
+            found, _ = asset_store.list_assets(conn, scope=owner_scope(job), limit=1000,
+                                               offset=0, client_id=context["clientId"])
+        by_source = {a.source_url: a.id for a in found if a.source_url}
+        ids: list[str | None] = [item.get("assetId") or by_source.get(item.get("url") or "")
+                                 for item in items]
+        wanted = [(index, item) for index, item in enumerate(items)
+                  if ids[index] is None and item.get("url")]
+        # One budget for the whole brief, on the fair fetch pool (in this tenant's turn).
+        fetched = self.deps.ingestor.ingest_urls([UrlItem(item["url"], AssetSpec(
+            user_id=job.user_id, name=item.get("name"),
+            declared_type=item.get("type") or "image", client_id=context.get("clientId"),
+            campaign_id=context.get("campaignId")),
+            loc=("body", "creative", "assets", index, "url")) for index, item in wanted])
+        for (index, _), outcome in zip(wanted, fetched, strict=True):
+            if isinstance(outcome, ActorvidError):
+                # A refusal is about the user's input: say so, and do not retry it.
+                raise PipelineError(f"The photo URL of creative.assets[{index}] was refused: "
+                                    f"{outcome.message}")
+            if isinstance(outcome, BaseException):
+                raise outcome
+            ids[index] = outcome.id
         with self.deps.db.read() as conn:
             images = [i for i in ids
-                      if (a := asset_store.get_asset(conn, i, scope=owner_scope(job)))
+                      if i and (a := asset_store.get_asset(conn, i, scope=owner_scope(job)))
                       and a.asset_type == "image"]
         if not images:
             raise PipelineError("A standard job needs at least one image in creative.assets")

@@ -149,7 +149,8 @@ def test_first_start_creates_admin_with_key_file(settings):
 
     ctx = create_context(settings)
     try:
-        path = settings.data_dir / "admin-api-key.txt"
+        path = settings.data_dir / "actorvid.db.admin-api-key.txt"
+        assert settings.admin_key_file == path
         key = path.read_text().strip()
         assert key.startswith("sk_")
         assert oct(os.stat(path).st_mode & 0o777) == "0o600"
@@ -164,6 +165,24 @@ def test_first_start_creates_admin_with_key_file(settings):
         assert path.read_text().strip() == key
     finally:
         ctx.db.close()
+
+
+def test_two_databases_in_one_folder_keep_their_own_admin_key(settings, capfd):
+    from actorvid.app import create_context
+
+    keys = {}
+    for name in ("a.db", "b.db"):
+        each = settings.with_overrides(db_path=settings.data_dir / name)
+        ctx = create_context(each)
+        try:
+            keys[name] = each.admin_key_file.read_text().strip()
+            assert ctx.accounts.authenticate_api_key(keys[name]).is_admin
+        finally:
+            ctx.db.close()
+    assert keys["a.db"] != keys["b.db"]
+    assert sorted(p.name for p in settings.data_dir.glob("*.admin-api-key.txt")) == [
+        "a.db.admin-api-key.txt", "b.db.admin-api-key.txt"]
+    assert "b.db.admin-api-key.txt; keep it out of version control" in capfd.readouterr().err
 
 
 def test_admin_sees_every_users_rows(client, ctx, user, admin):

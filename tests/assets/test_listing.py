@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+from actorvid.api.validation import camel_case
+
 from .conftest import Media, make_campaign, upload
 
 API = "/api/v3/assets"
@@ -40,16 +42,23 @@ def test_lists_only_the_callers_assets_newest_first(live_server, user, library) 
     assert body["error"] is None
 
 
-def test_filters(live_server, user, library) -> None:
-    images = listing(live_server, user, asset_type="image")
+@pytest.mark.parametrize("spell", [str, camel_case], ids=["snake_case", "camelCase"])
+def test_filters(live_server, user, library, spell) -> None:
+    def filtered(**params: str) -> dict:
+        return listing(live_server, user, **{spell(k): v for k, v in params.items()})
+
+    images = filtered(asset_type="image")
     assert {a["format"] for a in images["data"]} == {"png", "jpeg"}
     assert images["meta"]["total"] == 2
-    campaign = listing(live_server, user, campaign_id=library["campaign"])
+    campaign = filtered(campaign_id=library["campaign"])
     assert campaign["meta"]["total"] == 3
-    client = listing(live_server, user, client_id=library["client"])
+    client = filtered(client_id=library["client"])
     assert client["meta"]["total"] == 4  # the campaign's three, and the client-level video
-    both = listing(live_server, user, campaign_id=library["campaign"], asset_type="audio")
+    both = filtered(campaign_id=library["campaign"], asset_type="audio")
     assert [a["format"] for a in both["data"]] == ["mp3"]
+    path = f"/api/v3/campaigns/{library['campaign']}/assets"
+    assert listing(live_server, user, path, **{spell("asset_type"): "audio"})["meta"][
+        "total"] == 1
 
 
 def test_pagination_reports_the_true_total(live_server, user, library) -> None:

@@ -296,3 +296,34 @@ def test_large_upload_streams_through_several_chunks(live_server, user, media: M
     assert counts(ctx)["blob_chunks"] >= 3
     got = live_server.get(asset["url"], headers=user.headers)
     assert got.content == data
+
+
+def test_file_under_another_part_name_says_which_parts_came(live_server, user, ctx,
+                                                            media: Media) -> None:
+    resp = requests.post(live_server.url + API, headers=user.headers, timeout=30,
+                         files=[("image", ("photo.png", media.bytes("image.png"), "image/png")),
+                                ("name", (None, "Hero"))])
+    assert resp.status_code == 422
+    body = resp.json()
+    assert body["error"] == ("file is required: no part named file "
+                             "(received: image, name)")
+    assert body["meta"]["details"][0]["loc"] == ["body", "file"]
+    assert counts(ctx)["blobs"] == 0  # the stray part's bytes were not kept
+
+
+@pytest.mark.parametrize(("name", "fixture", "expected"), [
+    ("photo0.jpg", "image.jpg", "photo0.jpg"),  # not photo0.jpg.jpeg
+    ("photo0.JPEG", "image.jpg", "photo0.JPEG"),
+    ("photo0.png", "image.jpg", "photo0.jpeg"),  # the bytes are JPEG: one, true extension
+    ("v1.2 final", "image.png", "v1.2 final.png"),
+    ("Hero shot", "image.png", "Hero shot.png"),
+])
+def test_download_name_has_one_true_extension(live_server, user, media: Media, name, fixture,
+                                              expected) -> None:
+    asset = upload(live_server, user, "ignored.bin", media.bytes(fixture),
+                   fields={"name": name}).json()["data"]
+    resp = live_server.get(asset["url"], headers=user.headers)
+    assert resp.headers["Content-Disposition"] == f'inline; filename="{expected}"'
+    thumb = live_server.get(f"{API}/{asset['id']}/thumbnail", headers=user.headers)
+    stem = expected.rsplit(".", 1)[0]
+    assert thumb.headers["Content-Disposition"] == f'inline; filename="{stem}_thumbnail.jpg"'

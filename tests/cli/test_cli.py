@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import wait_until
+from tests.conftest import announced_port
 
 
 def run(tmp_path, *args, env_extra=None, check=True):
@@ -60,15 +60,7 @@ def test_serve_first_start_prints_key_and_stops_on_sigterm(tmp_path):
                             cwd=tmp_path)
     try:
         lines: list[str] = []
-
-        def port_announced():
-            line = proc.stderr.readline()
-            lines.append(line)
-            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-            return match.group(1) if match else (proc.poll() is not None and "exited")
-
-        port = wait_until(port_announced, timeout=60, interval=0, message="server start")
-        assert port != "exited", lines
+        port = announced_port(proc, r"listening on http://127\.0\.0\.1:(\d+)", lines)
         keys = [m.group(1) for m in (re.search(r"API key (sk_\S+)", ln) for ln in lines) if m]
         assert len(keys) == 1, lines
         key = keys[0]
@@ -125,22 +117,48 @@ def test_waitress_serve_call_create_app_stops_on_sigterm(tmp_path):
     proc = subprocess.Popen([waitress, "--listen=127.0.0.1:0", "--call",
                              "actorvid.app:create_app"], stderr=subprocess.PIPE,
                             stdout=subprocess.DEVNULL, text=True, env=env, cwd=tmp_path)
+    lines: list[str] = []
     try:
-        def port():
-            line = proc.stderr.readline()
-            match = re.search(r"Serving on http://127\.0\.0\.1:(\d+)", line)
-            return match.group(1) if match else (proc.poll() is not None and "exited")
-
-        found = wait_until(port, timeout=60, interval=0, message="waitress-serve start")
-        assert found != "exited"
-        key = (tmp_path / "admin-api-key.txt").read_text().strip()
+        found = announced_port(proc, r"Serving on http://127\.0\.0\.1:(\d+)", lines)
+        key = (tmp_path / "w.db.admin-api-key.txt").read_text().strip()
         health = requests.get(f"http://127.0.0.1:{found}/health", timeout=30).json()["data"]
         assert health["actors"] == "ok"
         assert requests.get(f"http://127.0.0.1:{found}/api/v3/clients", timeout=30,
                             headers={"X-API-Key": key}).status_code == 200
         proc.send_signal(signal.SIGTERM)
         assert stopped(proc) == 0
+        lines.append(proc.stderr.read())
+        # It logs like `actorvid serve`: migrations, the actor system, the stop.
+        log = "".join(lines)
+        for expected in (r"INFO actorvid\.store\.migrations: applied migration 0001_",
+                         r"INFO actorvid\.actors\.runtime: actor system started",
+                         r"INFO actorvid\.app: signal 15: no new requests; stopping",
+                         r"INFO actorvid\.app: actorvid stopped"):
+            assert re.search(expected, log), (expected, log[-3000:])
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_help_lists_every_command_plainly(tmp_path):
+    shown = run(tmp_path, "--help").stdout
+    for command in ("serve", "demo", "users", "keys", "migrate", "import-legacy"):
+        assert command in shown
+    assert "`" not in shown
+    demo = run(tmp_path, "demo", "--help").stdout
+    assert "--keep" in demo and "print" in demo
+
+
+def test_demo_keep_prints_the_folder_it_keeps(tmp_path):
+    # --pairs 0 is refused by the API after the uploads: a quick run that still keeps.
+    env = {"TMPDIR": str(tmp_path)}
+    proc = run(tmp_path, "demo", "--keep", "--pairs", "0", "--no-audio",
+               "--output", str(tmp_path / "x.mp4"), env_extra=env, check=False)
+    assert proc.returncode == 1
+    kept = [line.split("kept: ", 1)[1] for line in proc.stderr.splitlines()
+            if line.startswith("kept: ")]
+    assert len(kept) == 1, proc.stderr[-2000:]
+    folder = Path(kept[0])
+    assert folder.parent == tmp_path and folder.name.startswith("actorvid-demo-")
+    assert (folder / "demo.db").exists() and list(folder.glob("*.png"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import falcon
 import falcon.testing
 import pytest
@@ -93,6 +95,19 @@ def test_docs_page_is_public_and_self_contained(client: falcon.testing.TestClien
     resp = client.simulate_get(openapi.DOCS_PATH)
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/html")
-    assert "/api/openapi.json" in resp.text
-    # No third-party assets: everything the page needs comes from us.
+    # No third-party assets: everything the page loads comes from us, and the CSP forbids
+    # anything else (so Swagger UI cannot phone a validator or a CDN either).
     assert "http://" not in resp.text and "https://" not in resp.text
+    csp = resp.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'self';" in csp
+    loaded = re.findall(r'(?:src|href)="([^"]+)"', resp.text)
+    assert sorted(loaded) == sorted(f"{openapi.DOCS_PATH}/static/{name}"
+                                    for name in openapi.DOCS_FILES)
+    for path in loaded:
+        asset = client.simulate_get(path)
+        assert asset.status_code == 200 and len(asset.content) > 20, path
+        assert asset.headers["content-type"].startswith(("text/javascript", "text/css"))
+    assert "/api/openapi.json" in client.simulate_get(
+        f"{openapi.DOCS_PATH}/static/docs.js").text
+    assert client.simulate_get(f"{openapi.DOCS_PATH}/static/..%2Fdocs.html").status_code == 404
+    assert client.simulate_get(f"{openapi.DOCS_PATH}/static/index.html").status_code == 404
