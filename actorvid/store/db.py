@@ -127,7 +127,17 @@ class Database:
         finally:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            self._pool.put(conn)
+            self._give_back(conn)
+
+    def _give_back(self, conn: sqlite3.Connection) -> None:
+        with self._pool_lock:
+            if not self._closed:
+                self._pool.put(conn)
+                return
+            # The database was closed while this reader was out: close it here, on the thread
+            # that used it (closing it under another thread's query can crash sqlite3).
+            self._all_readers.remove(conn)
+        conn.close()
 
     def _borrow(self) -> sqlite3.Connection:
         try:
@@ -163,12 +173,17 @@ class Database:
         with self._write_lock:
             self._writer.close()
         with self._pool_lock:
-            for conn in self._all_readers:
+            # Only the idle readers; one still borrowed is closed when it comes back.
+            while True:
+                try:
+                    conn = self._pool.get_nowait()
+                except queue.Empty:
+                    break
+                self._all_readers.remove(conn)
                 try:
                     conn.close()
                 except sqlite3.Error:  # pragma: no cover - closing a broken connection
                     logger.exception("closing a reader of %s failed", self.path)
-            self._all_readers.clear()
 
 
 def open_database(path: Path | str, *, read_pool_size: int = 8, migrate: bool = True) -> Database:

@@ -19,8 +19,14 @@ import pytest
 import requests
 
 from tests.conftest import wait_until
-from tests.hostile.server import ACTORVID_SERVE, WAITRESS_SERVE, ServerProcess, serve_process
 from tests.jobs.conftest import Api
+from tests.processes import (
+    ACTORVID_SERVE,
+    WAITRESS_SERVE,
+    ServerProcess,
+    running_server,
+    server_env,
+)
 
 SEND_TIMEOUT = 3.0
 ASSET_BYTES = 8 * 1024 * 1024
@@ -60,8 +66,9 @@ def _drain(sock: socket.socket) -> bytes:
                          ids=["actorvid-serve", "waitress-serve"])
 def test_stalled_downloads_neither_pin_the_server_nor_live_forever(
         tmp_path: Path, command: tuple[str, ...]) -> None:
-    with serve_process(tmp_path, command,
-                       ACTORVID_SEND_TIMEOUT_SECONDS=str(SEND_TIMEOUT)) as server:
+    env = server_env(tmp_path, tmp_path / "actorvid.db", ACTORVID_PROVIDER="local",
+                     ACTORVID_SEND_TIMEOUT_SECONDS=str(SEND_TIMEOUT))
+    with running_server(tmp_path, env, command) as server:
         api = Api(server.url, server.admin)
         campaign = api.campaign()
         uploaded = api.post("/api/v3/assets", data={"campaignId": campaign["id"],

@@ -16,7 +16,7 @@ import requests
 from tests.conftest import wait_until
 from tests.fakes.replicate import FakeReplicate
 from tests.jobs.conftest import Api, download, png, probe
-from tests.processes import query, running_server, server_env
+from tests.processes import WAITRESS_SERVE, query, running_server, server_env
 
 
 def upload_images(api: Api, campaign_id: str, count: int) -> None:
@@ -169,8 +169,7 @@ def test_a_second_process_on_the_same_file_exits_and_touches_nothing(tmp_path: P
         uploader.start()
         commands = (
             [sys.executable, "-m", "actorvid", "serve", "--port", "0"],
-            [sys.executable, "-m", "waitress", "--listen=127.0.0.1:0",
-             "--call", "actorvid.app:create_app"],
+            [sys.executable, *WAITRESS_SERVE],
             [sys.executable, "-m", "actorvid", "migrate"],
         )
         for command in commands:
