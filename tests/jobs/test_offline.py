@@ -218,3 +218,16 @@ def test_dry_run_is_a_real_estimate(offline):
     assert data["scenes"] == 5 and data["totalDuration"] == 30
     assert data["estimatedCost"] == 0  # local rendering is free
     assert data["validUntil"].endswith("Z")
+
+
+def test_a_request_refused_because_the_engine_is_down_leaves_no_row(offline):
+    api = offline.api
+    campaign = api.campaign()
+    api.images(campaign["id"], 2)
+    offline.ctx.runtime.system.stop()  # the actor system is gone; the HTTP side still answers
+    resp = api.post("/api/v3/jobs/from-image-pairs", json={"campaignId": campaign["id"],
+                                                            "numPairs": 1})
+    assert resp.status_code == 503, resp.text
+    assert resp.json()["error"]
+    with offline.ctx.db.read() as conn:
+        assert conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == 0
