@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -189,6 +190,7 @@ class ReplicateWebhook:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen_lock = threading.Lock()
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         secret = self.ctx.settings.replicate_webhook_secret
@@ -202,10 +204,11 @@ class ReplicateWebhook:
             raise Unauthorized("Invalid webhook signature")
         webhook_id = headers.get("webhook-id", "")
         # Replicate retries with the same webhook-id; a retry is acknowledged, not re-acted.
-        duplicate = webhook_id in self._seen
-        self._seen[webhook_id] = None
-        while len(self._seen) > 10_000:
-            self._seen.popitem(last=False)
+        with self._seen_lock:  # request threads deliver webhooks concurrently
+            duplicate = webhook_id in self._seen
+            self._seen[webhook_id] = None
+            while len(self._seen) > 10_000:
+                self._seen.popitem(last=False)
         prediction_id = ""
         try:
             prediction_id = str(json.loads(raw).get("id", ""))

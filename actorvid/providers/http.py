@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +45,21 @@ def new_session(user_agent: str) -> requests.Session:
     session = requests.Session()
     session.headers["User-Agent"] = user_agent
     return session
+
+
+class ThreadSessions:
+    """One ``requests.Session`` per calling thread: a session (its connection pool and cookie
+    jar) is not safe to share between the actor and pool threads that call one client."""
+
+    def __init__(self, user_agent: str) -> None:
+        self.user_agent = user_agent
+        self._local = threading.local()
+
+    def get(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = new_session(self.user_agent)
+        return session
 
 
 def retry_after_seconds(resp: requests.Response, body: Any = None) -> float | None:

@@ -47,9 +47,9 @@ from actorvid.providers.base import (
     RenderInput,
 )
 from actorvid.providers.http import (
+    ThreadSessions,
     error_detail,
     json_body,
-    new_session,
     retry_after_seconds,
 )
 
@@ -101,11 +101,16 @@ class ReplicateClient:
         self.webhook_url = webhook_url
         self.webhook_events = webhook_events
         self.list_pages = list_pages
-        self._session = session or new_session("actorvid/0.1 (+replicate)")
+        # One session per thread unless the caller hands one in (tests do).
+        self._sessions = ThreadSessions("actorvid/0.1 (+replicate)")
+        self._given_session = session
         self._attempts: OrderedDict[str, _Attempt] = OrderedDict()
         self._attempts_lock = threading.Lock()
 
     # --- plumbing --------------------------------------------------------------------------
+
+    def _session(self) -> requests.Session:
+        return self._given_session or self._sessions.get()
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token.reveal()}"}
@@ -124,7 +129,7 @@ class ReplicateClient:
         url = self._url(path)
         headers = {**self._auth(), **kwargs.pop("headers", {})}
         try:
-            resp = self._session.request(
+            resp = self._session().request(
                 method, url, headers=headers,
                 timeout=(self.connect_timeout, timeout or self.timeout), **kwargs)
             body = json_body(resp)
@@ -293,7 +298,7 @@ class ReplicateClient:
         # Our token goes only to Replicate's own API host, never to a delivery CDN or elsewhere.
         headers = self._auth() if urlsplit(url).netloc == urlsplit(self.base_url).netloc else {}
         try:
-            with self._session.get(url, headers=headers, stream=True,
+            with self._session().get(url, headers=headers, stream=True,
                                    timeout=(self.connect_timeout, self.download_timeout)
                                    ) as resp:
                 if resp.status_code in (404, 410):

@@ -33,9 +33,9 @@ from actorvid.providers.base import (
 from actorvid.providers.http import (
     RetryPolicy,
     Sleep,
+    ThreadSessions,
     error_detail,
     json_body,
-    new_session,
     retry_after_seconds,
 )
 from actorvid.providers.local import LocalSelector, LocalStoryboardWriter, spread
@@ -81,7 +81,9 @@ class ChatClient:
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.retry = retry or RetryPolicy(tries=4, base=1.0, cap=20.0, max_wait=60.0)
-        self._session = session or new_session(f"actorvid/0.1 (+{self.provider})")
+        # One session per thread unless the caller hands one in (tests do).
+        self._sessions = ThreadSessions(f"actorvid/0.1 (+{self.provider})")
+        self._given_session = session
         self._sleep = sleep
 
     def complete(self, messages: list[dict[str, Any]], *, schema: dict[str, Any] | None = None,
@@ -118,6 +120,9 @@ class ChatClient:
                             + (" (cut off)" if result.finish_reason == "length" else "")
                             ) from None
 
+    def _session(self) -> requests.Session:
+        return self._given_session or self._sessions.get()
+
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         url = f"{self.base_url}/chat/completions"
         headers = {"Authorization": f"Bearer {self._key.reveal()}",
@@ -126,7 +131,7 @@ class ChatClient:
         while True:
             attempt += 1
             try:
-                resp = self._session.post(url, json=body, headers=headers,
+                resp = self._session().post(url, json=body, headers=headers,
                                           timeout=(self.connect_timeout, self.timeout))
             except requests.RequestException as exc:
                 if attempt < self.retry.tries:
