@@ -76,6 +76,13 @@ class Api:
         return [self.upload_image(campaign_id, COLORS[i % len(COLORS)], ROOMS[i % len(ROOMS)])
                 for i in range(count)]
 
+    def pairs_job(self, campaign_id: str, **fields: Any) -> int:
+        """Start an image-pairs job (auto-approved unless ``fields`` say otherwise)."""
+        resp = self.post("/api/v3/jobs/from-image-pairs", json={
+            "campaignId": campaign_id, "autoApprove": True, **fields})
+        assert resp.status_code == 201, resp.text
+        return int(resp.json()["data"]["jobId"])
+
     def job(self, job_id: int | str) -> dict[str, Any]:
         resp = self.get(f"/api/v3/jobs/{job_id}")
         assert resp.status_code == 200, resp.text

@@ -15,17 +15,8 @@ import requests
 
 from tests.conftest import wait_until
 from tests.fakes.replicate import FakeReplicate
-from tests.jobs.conftest import Api, download, png, probe
+from tests.jobs.conftest import download, png, probe
 from tests.processes import WAITRESS_SERVE, query, running_server, server_env
-
-
-def upload_images(api: Api, campaign_id: str, count: int) -> None:
-    colors = ("red", "green", "blue", "orange", "purple", "yellow")
-    for i in range(count):
-        resp = api.post("/api/v3/assets", files={"file": (f"{i}.png", png(colors[i]),
-                                                          "image/png")},
-                        data={"campaignId": campaign_id, "type": "image"})
-        assert resp.status_code == 201, resp.text
 
 
 def creates_per_scene(db_path: Path, job_id: int) -> dict[str, int]:
@@ -50,10 +41,9 @@ def test_offline_jobs_survive_a_stop_mid_render_and_render_each_clip_once(
     with running_server(tmp_path, env) as first:
         api = first.api()
         campaign = api.campaign()
-        upload_images(api, campaign["id"], 4)
-        job_ids = [int(api.post("/api/v3/jobs/from-image-pairs", json={
-            "campaignId": campaign["id"], "numPairs": 2, "clipDuration": 4,
-            "autoApprove": True}).json()["data"]["jobId"]) for _ in range(3)]
+        api.images(campaign["id"], 4)
+        job_ids = [api.pairs_job(campaign["id"], numPairs=2, clipDuration=4)
+                   for _ in range(3)]
 
         def rendering() -> bool:
             rows = query(db_path, "SELECT count(*) FROM sub_jobs WHERE provider_id IS NOT NULL "
@@ -87,10 +77,8 @@ def test_kill_during_the_soundtrack_chain_pays_each_segment_once(
     with running_server(tmp_path, env) as first:
         api = first.api()
         campaign = api.campaign()
-        upload_images(api, campaign["id"], 6)
-        job_id = int(api.post("/api/v3/jobs/from-image-pairs", json={
-            "campaignId": campaign["id"], "numPairs": 3, "clipDuration": 4,
-            "autoApprove": True, "generateAudio": True}).json()["data"]["jobId"])
+        api.images(campaign["id"], 6)
+        job_id = api.pairs_job(campaign["id"], numPairs=3, clipDuration=4, generateAudio=True)
 
         def second_segment_running() -> bool:
             rows = query(db_path, "SELECT scene_number, status, provider_id FROM sub_jobs "
@@ -120,9 +108,7 @@ def test_a_cancel_is_not_stuck_behind_a_429_storm(remote, fake_replicate: FakeRe
     api = remote.api
     campaign = api.campaign()
     api.images(campaign["id"], 8)
-    job_id = api.post("/api/v3/jobs/from-image-pairs", json={
-        "campaignId": campaign["id"], "numPairs": 4, "clipDuration": 4,
-        "autoApprove": True}).json()["data"]["jobId"]
+    job_id = api.pairs_job(campaign["id"], numPairs=4, clipDuration=4)
     wait_until(lambda: fake_replicate.journal.creates == 2
                and fake_replicate.journal.create_requests >= 3, timeout=60,
                message="two predictions made, the rest throttled")
@@ -144,10 +130,8 @@ def test_a_second_process_on_the_same_file_exits_and_touches_nothing(tmp_path: P
     with running_server(tmp_path, env) as first:
         api = first.api()
         campaign = api.campaign()
-        upload_images(api, campaign["id"], 2)
-        job_id = api.post("/api/v3/jobs/from-image-pairs", json={
-            "campaignId": campaign["id"], "numPairs": 1, "clipDuration": 4,
-            "autoApprove": True}).json()["data"]["jobId"]
+        api.images(campaign["id"], 2)
+        job_id = api.pairs_job(campaign["id"], numPairs=1, clipDuration=4)
         # An upload in flight: its body arrives in two halves, the second held back.
         release = threading.Event()
         body = png("blue", "640x480")
@@ -200,11 +184,9 @@ def test_a_lost_prediction_is_made_again_once_then_fails_with_a_sentence(
     with running_server(tmp_path, env) as server:
         api = server.api()
         campaign = api.campaign()
-        upload_images(api, campaign["id"], 2)
+        api.images(campaign["id"], 2)
         # A long clip, so its prediction is still there to lose.
-        job_id = int(api.post("/api/v3/jobs/from-image-pairs", json={
-            "campaignId": campaign["id"], "numPairs": 1, "clipDuration": 8,
-            "resolution": "1080p", "autoApprove": True}).json()["data"]["jobId"])
+        job_id = api.pairs_job(campaign["id"], numPairs=1, clipDuration=8, resolution="1080p")
 
         def lose_it() -> bool:
             rows = query(db_path, "SELECT provider_id FROM sub_jobs WHERE job_id = ? AND "
