@@ -638,6 +638,9 @@ class SceneItem:
         for key, value in body.items():
             if value is not None and key != "duration":
                 scene[key] = value
+        if "firstAssetId" in body and body["firstAssetId"] is None:
+            # An explicit null takes the images away: the scene renders from its prompt.
+            scene["firstAssetId"] = scene["lastAssetId"] = None
         scene["assets"] = [a for a in (scene.get("firstAssetId"), scene.get("lastAssetId")) if a]
         scenes[index] = _resnap(self.ctx, scene, body.get("duration"))
         _save_scenes(self.ctx, job, scenes)

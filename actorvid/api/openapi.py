@@ -605,6 +605,8 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "One scene", ("scenes",), ref("Scene"), params=(JOB_ID,)),
     (f"{API}/jobs/{{job_id}}/scenes/{{scene_id}}", "PUT"): Op(
         "Edit a scene while the storyboard awaits approval", ("scenes",), ref("Scene"),
+        description="Absent or null fields are kept, except \"firstAssetId\": null, which "
+                    "takes the scene's images away: it then renders from its prompt alone.",
         params=(JOB_ID,), body=jobs.SCENE_UPDATE.as_partial(),
         errors=(*_COMMON, *_BODY, 409)),
     (f"{API}/jobs/{{job_id}}/scenes/{{scene_id}}", "PATCH"): Op(

@@ -194,7 +194,8 @@ def order_by_scene_type(pairs: Sequence[SelectedPair]) -> list[SelectedPair]:
 
 
 class StandardPipeline(VideoPipeline):
-    """A text brief → 3–7 scenes written by an LLM (templates offline), each from an image."""
+    """A text brief → 3–7 scenes written by an LLM (templates offline), each animating an
+    image of the brief, or from its prompt alone when the brief has none."""
 
     def assets(self, job: Job) -> list[str]:
         context = job.parameters.get("context", {})
@@ -222,12 +223,10 @@ class StandardPipeline(VideoPipeline):
                 raise outcome
             ids[index] = outcome.id
         with self.deps.db.read() as conn:
-            images = [i for i in ids
-                      if i and (a := asset_store.get_asset(conn, i, scope=owner_scope(job)))
-                      and a.asset_type == "image"]
-        if not images:
-            raise PipelineError("A standard job needs at least one image in creative.assets")
-        return images
+            # No image is fine: the scenes are then made from their prompts (text-to-video).
+            return [i for i in ids
+                    if i and (a := asset_store.get_asset(conn, i, scope=owner_scope(job)))
+                    and a.asset_type == "image"]
 
     def prepare(self, job: Job) -> Storyboard:
         images = self.assets(job)
