@@ -145,3 +145,18 @@ def test_remote_mixed_brief_sends_frames_only_where_there_are_images(remote, fak
     final = download(api, done["videoUrl"], tmp_path / "remote-mixed.mp4")
     total = sum(s["duration"] for s in done["scenes"])
     assert abs(probe(final).duration - total) <= FRAME + 1e-6
+
+
+def test_a_storyboard_ready_job_counts_its_planned_scenes(offline):
+    """progress.scenesTotal is the storyboard's scene count before anything renders (it was
+    0 while the storyboard listed 7 scenes)."""
+    api = offline.api
+    client_id = red_client(api)
+    created = api.post("/api/v3/jobs", json=brief(client_id, duration=70, auto=False))
+    job = api.wait_status(created.json()["data"]["id"], "storyboard_ready")
+    assert len(job["storyboard"]["scenes"]) == 7  # over 60 s: seven scenes
+    progress = api.job(job["id"])["progress"]
+    assert progress["stage"] == "awaiting_approval"
+    assert (progress["scenesTotal"], progress["scenesCompleted"]) == (7, 0)
+    listed = api.get("/api/v3/jobs").json()["data"]
+    assert [j["progress"]["scenesTotal"] for j in listed if j["id"] == job["id"]] == [7]
