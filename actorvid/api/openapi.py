@@ -568,7 +568,15 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         params=(_STATUS_FILTER, *_CAMPAIGN_FILTER, *_CLIENT_FILTER, *PAGE), errors=(401, 422)),
     (f"{API}/jobs", "POST"): Op(
         "Create a standard (brief-driven) job; work starts at once, poll GET /jobs/{id}",
-        ("jobs",), _job_created(), status=201, body=jobs.STANDARD, errors=_job_errors()),
+        ("jobs",), _job_created(), status=201, body=jobs.STANDARD,
+        description="creative.assets[].url items are fetched during the request (one budget "
+                    "of ACTORVID_INGEST_DEADLINE_SECONDS, a URL-import slot: 429 past them; "
+                    "a URL fetched before for this client is reused), so assetIds lists the "
+                    "images the job uses; a URL that cannot be fetched refuses the request "
+                    "(422, or 502 for the remote server's failure). A brief without images "
+                    "is fine: its scenes render from their prompts. estimatedCost is priced "
+                    "like POST /jobs/dry-run.",
+        errors=_job_errors(429, 502)),
     (f"{API}/jobs/from-image-pairs", "POST"): Op(
         "Create a job from a campaign's images (pairs chosen for you)", ("jobs",),
         _pairs_created({"type": "string", "pattern": "^[0-9]+$"}), status=201,

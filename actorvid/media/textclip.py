@@ -16,7 +16,7 @@ import re
 import textwrap
 from pathlib import Path
 
-from actorvid.media.render import DEFAULT_FPS
+from actorvid.media.render import DEFAULT_FPS, clip_output_args
 
 DEFAULT_COLOR = "1f4e79"  # a calm blue when the client has no brand colour
 # Sans fonts of the common Linux distributions and macOS, best first.
@@ -84,9 +84,5 @@ def text_clip_args(text_file: Path | None, out: Path, *, color: str, duration: f
     return [
         "-f", "lavfi", "-t", f"{duration:.3f}", "-i", "anullsrc=r=48000:cl=stereo",
         "-filter_complex", graph, "-map", "[v]", "-map", "0:a",
-        "-c:v", "libx264", "-preset", preset, "-crf", "23", "-pix_fmt", "yuv420p",
-        "-r", str(fps), "-fps_mode", "cfr",
-        "-c:a", "aac", "-b:a", "96k", "-ar", "48000", "-ac", "2",
-        "-frames:v", str(round(duration * fps)), "-t", f"{duration:.3f}",
-        "-movflags", "+faststart", "-y", str(out),
+        *clip_output_args(out, duration=duration, fps=fps, preset=preset),
     ]
