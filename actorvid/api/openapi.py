@@ -454,6 +454,14 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         description="Keys are snake_case (see ActorNode). ?format=text answers the same tree "
                     "as indented text.",
         params=(_param("format", {"type": "string", "enum": ["json", "text"]}),)),
+    ("/metrics", "GET"): Op(
+        "Metrics in the Prometheus text format (admins, or the metrics token)", ("service",),
+        binary="text/plain", errors=(401, 404), security=[*AUTH, {"metricsToken": []}],
+        description="Jobs by status, scenes in flight, predictions created/failed/retried by "
+                    "model, create-limiter tokens and pauses, ffmpeg slots busy/waiting, "
+                    "requests by route template, method and status with their latency, blob "
+                    "bytes and database size. Authorization: Bearer <ACTORVID_METRICS_TOKEN>, "
+                    "or an admin's credentials; anyone else gets 404."),
     ("/api/webhooks/replicate", "POST"): Op(
         "Replicate prediction webhook (signature verified; only a hint to poll now)",
         ("webhooks",), {"type": "object", "properties": {"received": BOOL,
@@ -808,6 +816,8 @@ def build_description(app: falcon.App, *, server_url: str | None = None) -> dict
                 "bearer": {"type": "http", "scheme": "bearer",
                            "description": "An API key (sk_...) or a session token"},
                 "cookie": {"type": "apiKey", "in": "cookie", "name": "access_token"},
+                "metricsToken": {"type": "http", "scheme": "bearer",
+                                 "description": "ACTORVID_METRICS_TOKEN (GET /metrics only)"},
                 "accessToken": {"type": "apiKey", "in": "query", "name": "token",
                                 "description": "Binary GET/HEAD routes only; bound to one "
                                                "resource"},
