@@ -62,7 +62,8 @@ def serve_process(tmp_path: Path, command: Sequence[str] = ACTORVID_SERVE, **env
             return None
 
         port = wait_until(announced, timeout=60, message="the server to start")
-        key = (tmp_path / "admin-api-key.txt").read_text().strip()
+        # Named after the database file (issue 15, item 11).
+        key = (tmp_path / "actorvid.db.admin-api-key.txt").read_text().strip()
         yield ServerProcess(f"http://127.0.0.1:{port}", ApiUser(1, "admin", "", key), proc,
                             lines)
     finally:
