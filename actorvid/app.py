@@ -26,12 +26,14 @@ from actorvid.api.context import AppContext
 from actorvid.api.debug import DebugActorsResource
 from actorvid.api.jobs import add_job_routes
 from actorvid.api.media_routes import add_media_routes
+from actorvid.api.metrics import MetricsResource, RequestMetricsMiddleware
 from actorvid.api.middleware import AuthMiddleware, RequestIdMiddleware, StreamGuardMiddleware
 from actorvid.clock import Clock, IdFactory, new_uuid, utc_now
 from actorvid.config import Settings, load_settings
 from actorvid.ingest import AssetIngestor
 from actorvid.logs import configure_logging
 from actorvid.media.ffmpeg import MediaSlots
+from actorvid.metrics import LimiterState, Metrics, StateSources
 from actorvid.serving import send_deadline
 from actorvid.store import blobs, ownership
 from actorvid.store.db import Database, open_database
@@ -82,6 +84,7 @@ def add_routes(app: falcon.App, ctx: AppContext) -> None:
     add_media_routes(app, ctx)
     if runtime is not None:
         app.add_route(f"{API}/debug/actors", DebugActorsResource(runtime.system))
+    app.add_route("/metrics", MetricsResource(app_metrics(ctx), settings.metrics_token))
     openapi.add_openapi_routes(app, ctx)
 
 
@@ -90,8 +93,10 @@ def build_app(ctx: AppContext) -> falcon.App:
     streams = StreamGuardMiddleware(send_deadline(settings.send_timeout_seconds),
                                     stream_slots(settings.max_streams,
                                                  settings.max_streams_per_user))
-    middleware: list[Any] = [RequestIdMiddleware(), streams, AuthMiddleware(
-        ctx.accounts, allowed_origins=settings.cors_origins)]
+    # The request metrics first: they time the whole request, auth and errors included.
+    middleware: list[Any] = [RequestMetricsMiddleware(app_metrics(ctx)), RequestIdMiddleware(),
+                             streams, AuthMiddleware(ctx.accounts,
+                                                     allowed_origins=settings.cors_origins)]
     app = falcon.App(
         middleware=middleware,
         cors_enable=False,
@@ -110,6 +115,30 @@ def build_app(ctx: AppContext) -> falcon.App:
     add_routes(app, ctx)
     app.add_sink(NotFoundSink(), prefix="/")
     return app
+
+
+def app_metrics(ctx: AppContext) -> Metrics:
+    """The context's metrics (one registry per context, never the global one), made and
+    pointed at the context's state on first use."""
+    metrics = ctx.services.get("metrics")
+    if metrics is None:
+        metrics = ctx.services["metrics"] = Metrics()
+        metrics.watch(StateSources(ctx.db, limiter=lambda: limiter_state(ctx),
+                                   media_busy=lambda: media_state(ctx)))
+    return metrics
+
+
+def limiter_state(ctx: AppContext) -> LimiterState | None:
+    limiter = ctx.runtime.system.limiter if ctx.runtime is not None else None
+    if limiter is None:
+        return None
+    tokens, paused = limiter.state()
+    return LimiterState(tokens, paused, limiter.pauses)
+
+
+def media_state(ctx: AppContext) -> tuple[int, int] | None:
+    slots = ctx.services.get("media_slots")
+    return (slots.busy, slots.waiting) if slots is not None else None
 
 
 def create_context(
@@ -154,11 +183,13 @@ def create_context(
     ingestor = AssetIngestor(db, settings, new_id=new_id, clock=clock, media_slots=slots)
     ctx.services["asset_ingestor"] = ingestor
     ctx.services["media_slots"] = slots
+    metrics = app_metrics(ctx)
     if start_actors:
         from actorvid.wiring import start_runtime
 
         ctx.runtime = start_runtime(settings, db, accounts, ingestor=ingestor, new_id=new_id,
-                                    options=runtime_options, media_slots=slots)
+                                    options=runtime_options, media_slots=slots,
+                                    metrics=metrics)
     return ctx
 
 

@@ -141,6 +141,8 @@ class Settings:
     xai_api_key: Secret = field(default_factory=lambda: Secret(""))
     openai_api_key: Secret = field(default_factory=lambda: Secret(""))
     replicate_webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    # Bearer token for GET /metrics (a scraper is no user); admins' credentials work too.
+    metrics_token: Secret = field(default_factory=lambda: Secret(""))
 
     # Base URLs, so tests can point the clients at loopback fakes.
     replicate_base_url: str = "https://api.replicate.com/v1"
@@ -259,6 +261,7 @@ def load_settings(
         xai_api_key=Secret(env.get("XAI_API_KEY", "")),
         openai_api_key=Secret(env.get("OPENAI_API_KEY", "")),
         replicate_webhook_secret=Secret(env.get("ACTORVID_REPLICATE_WEBHOOK_SECRET", "")),
+        metrics_token=Secret(env.get("ACTORVID_METRICS_TOKEN", "")),
         replicate_base_url=env.get("ACTORVID_REPLICATE_BASE_URL", Settings.replicate_base_url)
         .rstrip("/"),
         xai_base_url=env.get("ACTORVID_XAI_BASE_URL", Settings.xai_base_url).rstrip("/"),

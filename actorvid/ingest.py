@@ -323,6 +323,32 @@ class AssetIngestor:
         wait(futures, timeout=max(0.0, deadline - time.monotonic()))
         return [self._outcome(future, budget) for future in futures]
 
+    def brief_asset_ids(self, items: Sequence[dict[str, Any]], spec: AssetSpec, *,
+                        scope: Scope, loc: Sequence[str | int],
+                        deadline: float | None = None) -> list[str | BaseException | None]:
+        """The asset of every ``creative.assets`` item of a brief, in order: its ``assetId``,
+        else the client's asset already fetched from its ``url``, else the ``url`` fetched now
+        (all of them on one deadline, see :meth:`ingest_urls`). None for an item with neither;
+        the error for a URL that could not be fetched. ``spec`` says whose assets they are.
+
+        The API calls it at request time (so the answer carries the ids) and the standard
+        pipeline again at preparation; the second call finds the first one's assets.
+        """
+        with self.db.read() as conn:
+            found, _ = asset_store.list_assets(conn, scope=scope, limit=1000, offset=0,
+                                               client_id=spec.client_id)
+        by_source = {a.source_url: a.id for a in found if a.source_url}
+        ids: list[str | BaseException | None] = [
+            item.get("assetId") or by_source.get(item.get("url") or "") for item in items]
+        wanted = [(index, item) for index, item in enumerate(items)
+                  if ids[index] is None and item.get("url")]
+        fetched = self.ingest_urls([UrlItem(item["url"], replace(
+            spec, name=item.get("name"), declared_type=item.get("type") or "image"),
+            loc=(*loc, index, "url")) for index, item in wanted], deadline=deadline)
+        for (index, _), outcome in zip(wanted, fetched, strict=True):
+            ids[index] = outcome if isinstance(outcome, BaseException) else outcome.id
+        return ids
+
     @staticmethod
     def _outcome(future: Future[Asset], budget: float) -> Asset | BaseException:
         if future.done() and not future.cancelled():

@@ -20,6 +20,7 @@ from actorvid.config import Settings
 from actorvid.errors import MediaError
 from actorvid.ingest import AssetIngestor
 from actorvid.media.ffmpeg import FFmpeg, MediaSlots
+from actorvid.metrics import NO_METRICS, PredictionEvents
 from actorvid.pipelines.audio import AudioPipeline
 from actorvid.pipelines.deps import PipelineDeps
 from actorvid.pipelines.jobs import ImagePairsPipeline, PropertyPipeline, StandardPipeline
@@ -68,7 +69,7 @@ class Runtime:
 def start_runtime(settings: Settings, db: Database, accounts: Accounts, *,
                   ingestor: AssetIngestor, new_id: IdFactory = new_uuid,
                   options: RuntimeOptions | None = None, media_slots: MediaSlots | None = None,
-                  **overrides: Any) -> Runtime:
+                  metrics: PredictionEvents = NO_METRICS, **overrides: Any) -> Runtime:
     def read_blob(blob_id: str) -> Iterator[bytes]:
         return blobs.iter_blob(db, blobs.blob_info(db, blob_id))
 
@@ -95,7 +96,8 @@ def start_runtime(settings: Settings, db: Database, accounts: Accounts, *,
              "standard": StandardPipeline(deps), "audio": AudioPipeline(deps)}
     system = start_system(db, provider=providers.renderer, music=providers.music,
                           workflows=video,
-                          options=options or RuntimeOptions.from_settings(settings))
+                          options=options or RuntimeOptions.from_settings(settings),
+                          metrics=metrics)
     owns = system.provider is providers.renderer
     if not owns:
         providers.close()  # another create_app on this file runs the system and its providers

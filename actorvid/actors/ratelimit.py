@@ -22,6 +22,7 @@ class CreateLimiter:
         self._tokens = float(self.burst)
         self._updated = clock()
         self._paused_until = 0.0
+        self.pauses = 0  # 429 pauses so far (for the metrics)
         self._lock = threading.Lock()
 
     def reserve(self) -> float:
@@ -42,3 +43,11 @@ class CreateLimiter:
         with self._lock:
             self._paused_until = max(self._paused_until, self.clock() + max(0.0, seconds))
             self._tokens = 0.0
+            self.pauses += 1
+
+    def state(self) -> tuple[float, float]:
+        """(tokens available now, seconds of pause left), without taking a token."""
+        with self._lock:
+            now = self.clock()
+            tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+            return tokens, max(0.0, self._paused_until - now)

@@ -41,6 +41,7 @@ from actorvid.actors.supervision import SupervisedActor
 from actorvid.actors.timers import Scheduler
 from actorvid.actors.workflow import JobWorkflow
 from actorvid.errors import Conflict, ServiceUnavailable
+from actorvid.metrics import NO_METRICS, PredictionEvents
 from actorvid.providers.base import PredictionService
 from actorvid.store.db import Database
 
@@ -113,8 +114,10 @@ class ActorSystem:
     def __init__(self, db: Database, *, provider: PredictionService,
                  workflows: Mapping[str, JobWorkflow],
                  options: RuntimeOptions | None = None,
-                 music: PredictionService | None = None) -> None:
+                 music: PredictionService | None = None,
+                 metrics: PredictionEvents = NO_METRICS) -> None:
         self.db = db
+        self.metrics = metrics
         self.provider = provider
         self.music = music or provider
         self.workflows = dict(workflows)
@@ -144,7 +147,7 @@ class ActorSystem:
                 io_pool=WorkPool("actorvid-io", opts.io_workers,
                                  per_owner=max(1, opts.io_workers // 2)), options=opts,
                 limiter=CreateLimiter(opts.creates_per_minute, burst=opts.create_burst),
-                on_fatal=self._on_fatal)
+                on_fatal=self._on_fatal, metrics=self.metrics)
             self._services = services
             self._stopped.clear()
             self._root = RootSupervisor.start(services)
@@ -154,6 +157,12 @@ class ActorSystem:
 
     def _on_fatal(self, reason: str) -> None:
         self.fatal = reason
+
+    @property
+    def limiter(self) -> CreateLimiter | None:
+        """The create limiter of the running tree (for the metrics), else None."""
+        services = self._services
+        return services.limiter if services is not None and self.running else None
 
     @property
     def running(self) -> bool:

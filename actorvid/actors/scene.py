@@ -145,6 +145,11 @@ class SceneActor(SupervisedActor):
     def provider(self) -> PredictionService:
         return self.services.provider_for(self.sub_kind)
 
+    @property
+    def model_name(self) -> str:
+        """The metrics' model label: ``veo3``, ``hailuo`` or ``musicgen``."""
+        return self._inputs.model if isinstance(self._inputs, RenderInput) else "musicgen"
+
     def _find(self, sub: jobs.SubJob) -> None:
         """A create may have happened before a crash or a lost answer: look before paying."""
         assert sub.attempt_tag is not None
@@ -217,8 +222,10 @@ class SceneActor(SupervisedActor):
                 self._retry_later(delay, f"create not done ({exc})")
                 self.step = "create_backoff"
                 return
+            self.services.metrics.prediction_failed(self.model_name)
             self._fail(user_error("The provider refused this scene", exc))
             return
+        self.services.metrics.prediction_created(self.model_name)
         self._store_prediction(tag, prediction)
 
     def _store_prediction(self, tag: str, prediction: Prediction) -> None:
@@ -285,8 +292,10 @@ class SceneActor(SupervisedActor):
             return
         error = (f"The provider {_FAILED_WORDS.get(prediction.status, prediction.status)} "
                  f"this scene: {prediction.error or 'no reason given'}")
+        self.services.metrics.prediction_failed(self.model_name)
         sub = self._load()
         if sub.failures + 1 < self.services.options.max_attempts:
+            self.services.metrics.prediction_retried(self.model_name)
             logger.warning("job %d scene %s: %s; creating it again (%d of %d)", self.job_id,
                            self.sub_job_id, error, sub.failures + 2,
                            self.services.options.max_attempts)
@@ -354,6 +363,7 @@ class SceneActor(SupervisedActor):
             return
         logger.warning("job %d scene %s: prediction %s lost (%s); creating it again once",
                        self.job_id, self.sub_job_id, provider_id, why)
+        self.services.metrics.prediction_retried(self.model_name)
         self.provider_id = None
         self._create(self._load())
 

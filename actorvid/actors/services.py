@@ -13,6 +13,7 @@ from actorvid.actors.supervision import RestartIntensity
 from actorvid.actors.timers import Scheduler
 from actorvid.actors.workflow import JobWorkflow
 from actorvid.config import Settings
+from actorvid.metrics import NO_METRICS, PredictionEvents
 from actorvid.providers.base import PredictionService
 from actorvid.store.db import Database
 
@@ -69,6 +70,8 @@ class Services:
     limiter: CreateLimiter
     # Called when the root supervisor itself gives up (the tree is gone).
     on_fatal: Callable[[str], None] = lambda reason: None
+    # Prediction creates, failures and retries, counted for GET /metrics.
+    metrics: PredictionEvents = NO_METRICS
 
     def workflow_for(self, job_type: str) -> JobWorkflow | None:
         return self.workflows.get(job_type)

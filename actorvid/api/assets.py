@@ -373,25 +373,35 @@ def _name_from_url(url: str) -> str | None:
 # --- resources -----------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def url_import(ctx: AppContext, req: falcon.Request) -> Iterator[float]:
+    """A URL-import slot for the caller, and the request's deadline (monotonic).
+
+    A URL import holds its request thread until its deadline at worst: the slots (one set
+    for every route that fetches URLs in the request: the asset imports and standard jobs)
+    bound how many threads that can be, in all and per user, so the rest of the API keeps
+    answering.
+    """
+    slots = ctx.services.get("url_requests")
+    if slots is None:
+        slots = ctx.services.setdefault("url_requests", ConcurrencySlots(
+            ctx.settings.max_url_requests, ctx.settings.max_url_requests_per_user,
+            busy_message="Too many URL imports at once; try again shortly",
+            retry_after=URL_RETRY_AFTER))
+    release = slots.acquire(req.context.user.id)
+    try:
+        yield time.monotonic() + ctx.settings.ingest_deadline_seconds
+    finally:
+        release()
+
+
 class AssetCollection:
     def __init__(self, ctx: AppContext, ingestor: AssetIngestor) -> None:
         self.ctx = ctx
         self.ingestor = ingestor
-        # A URL import holds its request thread until its deadline at worst: bound how many
-        # threads that can be, in all and per user, so the rest of the API keeps answering.
-        self.url_requests = ConcurrencySlots(
-            ctx.settings.max_url_requests, ctx.settings.max_url_requests_per_user,
-            busy_message="Too many URL imports at once; try again shortly",
-            retry_after=URL_RETRY_AFTER)
 
-    @contextlib.contextmanager
-    def _url_import(self, req: falcon.Request) -> Iterator[float]:
-        """A URL-import slot for the caller, and the request's deadline (monotonic)."""
-        release = self.url_requests.acquire(req.context.user.id)
-        try:
-            yield time.monotonic() + self.ctx.settings.ingest_deadline_seconds
-        finally:
-            release()
+    def _url_import(self, req: falcon.Request) -> contextlib.AbstractContextManager[float]:
+        return url_import(self.ctx, req)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit, offset = pagination(req)

@@ -14,6 +14,7 @@ from typing import Any
 import falcon
 
 from actorvid.actors.runtime import CoordinatorHandle
+from actorvid.api.assets import url_import
 from actorvid.api.campaigns import load_campaign
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok, ok_page
@@ -28,12 +29,14 @@ from actorvid.api.validation import (
 )
 from actorvid.clock import isoformat_z
 from actorvid.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from actorvid.ingest import AssetIngestor, AssetSpec
 from actorvid.providers.base import SelectedPair
 from actorvid.providers.models import scene_count_for_duration
 from actorvid.store import clients as client_store
 from actorvid.store import job_views
 from actorvid.store import jobs as job_store
 from actorvid.store.jobs import Job, SubJob
+from actorvid.workflows import brief
 from actorvid.workflows.progress import job_progress
 from actorvid.workflows.scenes import pair_template
 from actorvid.workflows.storyboard import RenderOptions, estimate, pairs_storyboard, summarize
@@ -426,9 +429,8 @@ class JobCollection:
         campaign_id = context.get("campaignId")
         if campaign_id:
             load_campaign(self.ctx, req, campaign_id)
-        for i, item in enumerate(body["creative"].get("assets") or []):
-            if not item.get("url") and not item.get("assetId"):
-                continue
+        items = body["creative"].get("assets") or []
+        for i, item in enumerate(items):
             if item.get("assetId"):
                 with self.ctx.db.read() as conn:
                     owned = job_views.owns_asset(conn, item["assetId"],
@@ -437,12 +439,48 @@ class JobCollection:
                     raise ValidationFailed.field(["body", "creative", "assets", i, "assetId"],
                                                  f"Asset not found: {item['assetId']}",
                                                  "not_found")
+        coordinator(self.ctx)  # a server that cannot run the job fetches nothing for it
+        asset_ids = self.brief_images(req, items, context)
+        scenes = brief.scene_count(body)
+        quote = estimate(scenes, render_options(self.ctx, brief.render_wish(body, scenes)))
         job = start_job(self.ctx, req, type_="standard", parameters=body,
                       campaign_id=campaign_id, client_id=context["clientId"])
-        ok(resp, {"id": str(job.id), "status": job.status, "assetIds": [], "scenes": [],
-                  "audio": _audio_view(job), "estimatedCost": 0.0,
+        ok(resp, {"id": str(job.id), "status": job.status, "assetIds": asset_ids,
+                  "scenes": [], "audio": _audio_view(job),
+                  "estimatedCost": quote["estimatedCost"],
                   "createdAt": job.created_at, "updatedAt": job.updated_at},
            status=falcon.HTTP_201)
+
+    def brief_images(self, req: falcon.Request, items: list[dict[str, Any]],
+                     context: dict[str, Any]) -> list[str]:
+        """The images the job will use, in order; URLs are fetched now so the answer can name
+        them (as the old backend did), and their ids are written into ``items`` so the job
+        uses exactly these.
+
+        The fetches run on the fair fetch pool within the URL-import budget, holding one of
+        the URL-import slots (429 past them) only when there is a URL to fetch. A URL that
+        cannot be fetched refuses the request (nothing is created); the assets fetched from
+        the brief's other URLs stay, and a retry reuses them.
+        """
+        ingestor: AssetIngestor = self.ctx.services["asset_ingestor"]
+        spec = AssetSpec(user_id=req.context.user.id, client_id=context["clientId"],
+                         campaign_id=context.get("campaignId"))
+        loc = ("body", "creative", "assets")
+        if any(item.get("url") and not item.get("assetId") for item in items):
+            with url_import(self.ctx, req) as deadline:
+                ids = ingestor.brief_asset_ids(items, spec, scope=req.context.scope, loc=loc,
+                                               deadline=deadline)
+        else:
+            ids = [item.get("assetId") for item in items]
+        for outcome in ids:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        for item, asset_id in zip(items, ids, strict=True):
+            if isinstance(asset_id, str):
+                item["assetId"] = asset_id
+        with self.ctx.db.read() as conn:
+            return [i for i in ids if isinstance(i, str) and job_views.owns_asset(
+                conn, i, scope=req.context.scope, asset_type="image")]
 
 
 class DryRun:
@@ -638,6 +676,9 @@ class SceneItem:
         for key, value in body.items():
             if value is not None and key != "duration":
                 scene[key] = value
+        if "firstAssetId" in body and body["firstAssetId"] is None:
+            # An explicit null takes the images away: the scene renders from its prompt.
+            scene["firstAssetId"] = scene["lastAssetId"] = None
         scene["assets"] = [a for a in (scene.get("firstAssetId"), scene.get("lastAssetId")) if a]
         scenes[index] = _resnap(self.ctx, scene, body.get("duration"))
         _save_scenes(self.ctx, job, scenes)

@@ -75,6 +75,9 @@ class AuthMiddleware:
             return
         if getattr(resource, "auth", "required") == "none":
             return
+        other = getattr(resource, "other_credential", None)
+        if other is not None and other(req):
+            return  # a credential of the resource's own (e.g. the metrics token): no user
         user, by_cookie = self._authenticate(req, resource, params)
         if by_cookie and req.method not in _SAFE_METHODS:
             self._refuse_cross_site(req)

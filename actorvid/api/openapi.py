@@ -454,6 +454,14 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         description="Keys are snake_case (see ActorNode). ?format=text answers the same tree "
                     "as indented text.",
         params=(_param("format", {"type": "string", "enum": ["json", "text"]}),)),
+    ("/metrics", "GET"): Op(
+        "Metrics in the Prometheus text format (admins, or the metrics token)", ("service",),
+        binary="text/plain", errors=(401, 404), security=[*AUTH, {"metricsToken": []}],
+        description="Jobs by status, scenes in flight, predictions created/failed/retried by "
+                    "model, create-limiter tokens and pauses, ffmpeg slots busy/waiting, "
+                    "requests by route template, method and status with their latency, blob "
+                    "bytes and database size. Authorization: Bearer <ACTORVID_METRICS_TOKEN>, "
+                    "or an admin's credentials; anyone else gets 404."),
     ("/api/webhooks/replicate", "POST"): Op(
         "Replicate prediction webhook (signature verified; only a hint to poll now)",
         ("webhooks",), {"type": "object", "properties": {"received": BOOL,
@@ -568,7 +576,15 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         params=(_STATUS_FILTER, *_CAMPAIGN_FILTER, *_CLIENT_FILTER, *PAGE), errors=(401, 422)),
     (f"{API}/jobs", "POST"): Op(
         "Create a standard (brief-driven) job; work starts at once, poll GET /jobs/{id}",
-        ("jobs",), _job_created(), status=201, body=jobs.STANDARD, errors=_job_errors()),
+        ("jobs",), _job_created(), status=201, body=jobs.STANDARD,
+        description="creative.assets[].url items are fetched during the request (one budget "
+                    "of ACTORVID_INGEST_DEADLINE_SECONDS, a URL-import slot: 429 past them; "
+                    "a URL fetched before for this client is reused), so assetIds lists the "
+                    "images the job uses; a URL that cannot be fetched refuses the request "
+                    "(422, or 502 for the remote server's failure). A brief without images "
+                    "is fine: its scenes render from their prompts. estimatedCost is priced "
+                    "like POST /jobs/dry-run.",
+        errors=_job_errors(429, 502)),
     (f"{API}/jobs/from-image-pairs", "POST"): Op(
         "Create a job from a campaign's images (pairs chosen for you)", ("jobs",),
         _pairs_created({"type": "string", "pattern": "^[0-9]+$"}), status=201,
@@ -605,6 +621,8 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "One scene", ("scenes",), ref("Scene"), params=(JOB_ID,)),
     (f"{API}/jobs/{{job_id}}/scenes/{{scene_id}}", "PUT"): Op(
         "Edit a scene while the storyboard awaits approval", ("scenes",), ref("Scene"),
+        description="Absent or null fields are kept, except \"firstAssetId\": null, which "
+                    "takes the scene's images away: it then renders from its prompt alone.",
         params=(JOB_ID,), body=jobs.SCENE_UPDATE.as_partial(),
         errors=(*_COMMON, *_BODY, 409)),
     (f"{API}/jobs/{{job_id}}/scenes/{{scene_id}}", "PATCH"): Op(
@@ -798,6 +816,8 @@ def build_description(app: falcon.App, *, server_url: str | None = None) -> dict
                 "bearer": {"type": "http", "scheme": "bearer",
                            "description": "An API key (sk_...) or a session token"},
                 "cookie": {"type": "apiKey", "in": "cookie", "name": "access_token"},
+                "metricsToken": {"type": "http", "scheme": "bearer",
+                                 "description": "ACTORVID_METRICS_TOKEN (GET /metrics only)"},
                 "accessToken": {"type": "apiKey", "in": "query", "name": "token",
                                 "description": "Binary GET/HEAD routes only; bound to one "
                                                "resource"},

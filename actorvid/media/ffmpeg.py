@@ -64,11 +64,18 @@ class MediaSlots:
         self.limit = max(1, limit)
         self._semaphore = threading.BoundedSemaphore(self.limit)
         self._busy = 0
+        self._waiting = 0
         self._count_lock = threading.Lock()
 
     def acquire(self, timeout: float | None = None) -> bool:
-        if not self._semaphore.acquire(timeout=timeout):
-            return False
+        with self._count_lock:
+            self._waiting += 1
+        try:
+            if not self._semaphore.acquire(timeout=timeout):
+                return False
+        finally:
+            with self._count_lock:
+                self._waiting -= 1
         with self._count_lock:
             self._busy += 1
         return True
@@ -81,6 +88,11 @@ class MediaSlots:
     @property
     def busy(self) -> int:
         return self._busy
+
+    @property
+    def waiting(self) -> int:
+        """Callers waiting for a slot (the metrics' queue length)."""
+        return self._waiting
 
 
 ProcessHook = Callable[[subprocess.Popen[bytes]], None]

@@ -44,6 +44,14 @@ def transition_args(first: Path, last: Path, out: Path, *, duration: float, widt
         "-loop", "1", "-framerate", str(fps), "-t", f"{last_len:.3f}", "-i", str(last),
         "-f", "lavfi", "-t", f"{duration:.3f}", "-i", "anullsrc=r=48000:cl=stereo",
         "-filter_complex", graph, "-map", "[v]", "-map", "2:a",
+        *clip_output_args(out, duration=duration, fps=fps, preset=preset),
+    ]
+
+
+def clip_output_args(out: Path, *, duration: float, fps: int, preset: str) -> list[str]:
+    """The encoding every local clip shares (so the stitcher meets one shape): H.264 yuv420p
+    at a constant ``fps``, AAC stereo 48 kHz, exactly ``duration``, ``+faststart``."""
+    return [
         "-c:v", "libx264", "-preset", preset, "-crf", "23", "-pix_fmt", "yuv420p",
         "-r", str(fps), "-fps_mode", "cfr",
         "-c:a", "aac", "-b:a", "96k", "-ar", "48000", "-ac", "2",

@@ -26,8 +26,10 @@ from actorvid.providers.base import ImageInput, MusicInput, RenderInput
 from actorvid.providers.models import frame_size
 from actorvid.store import assets as asset_store
 from actorvid.store import blobs
+from actorvid.store import clients as client_store
 from actorvid.store import jobs as job_store
 from actorvid.store.jobs import Job, SubJob
+from actorvid.workflows.brand import first_brand_color
 from actorvid.workflows.scenes import pair_template
 from actorvid.workflows.storyboard import RenderOptions
 
@@ -66,9 +68,11 @@ class VideoPipeline:
             raise PipelineError("The storyboard has no scenes")
         return planned
 
-    def image_input(self, job: Job, asset_id: str | None) -> ImageInput:
+    def image_input(self, job: Job, asset_id: str | None) -> ImageInput | None:
+        """The stored image a scene animates; None for a scene without one (it renders from
+        its prompt alone). An image that no longer exists is an error, not a text scene."""
         if not asset_id:
-            raise PipelineError("A scene has no image to animate")
+            return None
         with self.deps.db.read() as conn:
             asset = asset_store.get_asset(conn, asset_id, scope=owner_scope(job))
         if asset is None or asset.asset_type != "image":
@@ -102,7 +106,16 @@ class VideoPipeline:
         return RenderInput(model=model, first_frame=first, last_frame=last,  # type: ignore[arg-type]
                            prompt=sub_job.prompt, duration=int(round(sub_job.duration)),
                            aspect_ratio=sub_job.input.get("aspectRatio", "16:9"),
-                           resolution=sub_job.input.get("resolution") or "720p")
+                           resolution=sub_job.input.get("resolution") or "720p",
+                           background="" if first else self.brand_color(job))
+
+    def brand_color(self, job: Job) -> str:
+        """The client's first brand colour (``RRGGBB``), for text-only clips; else ""."""
+        if not job.client_id:
+            return ""
+        with self.deps.db.read() as conn:
+            client = client_store.get_client(conn, job.client_id, scope=owner_scope(job))
+        return first_brand_color(client.brand_guidelines if client else None)
 
     # --- finish ---------------------------------------------------------------------------
 

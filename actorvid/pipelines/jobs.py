@@ -19,12 +19,12 @@ from actorvid.providers.base import (
     SelectionResult,
     StoryboardRequest,
 )
-from actorvid.providers.models import scene_count_for_duration
 from actorvid.store import assets as asset_store
 from actorvid.store import campaigns as campaign_store
 from actorvid.store import clients as client_store
 from actorvid.store.assets import Asset
 from actorvid.store.jobs import Job
+from actorvid.workflows import brief
 from actorvid.workflows.scenes import PROPERTY_SCENE_NAMES
 from actorvid.workflows.selection import check_pairs, unused
 from actorvid.workflows.storyboard import pairs_storyboard, standard_storyboard
@@ -194,54 +194,38 @@ def order_by_scene_type(pairs: Sequence[SelectedPair]) -> list[SelectedPair]:
 
 
 class StandardPipeline(VideoPipeline):
-    """A text brief → 3–7 scenes written by an LLM (templates offline), each from an image."""
+    """A text brief → 3–7 scenes written by an LLM (templates offline), each animating an
+    image of the brief, or from its prompt alone when the brief has none."""
 
     def assets(self, job: Job) -> list[str]:
         context = job.parameters.get("context", {})
         items = job.parameters.get("creative", {}).get("assets") or []
-        with self.deps.db.read() as conn:
-            found, _ = asset_store.list_assets(conn, scope=owner_scope(job), limit=1000,
-                                               offset=0, client_id=context["clientId"])
-        by_source = {a.source_url: a.id for a in found if a.source_url}
-        ids: list[str | None] = [item.get("assetId") or by_source.get(item.get("url") or "")
-                                 for item in items]
-        wanted = [(index, item) for index, item in enumerate(items)
-                  if ids[index] is None and item.get("url")]
-        # One budget for the whole brief, on the fair fetch pool (in this tenant's turn).
-        fetched = self.deps.ingestor.ingest_urls([UrlItem(item["url"], AssetSpec(
-            user_id=job.user_id, name=item.get("name"),
-            declared_type=item.get("type") or "image", client_id=context.get("clientId"),
-            campaign_id=context.get("campaignId")),
-            loc=("body", "creative", "assets", index, "url")) for index, item in wanted])
-        for (index, _), outcome in zip(wanted, fetched, strict=True):
+        # The request fetched its URLs already (their ids are in the items); anything left,
+        # e.g. a job from before that, is fetched here on one budget, in this tenant's turn.
+        ids = self.deps.ingestor.brief_asset_ids(
+            items, AssetSpec(user_id=job.user_id, client_id=context.get("clientId"),
+                             campaign_id=context.get("campaignId")),
+            scope=owner_scope(job), loc=("body", "creative", "assets"))
+        for index, outcome in enumerate(ids):
             if isinstance(outcome, ActorvidError):
                 # A refusal is about the user's input: say so, and do not retry it.
                 raise PipelineError(f"The photo URL of creative.assets[{index}] was refused: "
                                     f"{outcome.message}")
             if isinstance(outcome, BaseException):
                 raise outcome
-            ids[index] = outcome.id
         with self.deps.db.read() as conn:
-            images = [i for i in ids
-                      if i and (a := asset_store.get_asset(conn, i, scope=owner_scope(job)))
-                      and a.asset_type == "image"]
-        if not images:
-            raise PipelineError("A standard job needs at least one image in creative.assets")
-        return images
+            # No image is fine: the scenes are then made from their prompts (text-to-video).
+            return [i for i in ids if isinstance(i, str)
+                    and (a := asset_store.get_asset(conn, i, scope=owner_scope(job)))
+                    and a.asset_type == "image"]
 
     def prepare(self, job: Job) -> Storyboard:
         images = self.assets(job)
-        specs = job.parameters["creative"]["videoSpecs"]
-        target = float(specs.get("duration") or 30)
-        count = scene_count_for_duration(target)
         drafts = self.deps.writer.write(StoryboardRequest(
-            brief=job.parameters, target_duration=target, scene_count=count, asset_ids=images))
+            brief=job.parameters, target_duration=brief.target_duration(job.parameters),
+            scene_count=brief.scene_count(job.parameters), asset_ids=images))
         advanced = job.parameters.get("advanced") or {}
-        options = options_for(self.deps, {
-            "videoModel": advanced.get("videoModel") or "veo3",
-            "clipDuration": target / max(len(drafts), 1),
-            "resolution": specs.get("resolution") or advanced.get("resolution"),
-            "aspectRatio": specs.get("format") or "16:9"})
+        options = options_for(self.deps, brief.render_wish(job.parameters, len(drafts)))
         board = _with_ids(self.deps, standard_storyboard(drafts, options, images))
         board["writer"] = getattr(self.deps.writer, "name", "")
         return Storyboard(board, board["estimatedCost"],

@@ -45,15 +45,21 @@ class ImageInput:
 
 @dataclass(frozen=True)
 class RenderInput:
-    """One clip: first frame → last frame, prompt, duration (already valid for the model)."""
+    """One clip: first frame → last frame, prompt, duration (already valid for the model).
+
+    Without frames (both None) the clip is made from the prompt alone (text-to-video).
+    """
 
     model: VideoModel
-    first_frame: ImageInput
-    last_frame: ImageInput
+    first_frame: ImageInput | None
+    last_frame: ImageInput | None
     prompt: str
     duration: int
     aspect_ratio: AspectRatio = "16:9"
     resolution: str = "720p"
+    # ``RRGGBB``: the background of a text-only clip for renderers that draw one (local);
+    # models ignore it.
+    background: str = ""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from actorvid.errors import MediaError, ProviderError
 from actorvid.media.audio import bed_args, style_for
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.render import transition_args
+from actorvid.media.textclip import system_font, text_clip_args, wrap
 from actorvid.providers import models
 from actorvid.providers.base import (
     AssetSummary,
@@ -425,7 +426,8 @@ class _Canceled(Exception):
 
 class LocalRenderer(_LocalPredictions):
     """first frame → last frame: zoom on the first, crossfade into the second, at the size and
-    duration asked (the model's nearest valid duration is the caller's business)."""
+    duration asked (the model's nearest valid duration is the caller's business). Without
+    frames, the prompt's words over a moving gradient of the input's background colour."""
 
     suffix = ".mp4"
 
@@ -446,15 +448,26 @@ class LocalRenderer(_LocalPredictions):
 
     def _args(self, inputs: RenderInput | MusicInput, workdir: Path, out: Path) -> list[str]:
         assert isinstance(inputs, RenderInput)
+        width, height = models.frame_size(inputs.resolution, inputs.aspect_ratio)
+        if inputs.first_frame is None:
+            return self._text_args(inputs, workdir, out, width, height)
         first = self._materialize(inputs.first_frame, workdir, "first")
-        last = self._materialize(inputs.last_frame, workdir, "last")
+        last = self._materialize(inputs.last_frame or inputs.first_frame, workdir, "last")
         for path in (first, last):
             # An undecodable still with "-loop 1" makes ffmpeg retry forever: refuse it first.
             if not self._ffmpeg.probe(path, timeout=30).has_video:
                 raise MediaError("An input image is not a readable image")
-        width, height = models.frame_size(inputs.resolution, inputs.aspect_ratio)
         return transition_args(first, last, out, duration=float(inputs.duration), width=width,
                                height=height, fps=self.fps, preset=self.preset)
+
+    def _text_args(self, inputs: RenderInput, workdir: Path, out: Path, width: int,
+                   height: int) -> list[str]:
+        """A text-to-video clip: the prompt, wrapped to the frame, over the brand colour."""
+        text = workdir / "text.txt"
+        text.write_text(wrap(inputs.prompt, width=max(16, width // 34)), encoding="utf-8")
+        return text_clip_args(text, out, color=inputs.background, duration=float(
+            inputs.duration), width=width, height=height, fps=self.fps, preset=self.preset,
+            font=system_font())
 
 
 class LocalMusic(_LocalPredictions):

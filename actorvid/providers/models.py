@@ -100,11 +100,20 @@ def frame_size(resolution: str, aspect_ratio: str) -> tuple[int, int]:
     return long_, short
 
 
-def veo_input(spec: RenderSpec, *, prompt: str, image: str, last_frame: str) -> dict[str, Any]:
+def _frames(first_key: str, first: str | None, last_key: str, last: str | None
+            ) -> dict[str, str]:
+    """The image fields of an input: none for text-to-video (both models take a prompt
+    alone), and an end frame only with a first frame (it interpolates from one)."""
+    if not first:
+        return {}
+    return {first_key: first, last_key: last or first}
+
+
+def veo_input(spec: RenderSpec, *, prompt: str, image: str | None,
+              last_frame: str | None) -> dict[str, Any]:
     return {
         "prompt": " ".join(prompt.split()) or "Smooth cinematic transition between images",
-        "image": image,
-        "last_frame": last_frame,
+        **_frames("image", image, "last_frame", last_frame),
         "duration": spec.duration,
         "aspect_ratio": spec.aspect_ratio,
         "resolution": spec.resolution,
@@ -112,12 +121,12 @@ def veo_input(spec: RenderSpec, *, prompt: str, image: str, last_frame: str) -> 
     }
 
 
-def hailuo_input(spec: RenderSpec, *, prompt: str, first_frame_image: str,
-                 last_frame_image: str) -> dict[str, Any]:
+def hailuo_input(spec: RenderSpec, *, prompt: str, first_frame_image: str | None,
+                 last_frame_image: str | None) -> dict[str, Any]:
     return {
         "prompt": " ".join(prompt.split()) or "Smooth cinematic transition between images",
-        "first_frame_image": first_frame_image,
-        "last_frame_image": last_frame_image,
+        **_frames("first_frame_image", first_frame_image, "last_frame_image",
+                  last_frame_image),
         "duration": spec.duration,
         "resolution": spec.resolution,
         "prompt_optimizer": True,

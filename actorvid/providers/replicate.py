@@ -457,8 +457,9 @@ class ReplicateRenderer(_ReplicateService):
                     ) -> tuple[str, dict[str, Any]]:
         spec = models.render_spec(inputs.model, inputs.duration, inputs.resolution,
                                   inputs.aspect_ratio)
-        first = self.file_uri(inputs.first_frame, upload=upload)
-        last = self.file_uri(inputs.last_frame, upload=upload)
+        # No frames: a text-to-video prediction (the image fields are left out).
+        first = self.file_uri(inputs.first_frame, upload=upload) if inputs.first_frame else None
+        last = self.file_uri(inputs.last_frame, upload=upload) if inputs.last_frame else None
         if spec.model == "veo3":
             return models.VEO_MODEL, models.veo_input(spec, prompt=inputs.prompt, image=first,
                                                       last_frame=last)

@@ -184,6 +184,11 @@ def cross_field_problem(model: str, data: dict[str, Any]) -> str | None:
     if model == "google/veo-3.1" and data.get("reference_images") and (
             data.get("aspect_ratio", "16:9") != "16:9" or data.get("duration", 8) != 8):
         return "reference_images require 16:9 and 8 seconds"
+    # An end frame interpolates from a first frame (§2: "used with image"); a prompt alone is
+    # text-to-video and valid for both models.
+    for first, last in (("image", "last_frame"), ("first_frame_image", "last_frame_image")):
+        if data.get(last) and not data.get(first):
+            return f"{last} needs {first}"
     return None
 
 

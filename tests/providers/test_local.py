@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from actorvid.errors import ProviderError
+from actorvid.media import textclip
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.providers.base import (
     AssetSummary,
@@ -64,6 +65,30 @@ def test_renderer_makes_the_clip_asked_for(renderer: LocalRenderer, images, tmp_
     assert info.video_codec == "h264" and info.audio_codec == "aac"
     assert renderer.find("job-1/scene-1").id == created.id  # type: ignore[union-attr]
     assert renderer.cost(RenderInput("veo3", first, last, "p", duration), final) == 0
+
+
+@pytest.mark.parametrize("font", [True, False], ids=["with-font", "no-font"])
+def test_renderer_makes_a_clip_from_text_alone(blobs: Blobs, tmp_path: Path, font: bool,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    if not font:  # a machine with none of the known fonts: the gradient alone
+        monkeypatch.setattr(textclip, "FONT_CANDIDATES", ())
+        textclip.system_font.cache_clear()
+    service = LocalRenderer(blobs.read, workers=1, workdir=tmp_path)
+    try:
+        created = service.create(RenderInput(
+            "hailuo", None, None, "Opening shot: 100% sun, it's 'warm' \\ {x}", 3,
+            aspect_ratio="9:16", resolution="240p", background="c0392b"), tag="text-1")
+        final, _ = wait_terminal(service.get, created.id, timeout=60)
+        assert final.status == "succeeded", final.error
+        out = tmp_path / "text.mp4"
+        with out.open("wb") as dest:
+            service.download(final, dest)
+    finally:
+        service.close()
+        textclip.system_font.cache_clear()
+    info = FFmpeg.locate().probe(out)
+    assert (info.width, info.height, info.video_codec) == (240, 426, "h264")
+    assert info.duration == pytest.approx(3, abs=0.1)
 
 
 def test_cancel_kills_a_running_render(renderer: LocalRenderer, images) -> None:

@@ -16,20 +16,34 @@ ASPECTS = ["16:9", "9:16", "1:1", "4:5", "21:9", "nonsense"]
 URI = "data:image/png;base64,iVBORw0KGgo="
 
 
-def _video_input(model: str, duration, resolution: str, aspect: str) -> dict:  # type: ignore[no-untyped-def]
+def _video_input(model: str, duration, resolution: str, aspect: str,  # type: ignore[no-untyped-def]
+                 image: str | None = URI) -> dict:
     spec = models.render_spec(model, duration, resolution, aspect)
     if model == "veo3":
-        return models.veo_input(spec, prompt="p", image=URI, last_frame=URI)
-    return models.hailuo_input(spec, prompt="p", first_frame_image=URI, last_frame_image=URI)
+        return models.veo_input(spec, prompt="p", image=image, last_frame=image)
+    return models.hailuo_input(spec, prompt="p", first_frame_image=image,
+                               last_frame_image=image)
 
 
+@pytest.mark.parametrize("image", [URI, None], ids=["frames", "text-only"])
 @pytest.mark.parametrize("model", ["veo3", "hailuo"])
-def test_every_wish_becomes_a_valid_input(model: str) -> None:
+def test_every_wish_becomes_a_valid_input(model: str, image: str | None) -> None:
     name = models.REPLICATE_MODELS[model]
     for duration, resolution, aspect in itertools.product(DURATIONS, RESOLUTIONS, ASPECTS):
-        data = _video_input(model, duration, resolution, aspect)
+        data = _video_input(model, duration, resolution, aspect, image)
         assert validate_input(REGISTRY[name], data) == [], (duration, resolution, aspect)
         assert cross_field_problem(name, data) is None, (duration, resolution, aspect)
+
+
+def test_text_to_video_inputs_carry_no_frame_fields() -> None:
+    veo = models.veo_input(models.render_spec("veo3", 6), prompt="p", image=None,
+                           last_frame=None)
+    hailuo = models.hailuo_input(models.render_spec("hailuo", 6), prompt="p",
+                                 first_frame_image=None, last_frame_image=None)
+    assert not {"image", "last_frame"} & set(veo)
+    assert not {"first_frame_image", "last_frame_image"} & set(hailuo)
+    # An end frame alone is refused by the models (it interpolates from a first frame).
+    assert cross_field_problem("google/veo-3.1", {**veo, "last_frame": URI}) is not None
 
 
 @pytest.mark.parametrize(("model", "duration", "expected"), [

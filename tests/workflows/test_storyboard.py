@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actorvid.providers.base import SceneDraft, SelectedPair
+from actorvid.workflows.brand import first_brand_color
 from actorvid.workflows.scenes import PAIR_TEMPLATES, PROPERTY_SCENE_NAMES
 from actorvid.workflows.storyboard import (
     RenderOptions,
@@ -69,3 +70,18 @@ def test_estimate():
     est = estimate(7, RenderOptions("veo3", 6, provider="replicate"))
     assert est["totalDuration"] == 42
     assert est["estimatedCost"] == pytest.approx(7 * est["perScene"])
+
+
+def test_a_brief_without_images_makes_text_scenes():
+    drafts = [SceneDraft(i, 4, f"Scene {i}") for i in range(1, 4)]
+    board = standard_storyboard(drafts, RenderOptions("veo3"), [])
+    assert all(s["firstAssetId"] is None and s["lastAssetId"] is None and s["assets"] == []
+               for s in board["scenes"])
+    assert [s["prompt"] for s in board["scenes"]] == ["Scene 1", "Scene 2", "Scene 3"]
+
+
+@pytest.mark.parametrize(("guidelines", "expected"), [
+    ({"colors": ["#C0392B"]}, "c0392b"), ({"colors": ["red", "#0f0"]}, "00ff00"),
+    ({"colors": ["#12345", "#fff';x"]}, ""), ({"colors": "#fff"}, ""), (None, "")])
+def test_brand_colour_is_a_checked_hex_value(guidelines, expected):
+    assert first_brand_color(guidelines) == expected
