@@ -64,6 +64,7 @@ def write_blob(
     *,
     max_size: int | None = None,
     on_first_bytes: Callable[[bytes], None] | None = None,
+    on_chunk: Callable[[memoryview | bytes], None] | None = None,
     blob_id: str | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> BlobInfo:
@@ -71,7 +72,9 @@ def write_blob(
 
     ``max_size`` raises :class:`PayloadTooLarge` as soon as it is passed. ``on_first_bytes`` is
     called once with the first chunk (at most ``chunk_size`` bytes) before it is stored, so a
-    caller can sniff magic bytes and raise to refuse the upload. On any error nothing is left.
+    caller can sniff magic bytes and raise to refuse the upload. ``on_chunk`` sees every chunk
+    (after ``on_first_bytes``, before it is stored), so a caller that needs another copy of the
+    bytes takes it in this same pass. On any error nothing is left.
     """
     blob_id = blob_id or uuid.uuid4().hex
     with db.write() as conn:
@@ -93,6 +96,8 @@ def write_blob(
         if first and on_first_bytes is not None:
             on_first_bytes(bytes(data[:4096]))
         first = False
+        if on_chunk is not None:
+            on_chunk(data)
         with db.write() as conn:
             _insert_chunk(conn, blob_id, seq, data)
         seq += 1
