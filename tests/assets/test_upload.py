@@ -349,6 +349,7 @@ def test_the_probe_copy_made_while_receiving_is_always_removed(live_server, user
     assert _probe_copies() == before
 
 
+@pytest.mark.asset_settings(max_upload_bytes=64 * 1024)
 def test_an_upload_cut_off_at_the_cap_leaves_no_probe_copy(live_server, user,
                                                            media: Media) -> None:
     before = _probe_copies()
