@@ -215,18 +215,20 @@ def iter_blob(
     *,
     piece_size: int = PIECE_SIZE,
 ) -> Iterator[bytes]:
-    """Yield bytes ``start`` to ``end`` (exclusive; default: the end) of ``blob`` in pieces."""
+    """Yield bytes ``start`` to ``end`` (exclusive; default: the end) of ``blob`` in pieces.
+
+    Each piece is read on its own (a connection borrowed for one piece, never across a
+    ``yield``): a download in flight holds one piece, not a whole chunk and its slices."""
     stop = blob.size if end is None else min(end, blob.size)
     position = max(start, 0)
     while position < stop:
         seq, offset = divmod(position, blob.chunk_size)
-        length = min(blob.chunk_size - offset, stop - position)
+        length = min(piece_size, blob.chunk_size - offset, stop - position)
         with db.read() as conn:
             data = _read_span(conn, blob.id, seq, offset, length)
         if len(data) != length:
             raise NotFound("Blob data is truncated")
-        for i in range(0, len(data), piece_size):
-            yield data[i:i + piece_size]
+        yield data
         position += length
 
 
