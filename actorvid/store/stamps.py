@@ -12,7 +12,14 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 
-from actorvid.store.models import Scope, scope_sql
+from actorvid.store.models import Scope
+
+
+def _visible(scope: Scope, alias: str = "") -> str:
+    """The caller's rows, spelled so SQLite can search ``(user_id, ...)`` indexes; the shared
+    ``scope_sql`` form ``(:scope_admin = 1 OR user_id = ...)`` makes it scan them."""
+    prefix = f"{alias}." if alias else ""
+    return "1" if scope.is_admin else f"{prefix}user_id = :scope_user_id"
 
 
 def _digest(*parts: object) -> str:
@@ -31,7 +38,7 @@ def job_stamp(conn: sqlite3.Connection, job_id: int, *, scope: Scope) -> str | N
                (SELECT count(*) || '/' || ifnull(max(s.updated_at), '') || '/' ||
                        group_concat(s.status, ',')
                 FROM sub_jobs s WHERE s.job_id = j.id)
-        FROM jobs j WHERE j.id = :id AND {scope_sql('j')}
+        FROM jobs j WHERE j.id = :id AND {_visible(scope, 'j')}
         """,
         {"id": job_id, **scope.params},
     ).fetchone()
@@ -52,7 +59,7 @@ def table_stamp(conn: sqlite3.Connection, table: str, *, scope: Scope,
     if table not in _LISTED:
         raise ValueError(f"no stamp for table {table!r}")
     row = conn.execute(
-        f"SELECT count(*), max({stamp_column}) FROM {table} WHERE {scope_sql()}",
+        f"SELECT count(*), max({stamp_column}) FROM {table} WHERE {_visible(scope)}",
         scope.params).fetchone()
     return _digest(table, scope.user_id, scope.is_admin, *row)
 
@@ -63,8 +70,8 @@ def jobs_stamp(conn: sqlite3.Connection, *, scope: Scope) -> str:
         f"""
         SELECT count(*), max(j.updated_at),
                (SELECT count(*) || '/' || ifnull(max(s.updated_at), '')
-                FROM sub_jobs s JOIN jobs j2 ON j2.id = s.job_id WHERE {scope_sql('j2')})
-        FROM jobs j WHERE {scope_sql('j')}
+                FROM sub_jobs s JOIN jobs j2 ON j2.id = s.job_id WHERE {_visible(scope, 'j2')})
+        FROM jobs j WHERE {_visible(scope, 'j')}
         """,
         scope.params).fetchone()
     return _digest("jobs", scope.user_id, scope.is_admin, *row)
