@@ -17,8 +17,9 @@ from pathlib import Path
 from tests.conftest import TEST_SCRYPT, ApiUser, wait_until
 
 ACTORVID_SERVE = ("-m", "actorvid", "serve", "--port", "0")
-WAITRESS_SERVE = ("-m", "waitress", "--listen=127.0.0.1:0", "--threads=8",
-                  "--outbuf-high-watermark=1048576", "--call", "actorvid.app:create_app")
+WAITRESS_SERVE = ("-m", "waitress", "--listen=127.0.0.1:0", "--threads=16",
+                  "--connection-limit=100", "--outbuf-high-watermark=1048576",
+                  "--call", "actorvid.app:create_app")
 
 
 @dataclass
@@ -62,7 +63,7 @@ def serve_process(tmp_path: Path, command: Sequence[str] = ACTORVID_SERVE, **env
             return None
 
         port = wait_until(announced, timeout=60, message="the server to start")
-        key = (tmp_path / "admin-api-key.txt").read_text().strip()
+        key = (tmp_path / "actorvid.db.admin-api-key.txt").read_text().strip()
         yield ServerProcess(f"http://127.0.0.1:{port}", ApiUser(1, "admin", "", key), proc,
                             lines)
     finally:
