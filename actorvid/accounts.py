@@ -6,11 +6,12 @@ import logging
 import os
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from actorvid import security
-from actorvid.clock import Clock, isoformat_z, utc_now
+from actorvid.clock import Clock, isoformat_z, parse_iso, utc_now
+from actorvid.credcache import CredentialCache, Proven
 from actorvid.errors import NotFound, Unauthorized
 from actorvid.legacy.credentials import LegacyKeyGuard, check_bcrypt, is_bcrypt_hash
 from actorvid.store import legacy as legacy_store
@@ -24,6 +25,11 @@ API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
 # Expired sessions are deleted at start and then on a login at most this often: logins are
 # what add rows, so a busy table is pruned as often as it grows, at no cost per request.
 SESSION_PRUNE_INTERVAL = timedelta(hours=1)
+
+
+def _expiry(expires_at: str | None) -> datetime:
+    """When a credential stops working (never: the far future, the cache's TTL bounds it)."""
+    return parse_iso(expires_at) if expires_at else datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,8 @@ class Accounts:
         # Bounds the bcrypt work of checking unknown sk_ keys against imported old keys.
         self.legacy_keys = legacy_keys or LegacyKeyGuard()
         self._pruned_at: datetime | None = None
+        # Proven credentials, so a request does not hash-and-query its key every time.
+        self.credentials = CredentialCache()
 
     def _now(self) -> str:
         return isoformat_z(self.clock())
@@ -92,6 +100,9 @@ class Accounts:
     def authenticate_api_key(self, key: str) -> User | None:
         now = self.clock()
         key_hash = security.hash_token(key)
+        cached = self.credentials.get("api_key", key_hash, now)
+        if cached is not None:
+            return cached.user
         with self.db.read() as conn:
             found = user_store.find_user_by_api_key(conn, key_hash, isoformat_z(now))
         if found is None:
@@ -109,7 +120,17 @@ class Accounts:
             with self.db.write() as conn:
                 user_store.touch_api_key(conn, record.id, isoformat_z(now),
                                          isoformat_z(now - API_KEY_TOUCH_INTERVAL))
+        # Cached for at most API_KEY_TOUCH_INTERVAL, so ``last_used`` keeps its precision.
+        self.credentials.put("api_key", key_hash,
+                             Proven(user, _expiry(record.expires_at), key_id=record.id), now)
         return user
+
+    def revoke_api_key(self, key_id: int, *, user_id: int) -> bool:
+        """Revoke ``user_id``'s key ``key_id``; it stops working with the next request."""
+        with self.db.write() as conn:
+            revoked = user_store.revoke_api_key(conn, key_id, user_id=user_id)
+        self.credentials.forget_api_key(key_id)
+        return revoked
 
     def _migrate_legacy_key(self, key: str, key_hash: str) -> bool:
         """Check ``key`` against the imported old keys; on a match move it to ``api_keys``."""
@@ -141,15 +162,27 @@ class Accounts:
         return False
 
     def authenticate_session(self, token: str) -> User | None:
-        with self.db.read() as conn:
-            return user_store.find_user_by_session(conn, security.hash_token(token),
-                                                   kind="session", now=self._now())
+        found = self._live_token(token, "session")
+        return found.user if found is not None else None
 
     def authenticate_access_token(self, token: str, resource: str) -> User | None:
+        found = self._live_token(token, "access")
+        return found.user if found is not None and found.resource == resource else None
+
+    def _live_token(self, token: str, kind: str) -> Proven | None:
+        """The live session or access token ``token`` (from the cache when proven lately)."""
+        now = self.clock()
+        token_hash = security.hash_token(token)
+        cached = self.credentials.get(kind, token_hash, now)
+        if cached is not None:
+            return cached
         with self.db.read() as conn:
-            return user_store.find_user_by_session(conn, security.hash_token(token),
-                                                   kind="access", now=self._now(),
-                                                   resource=resource)
+            found = user_store.find_session(conn, token_hash, kind=kind, now=isoformat_z(now))
+        if found is None:
+            return None
+        proven = Proven(found.user, parse_iso(found.expires_at), resource=found.resource)
+        self.credentials.put(kind, token_hash, proven, now)
+        return proven
 
     def login(self, username: str, password: str) -> Login:
         with self.db.read() as conn:
@@ -202,8 +235,11 @@ class Accounts:
         return self._dummy_hash
 
     def logout(self, token: str) -> bool:
+        token_hash = security.hash_token(token)
         with self.db.write() as conn:
-            return user_store.revoke_session(conn, security.hash_token(token), self._now())
+            revoked = user_store.revoke_session(conn, token_hash, self._now())
+        self.credentials.forget("session", token_hash)
+        return revoked
 
     def mint_access_token(self, user_id: int, resource: str, ttl: int | None = None) -> str:
         """A short-lived token that opens one resource (``asset:<id>``, ``video:<job>``...)."""

@@ -34,7 +34,7 @@ from actorvid.ingest import AssetIngestor
 from actorvid.logs import configure_logging
 from actorvid.media.ffmpeg import MediaSlots
 from actorvid.metrics import LimiterState, Metrics, StateSources
-from actorvid.serving import send_deadline
+from actorvid.serving import quiet_queue_warnings, send_deadline
 from actorvid.store import blobs, ownership
 from actorvid.store.db import Database, open_database
 
@@ -224,6 +224,8 @@ def create_app(
     from_environment = settings is None
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
+    # waitress-serve: one queue-depth line a minute, not one per request (actorvid/serving.py).
+    quiet_queue_warnings()
     try:
         ctx = create_context(settings, db=db, clock=clock, new_id=new_id, bootstrap=bootstrap,
                              start_actors=start_actors)

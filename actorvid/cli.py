@@ -39,17 +39,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import pykka.debug
     from waitress import wasyncore
-    from waitress.server import create_server
 
     from actorvid.app import build_app, create_context
-    from actorvid.serving import OUTBUF_HIGH_WATERMARK
+    from actorvid.serving import make_server
 
     settings = load_settings()
     ctx = create_context(settings, start_actors=True)
     # Refuse an oversize body before waitress spools it to disk (the app answers 413 too).
-    server = create_server(build_app(ctx), host=args.host, port=args.port,
-                           threads=args.threads, outbuf_high_watermark=OUTBUF_HIGH_WATERMARK,
-                           max_request_body_size=settings.max_upload_bytes + 1024 * 1024)
+    server = make_server(build_app(ctx), host=args.host, port=args.port,
+                         threads=args.threads, connection_limit=args.connection_limit,
+                         max_request_body_size=settings.max_upload_bytes + 1024 * 1024)
 
     class Stop(KeyboardInterrupt):
         """Raised by the signal handler; waitress's loop lets exactly this kind through."""
@@ -216,6 +215,8 @@ def cmd_import_legacy(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from actorvid.serving import DEFAULT_CONNECTION_LIMIT, DEFAULT_THREADS
+
     parser = argparse.ArgumentParser(prog="actorvid", description=__doc__)
     parser.add_argument("--log-level", choices=LOG_LEVELS,
                         help="default: ACTORVID_LOG_LEVEL, else info")
@@ -224,7 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the HTTP API and the actor system on waitress")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--threads", type=int, default=8)
+    serve.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                       help="waitress worker threads (docs/operations.md: how to choose)")
+    serve.add_argument("--connection-limit", type=int, default=DEFAULT_CONNECTION_LIMIT,
+                       help="open connections waitress accepts before it stops accepting")
     serve.set_defaults(func=cmd_serve)
 
     users = sub.add_parser("users", help="manage users").add_subparsers(dest="action",

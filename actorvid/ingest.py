@@ -20,6 +20,7 @@ pool no longer than that, and fetches still running stop at it too.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -89,6 +90,46 @@ class Received:
     blob: blobs.BlobInfo
     sniffed: magic.Sniffed
     head: bytes = field(repr=False, default=b"")
+    # The copy ffmpeg probes, written in the same pass as the blob (media types only).
+    probe_path: str | None = None
+
+
+def needs_probe(sniffed: magic.Sniffed) -> bool:
+    """Whether ffmpeg looks at these bytes (documents and SVGs are never handed to it)."""
+    return sniffed.asset_type != "document" and sniffed is not magic.SVG
+
+
+class _ProbeCopy:
+    """A temp file that receives the body's chunks while they are stored, once the first
+    bytes say ffmpeg will need them; so no second pass reads the blob back out of SQLite."""
+
+    def __init__(self) -> None:
+        self.handle: Any = None
+        self.path: str | None = None
+
+    def open_for(self, sniffed: magic.Sniffed) -> None:
+        if needs_probe(sniffed):
+            fd, self.path = tempspace.make_file("actorvid-asset-", f".{sniffed.format}")
+            self.handle = os.fdopen(fd, "wb")
+
+    def write(self, data: memoryview | bytes) -> None:
+        if self.handle is not None:
+            self.handle.write(data)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+    def remove(self) -> None:
+        self.close()
+        _unlink(self.path)
+
+
+def _unlink(path: str | None) -> None:
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def check_type(sniffed: magic.Sniffed | None, declared: str | None) -> magic.Sniffed:
@@ -167,22 +208,32 @@ class AssetIngestor:
 
     def receive(self, pieces: Iterable[bytes], *, declared_type: str | None = None,
                 max_size: int | None = None) -> Received:
-        """Stream ``pieces`` into a new blob, refusing bad magic before anything is stored."""
+        """Stream ``pieces`` into a new blob, refusing bad magic before anything is stored.
+
+        One read of the body: the blob's hash and chunks and, for media, ffmpeg's copy."""
         seen: dict[str, Any] = {}
+        copy = _ProbeCopy()
 
         def sniff_first(head: bytes) -> None:
             seen["sniffed"] = check_type(magic.sniff(head), declared_type)
             seen["head"] = head
+            copy.open_for(seen["sniffed"])
 
-        info = blobs.write_blob(
-            self.db, pieces, on_first_bytes=sniff_first,
-            max_size=self.settings.max_upload_bytes if max_size is None else max_size)
+        try:
+            info = blobs.write_blob(
+                self.db, pieces, on_first_bytes=sniff_first, on_chunk=copy.write,
+                max_size=self.settings.max_upload_bytes if max_size is None else max_size)
+            copy.close()
+        except BaseException:
+            copy.remove()
+            raise
         if "sniffed" not in seen:  # an empty body never reaches the sniffer with bytes
             blobs.delete_blob(self.db, info.id)
             raise UnsupportedMediaType("The file is empty")
-        return Received(info, seen["sniffed"], seen["head"])
+        return Received(info, seen["sniffed"], seen["head"], copy.path)
 
     def discard(self, received: Received) -> None:
+        _unlink(received.probe_path)
         blobs.delete_blob(self.db, received.blob.id)
 
     # --- phase 2: probe, thumbnail, row ----------------------------------------------
@@ -234,10 +285,10 @@ class AssetIngestor:
             width, height = magic.svg_size(received.head)
             return sniffed, width, height, None, {}, None
         ffmpeg = self.ffmpeg
-        fd, path = tempspace.make_file("actorvid-asset-", f".{sniffed.format}")
+        path = received.probe_path
+        if path is None:  # receive() makes one for every type that reaches this line
+            raise RuntimeError(f"no probe copy of a {sniffed.format} upload")
         try:
-            with os.fdopen(fd, "wb") as handle:
-                blobs.copy_blob_to_file(self.db, received.blob.id, handle)
             info = self._probe(ffmpeg, path, sniffed)
             sniffed = self._refine(sniffed, info, spec.declared_type)
             thumbnail = None
@@ -251,7 +302,7 @@ class AssetIngestor:
                     logger.warning("no thumbnail for a %s upload: %s %s", sniffed.format,
                                    exc.message, exc.stderr_tail[-300:])
         finally:
-            os.unlink(path)
+            _unlink(path)
         visual = sniffed.asset_type in ("image", "video")
         timed = sniffed.asset_type in ("video", "audio")
         extra = {k: v for k, v in (("videoCodec", info.video_codec),

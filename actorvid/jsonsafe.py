@@ -98,4 +98,7 @@ def dumps_response(value: Any) -> str:
         logger.warning("a response held a non-finite number; sent as null")
         text = json.dumps(_finite(value), allow_nan=False, ensure_ascii=False)
     # A lone surrogate cannot be encoded as UTF-8; escaped it is still valid JSON.
-    return json.dumps(json.loads(text), ensure_ascii=True) if _SURROGATE.search(text) else text
+    # ``isascii`` is a flag check: most bodies are ASCII and skip the scan of every character.
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return json.dumps(json.loads(text), ensure_ascii=True)

@@ -13,13 +13,113 @@ from collections.abc import Iterator
 from typing import Any
 
 from waitress import wasyncore
-from waitress.server import create_server
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
+from waitress.task import WSGITask
 
 logger = logging.getLogger(__name__)
 
 # waitress buffers up to this much of a response per connection before pausing the app;
 # its 16 MiB default makes four parallel 100 MiB downloads cost ~76 MiB of RSS.
 OUTBUF_HIGH_WATERMARK = 1024 * 1024
+
+# ``actorvid serve``'s defaults (docs/operations.md says how to choose them). A request waits
+# for a thread when more are in flight than there are threads; 16 threads cover the stream
+# slots (ACTORVID_MAX_STREAMS, 4) with room for a dozen concurrent JSON requests.
+DEFAULT_THREADS = 16
+DEFAULT_CONNECTION_LIMIT = 100
+
+# At most one "Task queue depth" line per this many seconds (with a count of the rest).
+QUEUE_WARNING_INTERVAL = 60.0
+
+
+class QueueWarningSampler(logging.Filter):
+    """Let one of waitress's "Task queue depth is N" warnings through per ``interval``.
+
+    waitress logs that line for every request that finds no idle thread: a busy server wrote
+    one per request (79,933 lines in a 10 s benchmark), which costs CPU and drowns the log.
+    A queue that forms now and then is normal; the line that passes says how many were
+    held back since the last one and the deepest queue seen, which is what an operator
+    sizing ``--threads`` needs.
+    """
+
+    def __init__(self, interval: float = QUEUE_WARNING_INTERVAL,
+                 monotonic: Any = time.monotonic) -> None:
+        super().__init__()
+        self.interval = interval
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._next_at: float | None = None
+        self._held = 0
+        self._deepest = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        depth = int(args[0]) if args and isinstance(args[0], int) else 0
+        with self._lock:
+            self._deepest = max(self._deepest, depth)
+            now = self._monotonic()
+            if self._next_at is not None and now < self._next_at:
+                self._held += 1
+                return False
+            held, deepest = self._held, self._deepest
+            self._next_at, self._held, self._deepest = now + self.interval, 0, 0
+        record.msg = ("Task queue depth is %d (%d more such warnings in the last %.0f s, "
+                      "deepest %d): requests wait for a thread; see --threads in "
+                      "docs/operations.md")
+        record.args = (depth, held, self.interval, deepest)
+        return True
+
+
+_queue_sampler_lock = threading.Lock()
+
+
+def quiet_queue_warnings(interval: float = QUEUE_WARNING_INTERVAL) -> QueueWarningSampler:
+    """Install (once per process) the sampler on waitress's queue logger; returns it."""
+    queue_logger = logging.getLogger("waitress.queue")
+    with _queue_sampler_lock:
+        for existing in queue_logger.filters:
+            if isinstance(existing, QueueWarningSampler):
+                return existing
+        sampler = QueueWarningSampler(interval)
+        queue_logger.addFilter(sampler)
+        return sampler
+
+
+class _BodylessKeepAliveTask(WSGITask):
+    """waitress 3.0 closes the connection after every 204 and 304 answer: it closes when a
+    response has no ``Content-Length``, and it (rightly) drops that header from bodyless
+    answers. A 304 ends at its blank line, so an HTTP/1.1 connection can carry on; without
+    this every cheap poll paid a new TCP connection."""
+
+    def build_response_header(self) -> bytes:
+        keep_alive = (self.version == "1.1" and not self.has_body and not self.close_on_finish
+                      and self.request.headers.get("CONNECTION", "").lower() != "close")
+        if not keep_alive:
+            return bytes(super().build_response_header())
+        # Inside this call the only close request left is the one for the missing length.
+        self.set_close_on_finish = lambda: None
+        try:
+            return bytes(super().build_response_header())
+        finally:
+            del self.set_close_on_finish
+
+
+class _Channel(HTTPChannel):
+    task_class = _BodylessKeepAliveTask
+
+
+def make_server(app: Any, **options: Any) -> BaseWSGIServer | MultiSocketServer:
+    """waitress's ``create_server`` as actorvid serves: a 1 MiB output buffer per connection,
+    sampled queue warnings, and connections kept open after 304s."""
+    options.setdefault("outbuf_high_watermark", OUTBUF_HIGH_WATERMARK)
+    quiet_queue_warnings()
+    server = create_server(app, **options)
+    listeners = (server.map.values() if isinstance(server, MultiSocketServer) else [server])
+    for listener in listeners:
+        if isinstance(listener, BaseWSGIServer):
+            listener.channel_class = _Channel
+    return server
 
 
 @contextlib.contextmanager
@@ -29,8 +129,7 @@ def background_server(app: Any, *, threads: int = 4, **options: Any) -> Iterator
     The loop runs in small steps so it is stopped from its own thread: closing waitress's
     sockets from another thread while it sits in ``select()`` is a race.
     """
-    options.setdefault("outbuf_high_watermark", OUTBUF_HIGH_WATERMARK)
-    server = create_server(app, host="127.0.0.1", port=0, threads=threads, **options)
+    server = make_server(app, host="127.0.0.1", port=0, threads=threads, **options)
     stop = threading.Event()
 
     def loop() -> None:

@@ -3,12 +3,15 @@
 Starts the real app under waitress (``outbuf_high_watermark`` 1 MiB, ephemeral port) in a
 subprocess, samples its RSS from ``/proc`` every 10 ms, and prints:
 
-* peak RSS growth over the warmed-up baseline while a 100 MiB MP4 is uploaded (multipart,
-  chunked, through probe and thumbnail);
+* peak RSS growth over the warmed-up baseline while a 50 MiB MP4 is uploaded (multipart,
+  chunked, through probe and thumbnail), and the upload's time (median of 3) next to the
+  floor: a bare Falcon app under the same waitress settings (``bench/api.py bare``)
+  receiving and discarding the same body, measured alternately in the same run;
 * peak RSS growth while four clients download it at once;
 * median time to first byte of ``Range: bytes=<middle>-`` against ``bytes=0-``.
 
-Run: ``.venv/bin/python bench/assets_memory.py [--size-mib 100]``. Exits non-zero only when it
+Run: ``.venv/bin/python bench/assets_memory.py [--size-mib 100] [--upload-mib 50]``.
+Exits non-zero only when it
 cannot run. The video is a real 0.5 s MP4 made by ffmpeg, padded to size with an ISO-BMFF
 ``free`` box, so it is a valid file that ffmpeg probes and thumbnails like any other.
 """
@@ -34,14 +37,15 @@ sys.path.insert(0, str(ROOT))
 from actorvid.app import create_context  # noqa: E402
 from actorvid.config import load_settings  # noqa: E402
 from actorvid.media.ffmpeg import FFmpeg  # noqa: E402
+from bench.api import bare_server  # noqa: E402
 
 SERVER = """
 import sys
-from waitress.server import create_server
 from actorvid.app import create_app
+from actorvid.serving import make_server
 app = create_app(bootstrap=False)
-server = create_server(app, host="127.0.0.1", port=0, threads=8,
-                       outbuf_high_watermark=1024 * 1024)
+server = make_server(app, host="127.0.0.1", port=0, threads=8,
+                     max_request_body_size=1 << 30)
 print(server.effective_port, flush=True)
 server.run()
 """
@@ -130,6 +134,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size-mib", type=int, default=100)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--upload-mib", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     size = args.size_mib * MIB
 
@@ -137,17 +143,21 @@ def main() -> int:
         root = Path(tmp)
         env = {**os.environ, "ACTORVID_DB": str(root / "bench.db"),
                "ACTORVID_DATA_DIR": str(root), "ACTORVID_MAX_UPLOAD_BYTES": str(size + MIB),
-               "ACTORVID_PROVIDER": "local"}
+               "ACTORVID_PROVIDER": "local",
+               # One benchmark user downloads four at once: lift the per-user share (2).
+               "ACTORVID_MAX_STREAMS_PER_USER": str(max(2, args.clients))}
         settings = load_settings(env, dotenv=None)
         ctx = create_context(settings, bootstrap=False)
         user = ctx.accounts.create_user("bench", "bench@localhost", "bench-password")
         headers = {"X-API-Key": ctx.accounts.create_api_key(user.id, "bench").key}
-        ctx.db.close()
+        ctx.close()  # and its hold on the database file, which the server takes next
 
         video = root / "big.mp4"
         small = root / "small.mp4"
         make_video(video, size)
         make_video(small, 256 * 1024)
+        sent = root / "upload.mp4"
+        make_video(sent, args.upload_mib * MIB)
 
         proc = subprocess.Popen([sys.executable, "-c", SERVER], env=env, cwd=ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -166,6 +176,7 @@ def main() -> int:
                     time.sleep(0.05)
 
             boundary = "benchboundary"
+            growths: list[float] = []
             upload_headers = {**headers,
                               "Content-Type": f"multipart/form-data; boundary={boundary}"}
             # Warm-up: import paths, pools and ffmpeg once, so growth is what a big file costs.
@@ -174,11 +185,25 @@ def main() -> int:
             warm.raise_for_status()
             download(base + warm.json()["data"]["url"], headers)
 
-            with Sampler(proc.pid) as up:
+            def post(target: str) -> float:
                 started = time.perf_counter()
-                resp = requests.post(base + "/api/v3/assets", data=multipart(video, boundary),
+                resp = requests.post(target, data=multipart(sent, boundary),
                                      headers=upload_headers, timeout=600)
-                upload_seconds = time.perf_counter() - started
+                resp.raise_for_status()
+                return time.perf_counter() - started
+
+            uploads, floors = [], []
+            with bare_server(8) as bare:
+                post(bare + "/upload")  # warm-up
+                for _ in range(args.rounds):
+                    floors.append(post(bare + "/upload"))
+                    with Sampler(proc.pid) as up:
+                        uploads.append(post(base + "/api/v3/assets"))
+                    growths.append(up.growth_mib)
+            upload_seconds = statistics.median(uploads)
+            floor_seconds = statistics.median(floors)
+            resp = requests.post(base + "/api/v3/assets", data=multipart(video, boundary),
+                                 headers=upload_headers, timeout=600)
             resp.raise_for_status()
             url = base + resp.json()["data"]["url"]
 
@@ -213,8 +238,10 @@ def main() -> int:
           f"outbuf_high_watermark 1 MiB, {args.clients} concurrent downloads")
     print(f"{'figure':<44}{'value':>14}")
     print(f"{'baseline server RSS (MiB)':<44}{up.base / 1024:>14.1f}")
-    print(f"{'upload: peak RSS growth (MiB)':<44}{up.growth_mib:>14.1f}")
-    print(f"{'upload: wall time (s)':<44}{upload_seconds:>14.2f}")
+    print(f"{f'{args.upload_mib} MiB upload: peak RSS growth (MiB)':<44}{max(growths):>14.1f}")
+    print(f"{f'{args.upload_mib} MiB upload: time (s)':<44}{upload_seconds:>14.2f}")
+    print(f"{'  floor: bare waitress app discarding it (s)':<44}{floor_seconds:>14.2f}")
+    print(f"{'  upload / floor':<44}{upload_seconds / floor_seconds:>14.2f}")
     print(f"{f'{args.clients} downloads: peak RSS growth (MiB)':<44}{down.growth_mib:>14.1f}")
     print(f"{f'{args.clients} downloads: wall time (s)':<44}{download_seconds:>14.2f}")
     print(f"{'Range first byte: median TTFB (ms)':<44}{ttfb_first:>14.2f}")

@@ -23,8 +23,10 @@ from tests.jobs.conftest import Api
 
 REPO = Path(__file__).resolve().parents[1]
 ACTORVID_SERVE = ("-m", "actorvid", "serve", "--port", "0")
-WAITRESS_SERVE = ("-m", "waitress", "--listen=127.0.0.1:0", "--threads=8",
-                  "--outbuf-high-watermark=1048576", "--call", "actorvid.app:create_app")
+# The flags README and docs/operations.md give for waitress-serve.
+WAITRESS_SERVE = ("-m", "waitress", "--listen=127.0.0.1:0", "--threads=16",
+                  "--connection-limit=100", "--outbuf-high-watermark=1048576",
+                  "--call", "actorvid.app:create_app")
 _ANNOUNCED = re.compile(r"(?:listening|Serving) on http://127\.0\.0\.1:(\d+)")
 _ADMIN_KEY = re.compile(r"API key (sk_\S+)")
 

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import mimetypes
 import posixpath
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ import falcon
 from actorvid import jsonsafe
 from actorvid.api.binary import send_blob
 from actorvid.api.campaigns import load_campaign
+from actorvid.api.conditional import not_modified
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok, ok_page
 from actorvid.api.validation import Field, Schema, pagination, query_enum, query_str, read_json
@@ -39,7 +41,7 @@ from actorvid.limits import ConcurrencySlots
 from actorvid.media.magic import ASSET_TYPES
 from actorvid.netfetch import DownloadFailed, UrlRefused
 from actorvid.store import assets as asset_store
-from actorvid.store import blobs
+from actorvid.store import blobs, stamps
 from actorvid.store.assets import Asset
 
 logger = logging.getLogger(__name__)
@@ -395,6 +397,14 @@ def url_import(ctx: AppContext, req: falcon.Request) -> Iterator[float]:
         release()
 
 
+def _assets_unchanged(conn: sqlite3.Connection, req: falcon.Request, resp: falcon.Response
+                      ) -> bool:
+    """Answer 304 to a listing the caller already holds. Assets are never updated in place:
+    uploads and deletions (the count, the newest ``uploaded_at``) are what change a list."""
+    return not_modified(req, resp, stamps.table_stamp(conn, "assets", scope=req.context.scope,
+                                                      stamp_column="uploaded_at"))
+
+
 class AssetCollection:
     def __init__(self, ctx: AppContext, ingestor: AssetIngestor) -> None:
         self.ctx = ctx
@@ -407,6 +417,8 @@ class AssetCollection:
         limit, offset = pagination(req)
         asset_type = query_enum(req, "asset_type", ASSET_TYPES)
         with self.ctx.db.read() as conn:
+            if _assets_unchanged(conn, req, resp):
+                return
             assets, total = asset_store.list_assets(
                 conn, scope=req.context.scope, limit=limit, offset=offset,
                 client_id=query_str(req, "client_id"),
@@ -612,6 +624,8 @@ class CampaignAssets:
         limit, offset = pagination(req)
         asset_type = query_enum(req, "asset_type", ASSET_TYPES)
         with self.ctx.db.read() as conn:
+            if _assets_unchanged(conn, req, resp):
+                return
             assets, total = asset_store.list_assets(
                 conn, scope=req.context.scope, limit=limit, offset=offset,
                 campaign_id=campaign.id, asset_type=asset_type)

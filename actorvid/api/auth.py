@@ -106,8 +106,6 @@ class ApiKeyItem:
         self.accounts = accounts
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, key_id: int) -> None:
-        with self.accounts.db.write() as conn:
-            revoked = user_store.revoke_api_key(conn, key_id, user_id=req.context.user.id)
-        if not revoked:
+        if not self.accounts.revoke_api_key(key_id, user_id=req.context.user.id):
             raise NotFound("API key not found")
         ok(resp, {"message": "API key revoked successfully"})

@@ -6,12 +6,14 @@ from typing import Any
 
 import falcon
 
+from actorvid.api.conditional import not_modified
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok, ok_page
 from actorvid.api.validation import Field, Schema, pagination, query_enum, query_str, read_json
 from actorvid.errors import NotFound, ValidationFailed
 from actorvid.store import campaigns as campaign_store
 from actorvid.store import clients as client_store
+from actorvid.store import stamps
 from actorvid.store.campaigns import STATUSES, Campaign
 
 CAMPAIGN = Schema((
@@ -75,6 +77,9 @@ class CampaignCollection:
         limit, offset = pagination(req)
         status = query_enum(req, "status", STATUSES)
         with self.ctx.db.read() as conn:
+            if not_modified(req, resp, stamps.table_stamp(conn, "campaigns",
+                                                          scope=req.context.scope)):
+                return
             campaigns, total = campaign_store.list_campaigns(
                 conn, scope=req.context.scope, limit=limit, offset=offset,
                 client_id=query_str(req, "client_id"), status=status)

@@ -6,12 +6,14 @@ from typing import Any
 
 import falcon
 
+from actorvid.api.conditional import not_modified
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok, ok_page
 from actorvid.api.validation import Field, Schema, pagination, read_json
 from actorvid.errors import NotFound, ValidationFailed
 from actorvid.store import campaigns as campaign_store
 from actorvid.store import clients as client_store
+from actorvid.store import stamps
 from actorvid.store.clients import Client
 
 _STRINGS = Field("", "array", items=Field("item", "string", max_length=2000), max_items=100)
@@ -84,6 +86,9 @@ class ClientCollection:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit, offset = pagination(req)
         with self.ctx.db.read() as conn:
+            if not_modified(req, resp, stamps.table_stamp(conn, "clients",
+                                                          scope=req.context.scope)):
+                return
             clients, total = client_store.list_clients(conn, scope=req.context.scope,
                                                        limit=limit, offset=offset)
         ok_page(resp, [client_json(c) for c in clients], total=total, limit=limit,

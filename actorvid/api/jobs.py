@@ -16,6 +16,7 @@ import falcon
 from actorvid.actors.runtime import CoordinatorHandle
 from actorvid.api.assets import url_import
 from actorvid.api.campaigns import load_campaign
+from actorvid.api.conditional import not_modified
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok, ok_page
 from actorvid.api.validation import (
@@ -33,7 +34,7 @@ from actorvid.ingest import AssetIngestor, AssetSpec
 from actorvid.providers.base import SelectedPair
 from actorvid.providers.models import scene_count_for_duration
 from actorvid.store import clients as client_store
-from actorvid.store import job_views
+from actorvid.store import job_views, stamps
 from actorvid.store import jobs as job_store
 from actorvid.store.jobs import Job, SubJob
 from actorvid.workflows import brief
@@ -415,6 +416,8 @@ class JobCollection:
         limit, offset = pagination(req)
         status = query_enum(req, "status", job_store.JOB_STATUSES)
         with self.ctx.db.read() as conn:
+            if not_modified(req, resp, stamps.jobs_stamp(conn, scope=req.context.scope)):
+                return
             found, total = job_views.list_jobs(
                 conn, scope=req.context.scope, limit=limit, offset=offset, status=status,
                 campaign_id=query_str(req, "campaign_id"), client_id=query_str(req, "client_id"))
@@ -517,8 +520,13 @@ class JobItem:
         self.ctx = ctx
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
-        job = load_job(self.ctx, req, job_id)
+        number = parse_job_id(job_id)
+        scope = req.context.scope
+        # One borrowed connection: the stamp, then (only when it changed) the answer's rows.
         with self.ctx.db.read() as conn:
+            if not_modified(req, resp, stamps.job_stamp(conn, number, scope=scope)):
+                return
+            job = job_store.get_job(conn, number, scope=scope)
             counts = job_views.job_counts(conn, job.id)
             subs = job_store.list_sub_jobs(conn, job.id)
         ok(resp, job_view(job, counts, subs))

@@ -46,16 +46,10 @@ def iter_file(fileobj: BinaryIO, piece_size: int = PIECE_SIZE) -> Iterator[bytes
 
 def _insert_chunk(conn: sqlite3.Connection, blob_id: str, seq: int, data: bytes | memoryview
                   ) -> None:
-    cur = conn.execute(
-        "INSERT INTO blob_chunks (blob_id, seq, data) VALUES (:blob_id, :seq, zeroblob(:size))",
-        {"blob_id": blob_id, "seq": seq, "size": len(data)},
-    )
-    rowid = cur.lastrowid
-    assert rowid is not None
-    view = memoryview(data)
-    with conn.blobopen("blob_chunks", "data", rowid) as handle:
-        for start in range(0, len(view), BLOB_WRITE_PIECE):
-            handle.write(view[start:start + BLOB_WRITE_PIECE])
+    # Bound as a parameter, the chunk's pages are written once; a zeroblob filled through
+    # blobopen wrote every page twice (zeros, then the data) and took a third of an upload.
+    conn.execute("INSERT INTO blob_chunks (blob_id, seq, data) VALUES (:blob_id, :seq, :data)",
+                 {"blob_id": blob_id, "seq": seq, "data": data})
 
 
 def write_blob(
@@ -64,6 +58,7 @@ def write_blob(
     *,
     max_size: int | None = None,
     on_first_bytes: Callable[[bytes], None] | None = None,
+    on_chunk: Callable[[memoryview | bytes], None] | None = None,
     blob_id: str | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> BlobInfo:
@@ -71,7 +66,9 @@ def write_blob(
 
     ``max_size`` raises :class:`PayloadTooLarge` as soon as it is passed. ``on_first_bytes`` is
     called once with the first chunk (at most ``chunk_size`` bytes) before it is stored, so a
-    caller can sniff magic bytes and raise to refuse the upload. On any error nothing is left.
+    caller can sniff magic bytes and raise to refuse the upload. ``on_chunk`` sees every chunk
+    (after ``on_first_bytes``, before it is stored), so a caller that needs another copy of the
+    bytes takes it in this same pass. On any error nothing is left.
     """
     blob_id = blob_id or uuid.uuid4().hex
     with db.write() as conn:
@@ -93,6 +90,8 @@ def write_blob(
         if first and on_first_bytes is not None:
             on_first_bytes(bytes(data[:4096]))
         first = False
+        if on_chunk is not None:
+            on_chunk(data)
         with db.write() as conn:
             _insert_chunk(conn, blob_id, seq, data)
         seq += 1
@@ -210,18 +209,20 @@ def iter_blob(
     *,
     piece_size: int = PIECE_SIZE,
 ) -> Iterator[bytes]:
-    """Yield bytes ``start`` to ``end`` (exclusive; default: the end) of ``blob`` in pieces."""
+    """Yield bytes ``start`` to ``end`` (exclusive; default: the end) of ``blob`` in pieces.
+
+    Each piece is read on its own (a connection borrowed for one piece, never across a
+    ``yield``): a download in flight holds one piece, not a whole chunk and its slices."""
     stop = blob.size if end is None else min(end, blob.size)
     position = max(start, 0)
     while position < stop:
         seq, offset = divmod(position, blob.chunk_size)
-        length = min(blob.chunk_size - offset, stop - position)
+        length = min(piece_size, blob.chunk_size - offset, stop - position)
         with db.read() as conn:
             data = _read_span(conn, blob.id, seq, offset, length)
         if len(data) != length:
             raise NotFound("Blob data is truncated")
-        for i in range(0, len(data), piece_size):
-            yield data[i:i + piece_size]
+        yield data
         position += length
 
 

@@ -172,11 +172,19 @@ def create_session(conn: sqlite3.Connection, *, user_id: int, token_hash: str, k
     )
 
 
-def find_user_by_session(conn: sqlite3.Connection, token_hash: str, *, kind: str, now: str,
-                         resource: str | None = None) -> User | None:
+@dataclass(frozen=True, slots=True)
+class SessionMatch:
+    user: User
+    resource: str | None
+    expires_at: str
+
+
+def find_session(conn: sqlite3.Connection, token_hash: str, *, kind: str, now: str
+                 ) -> SessionMatch | None:
+    """The live (unrevoked, unexpired) session or access token with this hash, and its user."""
     row = conn.execute(
         f"""
-        SELECT {_USER_COLUMNS}, s.resource
+        SELECT {_USER_COLUMNS}, s.resource, s.expires_at
         FROM sessions s JOIN users u ON u.id = s.user_id
         WHERE s.token_hash = :token_hash AND s.kind = :kind AND s.revoked_at IS NULL
           AND s.expires_at > :now
@@ -185,9 +193,7 @@ def find_user_by_session(conn: sqlite3.Connection, token_hash: str, *, kind: str
     ).fetchone()
     if row is None:
         return None
-    if resource is not None and row["resource"] != resource:
-        return None
-    return _user(row)
+    return SessionMatch(_user(row), row["resource"], row["expires_at"])
 
 
 def revoke_session(conn: sqlite3.Connection, token_hash: str, now: str) -> bool:

@@ -327,3 +327,32 @@ def test_download_name_has_one_true_extension(live_server, user, media: Media, n
     thumb = live_server.get(f"{API}/{asset['id']}/thumbnail", headers=user.headers)
     stem = expected.rsplit(".", 1)[0]
     assert thumb.headers["Content-Disposition"] == f'inline; filename="{stem}_thumbnail.jpg"'
+
+
+def _probe_copies() -> list[str]:
+    from actorvid import tempspace
+
+    return sorted(p.name for p in tempspace.process_root().glob("actorvid-asset-*"))
+
+
+@pytest.mark.parametrize(("name", "params", "status"), [
+    ("video.mp4", {}, 201),
+    ("video.mp4", {"type": "audio"}, 415),  # refused after ffmpeg looked inside
+    ("broken.mp4", {}, 415),  # ffmpeg cannot read it
+])
+def test_the_probe_copy_made_while_receiving_is_always_removed(live_server, user,
+                                                              media: Media, name, params,
+                                                              status) -> None:
+    before = _probe_copies()
+    resp = upload(live_server, user, name, media.bytes(name), params=params)
+    assert resp.status_code == status, resp.text
+    assert _probe_copies() == before
+
+
+@pytest.mark.asset_settings(max_upload_bytes=64 * 1024)
+def test_an_upload_cut_off_at_the_cap_leaves_no_probe_copy(live_server, user,
+                                                           media: Media) -> None:
+    before = _probe_copies()
+    data = media.bytes("image.png") + b"\x00" * (300 * 1024)  # as in the 413 test above
+    assert upload(live_server, user, "big.png", data).status_code == 413
+    assert _probe_copies() == before

@@ -1,0 +1,77 @@
+"""Change stamps: what a conditional GET compares instead of building its answer.
+
+A stamp is read from the rows' ``updated_at`` (and ``status``) columns only, in one indexed
+query, so an unchanged poll costs that query and nothing else. ``updated_at`` has millisecond
+precision; the status rides along so that two writes in one millisecond which change the state
+still change the stamp. Every write that changes what an answer shows bumps ``updated_at``
+(the stores set it on each UPDATE), and deletions change the row count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+
+from actorvid.store.models import Scope
+
+
+def _visible(scope: Scope, alias: str = "") -> str:
+    """The caller's rows, spelled so SQLite can search ``(user_id, ...)`` indexes; the shared
+    ``scope_sql`` form ``(:scope_admin = 1 OR user_id = ...)`` makes it scan them."""
+    prefix = f"{alias}." if alias else ""
+    return "1" if scope.is_admin else f"{prefix}user_id = :scope_user_id"
+
+
+def _digest(*parts: object) -> str:
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def job_stamp(conn: sqlite3.Connection, job_id: int, *, scope: Scope) -> str | None:
+    """The stamp of job ``job_id`` and its sub-jobs (progress is derived from those rows);
+    ``None`` when no such job is visible to ``scope`` (the caller then answers 404 as usual).
+    One query: the job by primary key, its sub-jobs by the ``(job_id, kind, scene_number)``
+    unique index."""
+    row = conn.execute(
+        f"""
+        SELECT j.updated_at, j.status,
+               (SELECT count(*) || '/' || ifnull(max(s.updated_at), '') || '/' ||
+                       group_concat(s.status, ',')
+                FROM sub_jobs s WHERE s.job_id = j.id)
+        FROM jobs j WHERE j.id = :id AND {_visible(scope, 'j')}
+        """,
+        {"id": job_id, **scope.params},
+    ).fetchone()
+    if row is None:
+        return None
+    return _digest("job", job_id, *row)
+
+
+# The tables whose listings carry a stamp; names are never taken from a request.
+_LISTED = frozenset({"clients", "campaigns", "assets"})
+
+
+def table_stamp(conn: sqlite3.Connection, table: str, *, scope: Scope,
+                stamp_column: str = "updated_at") -> str:
+    """The stamp of every row of ``table`` that ``scope`` sees: the count and the newest
+    stamp. Coarser than one page (any change in the caller's rows makes a new stamp), never
+    staler."""
+    if table not in _LISTED:
+        raise ValueError(f"no stamp for table {table!r}")
+    row = conn.execute(
+        f"SELECT count(*), max({stamp_column}) FROM {table} WHERE {_visible(scope)}",
+        scope.params).fetchone()
+    return _digest(table, scope.user_id, scope.is_admin, *row)
+
+
+def jobs_stamp(conn: sqlite3.Connection, *, scope: Scope) -> str:
+    """The stamp of the caller's jobs and their sub-jobs (a listing shows scene counts)."""
+    row = conn.execute(
+        f"""
+        SELECT count(*), max(j.updated_at),
+               (SELECT count(*) || '/' || ifnull(max(s.updated_at), '')
+                FROM sub_jobs s JOIN jobs j2 ON j2.id = s.job_id WHERE {_visible(scope, 'j2')})
+        FROM jobs j WHERE {_visible(scope, 'j')}
+        """,
+        scope.params).fetchone()
+    return _digest("jobs", scope.user_id, scope.is_admin, *row)

@@ -1,0 +1,179 @@
+"""Requests per second of the JSON API next to the framework's ceiling, measured in one run.
+
+    .venv/bin/python bench/api.py [--duration 10] [--rounds 3] [--threads 16]
+    .venv/bin/python bench/api.py bare --port 0 --threads 16   # the floor on its own
+
+Starts ``actorvid serve`` over a fresh database (a fake Replicate with 1 s predictions renders
+one 7-scene job), adds 20 clients, then runs ``wrk -t2 -c16 --latency`` (``apt-get install
+wrk``) against, in turn: a bare Falcon app under waitress answering a 20-item JSON list (the
+floor: same server, same thread count, no database), ``GET /api/v3/clients``, ``GET
+/api/v3/jobs/{id}``, and both again with ``If-None-Match`` (304 hits). Each round runs every
+target once, alternating, and the table shows the median of the rounds with each figure's
+ratio to the floor of the same run, p99 latency, and how many "Task queue depth" warnings
+the server logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.jobs import campaign_with_images, fake_with, server, start_job, table  # noqa: E402
+
+ITEM = {"id": "3f2b6c1e-8a55-4d57-9a8e-0d9f1c2b7a10", "name": "Client 00",
+        "description": "A client of the benchmark " * 3, "homepage": "https://example.com/",
+        "brandGuidelines": None, "metadata": {"tier": "gold"},
+        "createdAt": "2026-12-01T00:00:00.000Z", "updatedAt": "2026-12-01T00:00:00.000Z"}
+
+
+def bare_app() -> Any:
+    """The floor: Falcon answering a 20-item list from memory, and discarding upload bodies."""
+    import falcon
+
+    class Items:
+        def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+            resp.media = {"data": [ITEM] * 20, "error": None, "meta": {"total": 20}}
+
+    class Sink:
+        def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+            while req.bounded_stream.read(1024 * 1024):
+                pass
+            resp.media = {"data": None}
+
+    app = falcon.App()
+    app.add_route("/items", Items())
+    app.add_route("/upload", Sink())
+    return app
+
+
+def serve_bare(port: int, threads: int) -> None:
+    from actorvid.serving import make_server
+
+    # The same waitress settings as ``actorvid serve``: only the app differs.
+    srv = make_server(bare_app(), host="127.0.0.1", port=port, threads=threads,
+                      max_request_body_size=1 << 30)
+    print(f"listening on http://127.0.0.1:{srv.effective_port}", file=sys.stderr, flush=True)
+    srv.run()
+
+
+@contextmanager
+def bare_server(threads: int) -> Iterator[str]:
+    proc = subprocess.Popen([sys.executable, __file__, "bare", "--port", "0", "--threads",
+                             str(threads)], stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    found = re.search(r"listening on (http://\S+)", line)
+    if not found:
+        proc.kill()
+        raise SystemExit("the bare server did not start: " + line)
+    threading.Thread(target=lambda: proc.stderr.read(), daemon=True).start()  # type: ignore
+    try:
+        yield found.group(1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def wrk(url: str, duration: int, headers: dict[str, str]) -> tuple[float, float]:
+    """Requests per second and p99 latency (ms) of ``wrk -t2 -c16``."""
+    cmd = ["wrk", "-t2", "-c16", f"-d{duration}s", "--latency"]
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    assert p99 is not None, out
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise SystemExit(f"{url}: {non2xx.group(1)} error answers\n{out}")
+    return rps, float(p99.group(1)) * scale
+
+
+def prepare(url: str, key: str) -> tuple[str, str, str]:
+    """20 clients and one finished 7-scene job; returns the job id and both ETags."""
+    session = requests.Session()
+    session.headers["X-API-Key"] = key
+    campaign_id = campaign_with_images(session, url, count=8)
+    for i in range(19):
+        session.post(url + "/api/v3/clients", json={
+            "name": f"Client {i:02d}", "description": "A client of the benchmark " * 3,
+            "homepage": "https://example.com/", "metadata": {"tier": "gold"}}).raise_for_status()
+    job_id = start_job(session, url, campaign_id, 7)
+    from bench.jobs import wait_jobs
+
+    status = wait_jobs(session, url, [job_id], timeout=600)
+    if status.get(job_id) != "completed":
+        raise SystemExit(f"the job did not complete: {status}")
+    clients = session.get(url + "/api/v3/clients")
+    job = session.get(f"{url}/api/v3/jobs/{job_id}")
+    assert len(clients.json()["data"]) == 20
+    print(f"GET /clients body {len(clients.content)} B, GET /jobs/{{id}} body "
+          f"{len(job.content)} B", flush=True)
+    return job_id, clients.headers["ETag"], job.headers["ETag"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", nargs="?", default="run", choices=["run", "bare"])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    if args.mode == "bare":
+        serve_bare(args.port, args.threads)
+        return
+    with tempfile.TemporaryDirectory(prefix="actorvid-bench-api-") as tmp:
+        workdir = Path(tmp)
+        fake = fake_with(1.0, workdir)
+        try:
+            with server(workdir, fake, threads=args.threads) as (_, url, key, lines), \
+                    bare_server(args.threads) as bare:
+                job_id, clients_tag, job_tag = prepare(url, key)
+                auth = {"X-API-Key": key}
+                targets = {
+                    "bare Falcon, 20-item list (floor)": (bare + "/items", {}),
+                    "GET /clients (20)": (url + "/api/v3/clients", auth),
+                    "GET /jobs/{id} (7 scenes)": (f"{url}/api/v3/jobs/{job_id}", auth),
+                    "GET /clients, If-None-Match": (
+                        url + "/api/v3/clients", {**auth, "If-None-Match": clients_tag}),
+                    "GET /jobs/{id}, If-None-Match": (
+                        f"{url}/api/v3/jobs/{job_id}", {**auth, "If-None-Match": job_tag}),
+                }
+                warned_before = sum("Task queue depth" in line for line in lines)
+                results: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
+                for _ in range(args.rounds):
+                    for name, (target, headers) in targets.items():
+                        results[name].append(wrk(target, args.duration, headers))
+                warnings = sum("Task queue depth" in line for line in lines) - warned_before
+        finally:
+            fake.stop()
+    floor = statistics.median(r for r, _ in results["bare Falcon, 20-item list (floor)"])
+    rows = []
+    for name, runs in results.items():
+        rps = statistics.median(r for r, _ in runs)
+        p99 = statistics.median(p for _, p in runs)
+        rows.append((name, f"{rps:8.0f} req/s  {rps / floor:5.2f}× floor  p99 {p99:6.1f} ms"))
+    rows.append(("queue-depth warnings logged", str(warnings)))
+    print(f"wrk -t2 -c16 -d{args.duration}s, median of {args.rounds} rounds, "
+          f"{args.threads} waitress threads")
+    table(rows)
+
+
+if __name__ == "__main__":
+    main()
