@@ -188,7 +188,7 @@ def create_context(
         from actorvid.wiring import start_runtime
 
         ctx.runtime = start_runtime(settings, db, accounts, ingestor=ingestor, new_id=new_id,
-                                    options=runtime_options, media_slots=slots,
+                                    clock=clock, options=runtime_options, media_slots=slots,
                                     metrics=metrics)
     return ctx
 

@@ -15,7 +15,7 @@ from typing import Any
 from actorvid.accounts import Accounts
 from actorvid.actors.runtime import ActorSystem, start_system
 from actorvid.actors.services import RuntimeOptions
-from actorvid.clock import IdFactory, new_uuid
+from actorvid.clock import Clock, IdFactory, new_uuid, utc_now
 from actorvid.config import Settings
 from actorvid.errors import MediaError
 from actorvid.ingest import AssetIngestor
@@ -68,6 +68,7 @@ class Runtime:
 
 def start_runtime(settings: Settings, db: Database, accounts: Accounts, *,
                   ingestor: AssetIngestor, new_id: IdFactory = new_uuid,
+                  clock: Clock = utc_now,
                   options: RuntimeOptions | None = None, media_slots: MediaSlots | None = None,
                   metrics: PredictionEvents = NO_METRICS, **overrides: Any) -> Runtime:
     def read_blob(blob_id: str) -> Iterator[bytes]:

@@ -27,7 +27,6 @@ from actorvid.actors.supervision import (
     ParentLink,
     SupervisedActor,
 )
-from actorvid.clock import now_iso
 from actorvid.errors import Conflict
 from actorvid.store import jobs
 
@@ -93,7 +92,7 @@ class Coordinator(SupervisedActor):
         self._resume_after_exit.discard(job_id)
         logger.error("job %d: coordinator gave up: %s", job_id, reason)
         with contextlib.suppress(Conflict), self.services.db.write() as conn:
-            jobs.fail_job(conn, job_id, now=now_iso(),
+            jobs.fail_job(conn, job_id, now=self.services.now(),
                           error="The job stopped because of an internal error that repeated "
                                 "after several tries; start it again or contact support")
 
@@ -123,14 +122,14 @@ class Coordinator(SupervisedActor):
     def _approve(self, job_id: int) -> None:
         """``storyboard_ready`` → rendering; :class:`Conflict` (to an ``ask``) otherwise."""
         with self.services.db.write() as conn:
-            jobs.approve_job(conn, job_id, now=now_iso())
+            jobs.approve_job(conn, job_id, now=self.services.now())
         logger.info("job %d: approved", job_id)
         self._ensure(job_id)
 
     def _cancel(self, job_id: int) -> None:
         """Write the cancel, then stop the job's work; :class:`Conflict` if it is finished."""
         with self.services.db.write() as conn:
-            jobs.cancel_job(conn, job_id, now=now_iso())
+            jobs.cancel_job(conn, job_id, now=self.services.now())
         logger.info("job %d: cancelled", job_id)
         record = self.supervision.get(job_child_id(job_id))
         if record is not None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -53,7 +52,6 @@ from actorvid.actors.supervision import (
     SupervisedActor,
 )
 from actorvid.actors.workflow import FinishedVideo, JobWorkflow, PlannedScene, Storyboard
-from actorvid.clock import now_iso
 from actorvid.errors import Conflict
 from actorvid.store import jobs
 from actorvid.store.blobs import delete_blob
@@ -146,7 +144,7 @@ class JobActor(SupervisedActor):
         sub_job_id = record.spec.labels["scene_id"]
         logger.error("job %d scene %s: gave up: %s", self.job_id, sub_job_id, reason)
         with contextlib.suppress(Conflict), self.services.db.write() as conn:
-            jobs.fail_sub_job(conn, sub_job_id, now=now_iso(),
+            jobs.fail_sub_job(conn, sub_job_id, now=self.services.now(),
                               error="This scene could not be rendered because of an internal "
                                     "error; it was tried several times")
         self._advance()
@@ -190,7 +188,7 @@ class JobActor(SupervisedActor):
             with self.services.db.write() as conn:
                 jobs.set_job_stage(conn, job.id, expected_status="pending",
                                    status="storyboard_processing", stage="storyboard",
-                                   now=now_iso())
+                                   now=self.services.now())
             self._prepare(self._load())
         elif step == "prepare":
             self._prepare(job)
@@ -215,7 +213,7 @@ class JobActor(SupervisedActor):
         self._work_token = None
         if done.error is not None and done.final:
             with contextlib.suppress(Conflict), self.services.db.write() as conn:
-                jobs.fail_job(conn, self.job_id, error=done.error, now=now_iso())
+                jobs.fail_job(conn, self.job_id, error=done.error, now=self.services.now())
             self._stop_self("failed")
             return
         if done.error is not None:
@@ -230,7 +228,8 @@ class JobActor(SupervisedActor):
         try:
             with self.services.db.write() as conn:
                 jobs.save_storyboard(conn, job.id, storyboard=storyboard.data,
-                                     estimated_cost=storyboard.estimated_cost, now=now_iso())
+                                     estimated_cost=storyboard.estimated_cost,
+                                     now=self.services.now())
         except Conflict:
             self._resume()  # cancelled meanwhile (or another writer): re-read and follow
             return
@@ -253,10 +252,10 @@ class JobActor(SupervisedActor):
         provider = self.services.provider_for(kind).name
         with self.services.db.write() as conn:
             jobs.insert_sub_jobs(conn, job.id, [
-                jobs.NewSubJob(str(uuid.uuid4()), s.scene_number, s.prompt, s.duration,
+                jobs.NewSubJob(self.services.new_id(), s.scene_number, s.prompt, s.duration,
                                s.model, s.first_asset_id, s.last_asset_id, provider,
                                dict(s.input), kind=kind)
-                for s in planned], now=now_iso())
+                for s in planned], now=self.services.now())
 
     def _advance(self) -> None:
         """A scene or segment moved: carry on with whichever phase the job is in."""
@@ -310,7 +309,7 @@ class JobActor(SupervisedActor):
                                 for s in failed[:5])
             error = f"All {len(subs)} scenes failed to render. {reasons}"
             with contextlib.suppress(Conflict), self.services.db.write() as conn:
-                jobs.fail_job(conn, job.id, error=error, now=now_iso())
+                jobs.fail_job(conn, job.id, error=error, now=self.services.now())
             self._stop_self("failed")
             return
         clips = [s for s in subs if s.status == "completed"]
@@ -319,7 +318,7 @@ class JobActor(SupervisedActor):
             jobs.set_job_stage(conn, job.id, expected_status="video_processing",
                                status="video_processing",
                                stage="soundtrack" if segments else "stitching",
-                               expected_stage="rendering", now=now_iso())
+                               expected_stage="rendering", now=self.services.now())
         if segments:
             self._insert(job, "music", segments)
             self._load()
@@ -345,12 +344,12 @@ class JobActor(SupervisedActor):
         if step == "broken":
             # The chain stops at its first failure; later segments are never made.
             with self.services.db.write() as conn:
-                jobs.skip_sub_jobs(conn, job.id, kind="music", now=now_iso(),
+                jobs.skip_sub_jobs(conn, job.id, kind="music", now=self.services.now(),
                                    error="Not made: an earlier music segment failed")
         with self.services.db.write() as conn:
             jobs.set_job_stage(conn, job.id, expected_status="video_processing",
                                status="video_processing", stage="stitching",
-                               expected_stage="soundtrack", now=now_iso())
+                               expected_stage="soundtrack", now=self.services.now())
         self._finish(self._load())
 
     def _finish(self, job: jobs.Job) -> None:
@@ -377,7 +376,7 @@ class JobActor(SupervisedActor):
                                   video_blob_id=video.video_blob_id,
                                   thumbnail_blob_id=video.thumbnail_blob_id,
                                   audio_blob_id=video.audio_blob_id, result=video.result,
-                                  actual_cost=cost, now=now_iso())
+                                  actual_cost=cost, now=self.services.now())
         except Conflict:
             # Cancelled (or failed) while finishing: the new blobs belong to nobody.
             for blob_id in (video.video_blob_id, video.thumbnail_blob_id, video.audio_blob_id):

@@ -17,7 +17,6 @@ import contextlib
 import dataclasses
 import logging
 import tempfile
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, Literal
@@ -34,7 +33,7 @@ from actorvid.actors.messages import (
 from actorvid.actors.services import Services
 from actorvid.actors.supervision import ParentLink, SupervisedActor
 from actorvid.actors.timers import TimerHandle, poll_delays
-from actorvid.clock import isoformat_z, now_iso, parse_iso, utc_now
+from actorvid.clock import isoformat_z, parse_iso
 from actorvid.errors import Conflict, ProviderError
 from actorvid.providers.base import MusicInput, Prediction, PredictionService, RenderInput
 from actorvid.store import jobs
@@ -61,10 +60,10 @@ def next_step(sub_job: jobs.SubJob) -> Step:
     return "create"
 
 
-def new_tag(sub_job: jobs.SubJob) -> str:
-    """Unique per attempt; carries the sub-job id so a provider journal can be read by scene."""
-    # job-prefixed so a provider's journal can be read per job (how many in flight at once)
-    return f"job{sub_job.job_id}/{sub_job.id}/{sub_job.attempts + 1}/{uuid.uuid4().hex[:8]}"
+def new_tag(sub_job: jobs.SubJob, unique: str) -> str:
+    """Unique per attempt (``unique``: a fresh id); carries the job and sub-job ids so a
+    provider's journal can be read per job and per scene."""
+    return f"job{sub_job.job_id}/{sub_job.id}/{sub_job.attempts + 1}/{unique.replace('-', '')[:8]}"
 
 
 class SceneActor(SupervisedActor):
@@ -199,14 +198,14 @@ class SceneActor(SupervisedActor):
             self._cancel_timer()
             self._timer = self.services.scheduler.send_after(self.actor_ref, Resume(), wait)
             return
-        tag = new_tag(sub)
+        tag = new_tag(sub, self.services.new_id())
         provider = self.provider
         self._finds = 0
         self.step = "creating"
         try:
             with self.services.db.write() as conn:
                 jobs.begin_attempt(conn, sub.id, tag=tag, provider=provider.name,
-                                   input=_as_json(self._inputs), now=now_iso())
+                                   input=_as_json(self._inputs), now=self.services.now())
         except Conflict:
             # Cancelled (or finished) since we looked: nothing to create.
             self._report_and_stop(self._load())
@@ -232,7 +231,7 @@ class SceneActor(SupervisedActor):
         try:
             with self.services.db.write() as conn:
                 jobs.record_prediction(conn, self.sub_job_id, tag=tag,
-                                       provider_id=prediction.id, now=now_iso())
+                                       provider_id=prediction.id, now=self.services.now())
         except Conflict:
             # Cancelled while the create was on the wire: nobody wants this prediction, so
             # stop paying for it now (the cancel that raced us could not know its id).
@@ -301,7 +300,7 @@ class SceneActor(SupervisedActor):
                            self.services.options.max_attempts)
             with self.services.db.write() as conn:
                 jobs.retry_sub_job(conn, self.sub_job_id, provider_id=prediction.id,
-                                   error=error, now=now_iso())
+                                   error=error, now=self.services.now())
             self.provider_id = None
             self._create(self._load())
             return
@@ -312,7 +311,7 @@ class SceneActor(SupervisedActor):
         if not sub.started_at:
             return False
         limit = parse_iso(sub.started_at) + timedelta(seconds=self.services.options.poll_deadline)
-        return utc_now() > limit
+        return self.services.clock() > limit
 
     def _download(self, prediction: Prediction) -> None:
         self.step = "downloading"
@@ -338,7 +337,7 @@ class SceneActor(SupervisedActor):
         try:
             with db.write() as conn:
                 jobs.complete_sub_job(conn, self.sub_job_id, clip_blob_id=blob.id, cost=cost,
-                                      now=now_iso())
+                                      now=self.services.now())
         except Conflict:
             delete_blob(db, blob.id)  # cancelled meanwhile: the clip is not wanted
             logger.info("job %d scene %s: finished after it was cancelled", self.job_id,
@@ -352,7 +351,7 @@ class SceneActor(SupervisedActor):
         try:
             with self.services.db.write() as conn:
                 jobs.forget_lost_prediction(conn, self.sub_job_id, provider_id=provider_id,
-                                            now=now_iso())
+                                            now=self.services.now())
         except Conflict:
             sub = self._load()
             if sub.terminal:
@@ -370,7 +369,7 @@ class SceneActor(SupervisedActor):
     def _fail(self, error: str) -> None:
         logger.warning("job %d scene %s: failed: %s", self.job_id, self.sub_job_id, error)
         with contextlib.suppress(Conflict), self.services.db.write() as conn:
-            jobs.fail_sub_job(conn, self.sub_job_id, error=error, now=now_iso())
+            jobs.fail_sub_job(conn, self.sub_job_id, error=error, now=self.services.now())
         self._report_and_stop(self._load())
 
     def _cancel(self) -> None:
@@ -380,7 +379,7 @@ class SceneActor(SupervisedActor):
         self._cancel_timer()
         self.step = "cancelling"
         with self.services.db.write() as conn:
-            jobs.cancel_sub_job(conn, self.sub_job_id, now=now_iso())
+            jobs.cancel_sub_job(conn, self.sub_job_id, now=self.services.now())
         self._cancel_at_provider()
         logger.info("job %d scene %s: cancelled", self.job_id, self.sub_job_id)
         self.step = "cancelled"

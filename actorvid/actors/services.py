@@ -12,6 +12,7 @@ from actorvid.actors.ratelimit import CreateLimiter
 from actorvid.actors.supervision import RestartIntensity
 from actorvid.actors.timers import Scheduler
 from actorvid.actors.workflow import JobWorkflow
+from actorvid.clock import Clock, IdFactory, isoformat_z, new_uuid, utc_now
 from actorvid.config import Settings
 from actorvid.metrics import NO_METRICS, PredictionEvents
 from actorvid.providers.base import PredictionService
@@ -70,6 +71,9 @@ class Services:
     limiter: CreateLimiter
     # Called when the root supervisor itself gives up (the tree is gone).
     on_fatal: Callable[[str], None] = lambda reason: None
+    # Time and ids come from here, never from the globals, so tests can choose them.
+    clock: Clock = utc_now
+    new_id: IdFactory = new_uuid
     # Prediction creates, failures and retries, counted for GET /metrics.
     metrics: PredictionEvents = NO_METRICS
 
@@ -78,3 +82,7 @@ class Services:
 
     def provider_for(self, sub_kind: str) -> PredictionService:
         return self.providers[sub_kind]
+
+    def now(self) -> str:
+        """The current time as the rows store it (ISO-8601 UTC with a ``Z``)."""
+        return isoformat_z(self.clock())
