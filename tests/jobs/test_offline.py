@@ -136,7 +136,7 @@ def test_standard_job_storyboard_editing_then_render(offline, tmp_path):
 def test_soundtrack_offline_keeps_the_length_and_fades_out(offline, tmp_path):
     api = offline.api
     campaign = api.campaign()
-    api.images(campaign["id"], 3)
+    api.images(campaign["id"], 4)
     job_id = api.post("/api/v3/jobs/from-image-pairs", json={
         "campaignId": campaign["id"], "numPairs": 2, "clipDuration": 4, "autoApprove": True,
         "generateAudio": True}).json()["data"]["jobId"]
