@@ -82,6 +82,14 @@ def video_thumbnail(ffmpeg: FFmpeg, video: Path, output: Path, *, duration: floa
     return output
 
 
+def fades(duration: float, fade_in: float, fade_out: float) -> str:
+    """Fade in from 0 and out to end exactly at ``duration`` (each at most half of it)."""
+    fade_in = min(fade_in, duration / 2)
+    fade_out = min(fade_out, duration / 2)
+    return (f"afade=t=in:st=0:d={fade_in:.3f},"
+            f"afade=t=out:st={max(0.0, duration - fade_out):.3f}:d={fade_out:.3f}")
+
+
 def mux_soundtrack(ffmpeg: FFmpeg, video: Path, music: Path, output: Path, *,
                    video_duration: float, fade_in: float = MUSIC_FADE_IN,
                    fade_out: float = MUSIC_FADE_OUT,
@@ -93,14 +101,10 @@ def mux_soundtrack(ffmpeg: FFmpeg, video: Path, music: Path, output: Path, *,
     output has exactly the video's length (no ``-shortest`` cutting the video to the music).
     The loudness is measured on the faded track first, then one gain is applied (two passes).
     """
-    fade_out = min(fade_out, video_duration / 2)
-    fade_in = min(fade_in, video_duration / 2)
-    start_out = max(0.0, video_duration - fade_out)
     music_in = ["-stream_loop", "-1", "-i", str(music)]
     shaped = (f"[{{n}}:a]{audio_format_filter()},"
               f"atrim=duration={video_duration:.3f},apad,atrim=duration={video_duration:.3f},"
-              f"afade=t=in:st=0:d={fade_in:.3f},"
-              f"afade=t=out:st={start_out:.3f}:d={fade_out:.3f}[a]")
+              f"{fades(video_duration, fade_in, fade_out)}[a]")
     measured = measure_loudness(ffmpeg, music_in, shaped.format(n=0), timeout=timeout)
     graph = f"{shaped.format(n=1)};[a]{loudness_filter(measured)}[music]"
     ffmpeg.run([
@@ -113,12 +117,15 @@ def mux_soundtrack(ffmpeg: FFmpeg, video: Path, music: Path, output: Path, *,
 
 
 def join_audio(ffmpeg: FFmpeg, segments: Sequence[tuple[Path, float]], output: Path, *,
-               crossfade: float, total: float, timeout: float = 600.0) -> Path:
+               crossfade: float, total: float, master: bool = False,
+               timeout: float = 600.0) -> Path:
     """Join ``(file, seconds)`` segments into exactly ``total`` seconds of AAC.
 
     Each segment is cut to its planned length first (a model may make a little more), then
     consecutive segments are joined with ``crossfade``-second crossfades; the result is cut (or,
-    only if the segments fall short, padded) to ``total``.
+    only if the segments fall short, padded) to ``total``. With ``master`` (a track delivered
+    on its own, not laid under a video) it also fades in and out and is brought to −16 LUFS,
+    as :func:`mux_soundtrack` does for a video.
     """
     if not segments:
         raise MediaError("There are no audio segments to join")
@@ -134,8 +141,14 @@ def join_audio(ffmpeg: FFmpeg, segments: Sequence[tuple[Path, float]], output: P
         out = f"[x{i}]"
         steps.append(f"{chain}[s{i}]acrossfade=d={crossfade:.3f}:c1=tri:c2=tri{out}")
         chain = out
-    tail = f"{chain}apad,atrim=duration={total:.3f},asetpts=PTS-STARTPTS[out]"
-    graph = ";".join([*norm, *steps, tail])
+    tail = f"{chain}apad,atrim=duration={total:.3f},asetpts=PTS-STARTPTS"
+    if not master:
+        graph = ";".join([*norm, *steps, f"{tail}[out]"])
+    else:
+        shaped = ";".join([*norm, *steps,
+                           f"{tail},{fades(total, MUSIC_FADE_IN, MUSIC_FADE_OUT)}[a]"])
+        measured = measure_loudness(ffmpeg, inputs, shaped, timeout=timeout)
+        graph = f"{shaped};[a]{loudness_filter(measured)}[out]"
     ffmpeg.run([*inputs, "-filter_complex", graph, "-map", "[out]", *audio_encoder_args(),
                 *output_args(output)], timeout=timeout)
     return output
