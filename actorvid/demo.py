@@ -103,7 +103,7 @@ def _check(resp: requests.Response, what: str) -> dict[str, Any]:
 
 
 def run_demo(output: Path, *, workdir: Path, pairs: int = 4, clip_duration: float = 4.0,
-             audio: bool = True, timeout: float = 170.0, progress: Progress | None = None
+             audio: bool = True, timeout: float = 600.0, progress: Progress | None = None
              ) -> dict[str, Any]:
     """Make one video and write it to ``output``; returns the finished job."""
     progress = progress or Progress()

@@ -26,11 +26,13 @@ from actorvid.media.output import (
 DEFAULT_FPS = FPS
 ZOOM = 0.12  # how far the first image pushes in over its time on screen
 DRIFT = 0.08  # how far the second image keeps pushing in after the crossfade
-# Sideways travel during a push-in, as a share of the room the zoom makes: without it the centre
+# Sideways travel during a push-in, as a share of the final crop's room: without it the centre
 # of a push-in never moves and slow frames there are near-duplicates (measured: mpdecimate
 # dropped 2–11 frames of 120 without it, none with it).
 PAN = 1.0
-START = 0.03  # a push-in starts this far in, so the sideways travel has room from frame one
+START = 0.08  # a push-in starts this far in, so the sideways travel has room from frame one
+# (at 0.03 the first 20 frames of a smooth photo moved too little and mpdecimate took them for
+# duplicates once the stitch re-encoded them)
 SUPERSAMPLE = 4  # sub-pixel steps per output pixel
 
 
@@ -51,9 +53,12 @@ def push_in(width: int, height: int, *, frames: int, zoom: float, fps: int) -> s
     """
     big_w, big_h = width * SUPERSAMPLE, height * SUPERSAMPLE
     span = max(1, frames - 1)
+    # Sideways at a steady speed: from the left edge to the right edge of the final crop. The
+    # room a push-in makes grows faster than this line, so the crop never leaves the photo.
+    travel = PAN * (1 - 1 / (1 + START + zoom))
     return (f"{cover(big_w, big_h)},"
             f"zoompan=z='{1 + START}+{zoom}*on/{span}'"
-            f":x='(iw-iw/zoom)*({1 - PAN}/2+{PAN}*on/{span})':y='ih/2-(ih/zoom/2)'"
+            f":x='iw*{travel:.5f}*on/{span}':y='ih/2-(ih/zoom/2)'"
             f":d={frames}:s={width}x{height}:fps={fps},"
             f"scale=in_range=auto:out_range=tv:out_color_matrix=bt709,"
             f"{TV_BT709},settb=AVTB")
