@@ -42,11 +42,14 @@ class DemoFailed(RuntimeError):
 
 
 def sample_photo(ffmpeg: FFmpeg, colors: tuple[str, str], dest: Path, seed: int) -> Path:
-    """A 1280×720 still: a colour gradient with a soft frame, different per room and look."""
+    """A 1280×720 still: a colour gradient with a soft frame and a tiled floor, different per
+    room and look, with a little grain — the fine detail of a real photo, which is what shows
+    whether a camera move glides or shimmers."""
     c0, c1 = colors
     ffmpeg.run(["-y", "-f", "lavfi", "-i",
                 f"gradients=s=1280x720:c0={c0}:c1={c1}:x0=0:y0=0:x1=1280:y1=720:seed={seed}"
-                ":speed=0.01,drawbox=x=80:y=60:w=1120:h=600:color=white@0.25:t=8",
+                ":speed=0.01,drawbox=x=80:y=60:w=1120:h=600:color=white@0.25:t=8,"
+                "drawgrid=w=64:h=48:t=2:color=black@0.2,noise=alls=14:allf=u",
                 "-frames:v", "1", str(dest)], timeout=60)
     return dest
 
@@ -100,7 +103,7 @@ def _check(resp: requests.Response, what: str) -> dict[str, Any]:
 
 
 def run_demo(output: Path, *, workdir: Path, pairs: int = 4, clip_duration: float = 4.0,
-             audio: bool = True, timeout: float = 170.0, progress: Progress | None = None
+             audio: bool = True, timeout: float = 600.0, progress: Progress | None = None
              ) -> dict[str, Any]:
     """Make one video and write it to ``output``; returns the finished job."""
     progress = progress or Progress()

@@ -59,6 +59,8 @@ IMAGE_PAIRS = Schema((
     Field("campaignId", "string", required=True, min_length=1, max_length=64),
     Field("clientId", "string", nullable=True, max_length=64),
     Field("numPairs", "integer", nullable=True, minimum=1, maximum=30, default=7),
+    # Without it a photo appears in one pair at most, and a small campaign makes fewer scenes.
+    Field("allowReuse", "boolean", default=False),
     *_RENDER_FIELDS,
 ), name="ImagePairsJobRequest")
 
@@ -212,6 +214,7 @@ def scene_view(job: Job, scene: dict[str, Any], sub: SubJob | None) -> dict[str,
         "model": scene.get("model"),
         "provider": scene.get("provider"),
         "estimatedCost": scene.get("estimatedCost"),
+        "adjustments": scene.get("adjustments", []),
         "status": sub.status if sub else "planned",
         "clipUrl": (f"/api/v3/videos/{job.id}/clips/clip_{scene['sceneNumber']:03d}.mp4"
                     if sub and sub.clip_blob_id else None),
@@ -512,6 +515,7 @@ class DryRun:
                   "scenes": scenes, "clipDuration": quote["clipDuration"],
                   "totalDuration": quote["totalDuration"], "model": quote["model"],
                   "resolution": quote["resolution"], "provider": options.provider,
+                  "adjustments": quote["adjustments"],
                   "validUntil": valid_until})
 
 
@@ -627,7 +631,8 @@ def _resnap(ctx: AppContext, scene: dict[str, Any], duration: float | None) -> d
     fresh = pairs_storyboard([SelectedPair(scene.get("firstAssetId") or "",
                                            scene.get("lastAssetId") or "")], options)
     first = fresh["scenes"][0]
-    scene.update(duration=first["duration"], estimatedCost=first["estimatedCost"])
+    scene.update(duration=first["duration"], estimatedCost=first["estimatedCost"],
+                 adjustments=first["adjustments"])
     return scene
 
 

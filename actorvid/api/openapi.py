@@ -98,6 +98,12 @@ def envelope_of(data: dict[str, Any], *, page: bool = False) -> dict[str, Any]:
                            "meta": ref("PageMeta" if page else "Meta")}}
 
 
+# A value the server changed (e.g. a duration snapped to what the model allows): shown, not hid.
+ADJUSTMENTS = {"type": "array", "items": {
+    "type": "object", "required": ["field", "requested", "used", "note"],
+    "properties": {"field": STR, "requested": {}, "used": {}, "note": STR}}}
+
+
 def list_of(name: str) -> dict[str, Any]:
     return {"type": "array", "items": ref(name)}
 
@@ -192,7 +198,7 @@ PROPERTY_TYPES: dict[str, dict[str, dict[str, Any]]] = {
         "transition": STR_OR_NULL, "assets": STRINGS, "metadata": OBJ_OR_NULL,
         "sceneType": STR_OR_NULL, "prompt": STR_OR_NULL, "firstAssetId": STR_OR_NULL,
         "lastAssetId": STR_OR_NULL, "model": STR_OR_NULL, "provider": STR_OR_NULL,
-        "estimatedCost": NUM_OR_NULL,
+        "estimatedCost": NUM_OR_NULL, "adjustments": ADJUSTMENTS,
         "status": {"type": "string", "enum": ["planned", *SUB_JOB_STATUSES]},
         "clipUrl": STR_OR_NULL, "error": STR_OR_NULL, "createdAt": STR, "updatedAt": STR,
     },
@@ -410,7 +416,7 @@ def _dry_run_ok() -> dict[str, Any]:
                                          "additionalProperties": NUM},
                            "scenes": INT, "clipDuration": NUM, "totalDuration": NUM,
                            "model": STR, "resolution": STR_OR_NULL, "provider": STR,
-                           "validUntil": STR}}
+                           "adjustments": ADJUSTMENTS, "validUntil": STR}}
 
 
 def _stats(*keys: str) -> dict[str, Any]:

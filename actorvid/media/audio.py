@@ -50,7 +50,9 @@ def bed_args(out: Path, *, duration: float, style: BedStyle, sample_rate: int = 
     expr = (f"(0.22*sin(2*PI*{r}*t)+0.16*sin(2*PI*{r * third:.3f}*t)"
             f"+0.14*sin(2*PI*{r * 1.4983:.3f}*t)+0.08*sin(2*PI*{r / 2:.3f}*t))"
             f"*(0.65+0.35*pow(0.5+0.5*cos(2*PI*{beat:.4f}*t),3))")
-    fade = min(1.0, duration / 4)
+    # Only a click guard: segments meet in crossfades centred on the cuts, and the finished
+    # track fades in and out as a whole. A longer fade here dips the music at every cut.
+    fade = min(0.02, duration / 4)
     codec = (["-c:a", "libmp3lame", "-b:a", "128k"] if out.suffix == ".mp3"
              else ["-c:a", "pcm_s16le"])
     return [

@@ -1,22 +1,67 @@
-"""A clip from two stills: zoom/pan on the first, crossfade into the second (local renderer).
+"""A clip from two stills: a slow push-in on the first, crossfade into the second (local renderer).
 
 The output is what a clip from a video model becomes after our normalisation, so the stitcher
-never meets a special case: H.264 yuv420p at a constant frame rate, the exact size asked (cover
-scale and centre crop, never a stretch), the exact duration, and a silent stereo AAC track.
+never meets a special case: H.264 at the output frame rate (30 fps, so no frame is repeated when
+clips are joined), the exact size asked (cover scale and centre crop, never a stretch), the exact
+duration, tv-range BT.709 and a silent stereo AAC track.
+
+Motion is sub-pixel: ``zoompan`` crops whole pixels, so each still is first upscaled
+:data:`SUPERSAMPLE` times and the crop is scaled down to the frame — the camera then moves in
+steps of 1/:data:`SUPERSAMPLE` pixel, which reads as a glide, not a jittering crop. Every frame
+moves (the second still keeps drifting after the crossfade), so no frame duplicates another.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-DEFAULT_FPS = 24
+from actorvid.media.output import (
+    FPS,
+    TV_BT709,
+    audio_encoder_args,
+    output_args,
+    video_encoder_args,
+)
+
+DEFAULT_FPS = FPS
 ZOOM = 0.12  # how far the first image pushes in over its time on screen
+DRIFT = 0.08  # how far the second image keeps pushing in after the crossfade
+# Sideways travel during a push-in, as a share of the final crop's room: without it the centre
+# of a push-in never moves and slow frames there are near-duplicates (measured: mpdecimate
+# dropped 2–11 frames of 120 without it, none with it).
+PAN = 1.0
+START = 0.08  # a push-in starts this far in, so the sideways travel has room from frame one
+# (at 0.03 the first 20 frames of a smooth photo moved too little and mpdecimate took them for
+# duplicates once the stitch re-encoded them)
+SUPERSAMPLE = 4  # sub-pixel steps per output pixel
 
 
 def cover(width: int, height: int) -> str:
     """Fill ``width``×``height`` keeping the aspect ratio: scale up to cover, crop the centre."""
     return (f"scale={width}:{height}:force_original_aspect_ratio=increase,"
             f"crop={width}:{height},setsar=1")
+
+
+def push_in(width: int, height: int, *, frames: int, zoom: float, fps: int) -> str:
+    """A push-in by ``zoom`` over ``frames`` frames, drifting right, at a steady pace, sub-pixel.
+
+    Steady, not eased: an eased start moves less than a pixel for its first frames, and those
+    frames would be near-duplicates — the judder this renderer exists to avoid.
+
+    The still is one input frame; ``zoompan`` emits ``frames`` frames from it. Its output is
+    tv-range yuv420p like every clip (``in_range=auto`` converts full-range JPEGs).
+    """
+    big_w, big_h = width * SUPERSAMPLE, height * SUPERSAMPLE
+    span = max(1, frames - 1)
+    # Sideways at a steady speed: from the left edge to the right edge of the final crop. The
+    # room a push-in makes grows faster than this line, so the crop never leaves the photo.
+    travel = PAN * (1 - 1 / (1 + START + zoom))
+    return (f"{cover(big_w, big_h)},"
+            f"zoompan=z='{1 + START}+{zoom}*on/{span}'"
+            f":x='iw*{travel:.5f}*on/{span}':y='ih/2-(ih/zoom/2)'"
+            f":d={frames}:s={width}x{height}:fps={fps},"
+            f"scale=in_range=auto:out_range=tv:out_color_matrix=bt709,"
+            f"{TV_BT709},settb=AVTB")
 
 
 def transition_args(first: Path, last: Path, out: Path, *, duration: float, width: int,
@@ -29,19 +74,16 @@ def transition_args(first: Path, last: Path, out: Path, *, duration: float, widt
     fade = round(min(1.0, duration / 3), 3)
     hold = round(min(0.5, duration / 6), 3)
     offset = round(max(0.05, duration - fade - hold), 3)
-    first_len = offset + fade
-    last_len = duration - offset
-    first_frames = max(1, round(first_len * fps))
+    total_frames = max(1, round(duration * fps))
+    first_frames = max(1, round((offset + fade) * fps))
+    last_frames = max(1, total_frames - round(offset * fps))
     graph = (
-        f"[0:v]{cover(width, height)},"
-        f"zoompan=z='1+{ZOOM}*on/{first_frames}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'"
-        f":d=1:s={width}x{height}:fps={fps},format=yuv420p,settb=AVTB[a];"
-        f"[1:v]{cover(width, height)},fps={fps},format=yuv420p,settb=AVTB[b];"
-        f"[a][b]xfade=transition=fade:duration={fade}:offset={offset},format=yuv420p[v]"
+        f"[0:v]{push_in(width, height, frames=first_frames, zoom=ZOOM, fps=fps)}[a];"
+        f"[1:v]{push_in(width, height, frames=last_frames, zoom=DRIFT, fps=fps)}[b];"
+        f"[a][b]xfade=transition=fade:duration={fade}:offset={offset},{TV_BT709}[v]"
     )
     return [
-        "-loop", "1", "-framerate", str(fps), "-t", f"{first_len:.3f}", "-i", str(first),
-        "-loop", "1", "-framerate", str(fps), "-t", f"{last_len:.3f}", "-i", str(last),
+        "-i", str(first), "-i", str(last),
         "-f", "lavfi", "-t", f"{duration:.3f}", "-i", "anullsrc=r=48000:cl=stereo",
         "-filter_complex", graph, "-map", "[v]", "-map", "2:a",
         *clip_output_args(out, duration=duration, fps=fps, preset=preset),
@@ -49,12 +91,10 @@ def transition_args(first: Path, last: Path, out: Path, *, duration: float, widt
 
 
 def clip_output_args(out: Path, *, duration: float, fps: int, preset: str) -> list[str]:
-    """The encoding every local clip shares (so the stitcher meets one shape): H.264 yuv420p
-    at a constant ``fps``, AAC stereo 48 kHz, exactly ``duration``, ``+faststart``."""
+    """The encoding every local clip shares (the output format of ``media/output.py``, so the
+    stitcher meets one shape), exactly ``duration`` long at a constant ``fps``."""
     return [
-        "-c:v", "libx264", "-preset", preset, "-crf", "23", "-pix_fmt", "yuv420p",
-        "-r", str(fps), "-fps_mode", "cfr",
-        "-c:a", "aac", "-b:a", "96k", "-ar", "48000", "-ac", "2",
-        "-frames:v", str(round(duration * fps)), "-t", f"{duration:.3f}",
-        "-movflags", "+faststart", "-y", str(out),
+        *video_encoder_args(preset=preset, crf=18, fps=fps), *audio_encoder_args(bitrate="96k"),
+        "-frames:v", str(max(1, round(duration * fps))), "-t", f"{duration:.3f}",
+        *output_args(out),
     ]

@@ -15,8 +15,17 @@ from pathlib import Path
 
 from actorvid.errors import MediaError
 from actorvid.media.ffmpeg import FFmpeg, MediaInfo
-
-FPS = 30
+from actorvid.media.output import (
+    MUSIC_FADE_IN,
+    MUSIC_FADE_OUT,
+    audio_encoder_args,
+    audio_format_filter,
+    loudness_filter,
+    measure_loudness,
+    output_args,
+    video_encoder_args,
+    video_filter,
+)
 
 
 @dataclass(frozen=True)
@@ -29,15 +38,14 @@ class StitchResult:
 
 def _clip_filter(index: int, info: MediaInfo, width: int, height: int) -> str:
     duration = info.duration or 0.0
-    video = (f"[{index}:v]scale={width}:{height}:force_original_aspect_ratio=decrease,"
-             f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,fps={FPS},"
-             f"format=yuv420p,trim=duration={duration:.3f},setpts=PTS-STARTPTS[v{index}]")
+    video = (f"[{index}:v]{video_filter(width, height)},"
+             f"trim=duration={duration:.3f},setpts=PTS-STARTPTS[v{index}]")
     if info.has_audio:
-        audio = (f"[{index}:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,"
+        audio = (f"[{index}:a]{audio_format_filter()},"
                  f"apad,atrim=duration={duration:.3f},asetpts=PTS-STARTPTS[a{index}]")
     else:
         audio = (f"anullsrc=r=48000:cl=stereo,atrim=duration={duration:.3f},"
-                 f"aformat=sample_fmts=fltp:channel_layouts=stereo[a{index}]")
+                 f"{audio_format_filter()}[a{index}]")
     return f"{video};{audio}"
 
 
@@ -57,10 +65,8 @@ def stitch(ffmpeg: FFmpeg, clips: Sequence[Path], output: Path, *, width: int, h
     joined = "".join(f"[v{i}][a{i}]" for i in range(len(clips)))
     graph = ";".join(parts) + f";{joined}concat=n={len(clips)}:v=1:a=1[vout][aout]"
     ffmpeg.run([
-        "-y", *inputs, "-filter_complex", graph, "-map", "[vout]", "-map", "[aout]",
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "21", "-pix_fmt", "yuv420p",
-        "-r", str(FPS), "-c:a", "aac", "-b:a", "160k", "-ar", "48000",
-        "-movflags", "+faststart", str(output),
+        *inputs, "-filter_complex", graph, "-map", "[vout]", "-map", "[aout]",
+        *video_encoder_args(), *audio_encoder_args(), *output_args(output),
     ], timeout=timeout)
     result = ffmpeg.probe(output)
     return StitchResult(output, result.duration or 0.0, result.width or width,
@@ -76,44 +82,57 @@ def video_thumbnail(ffmpeg: FFmpeg, video: Path, output: Path, *, duration: floa
     return output
 
 
+def fades(duration: float, fade_in: float, fade_out: float) -> str:
+    """Fade in from 0 and out to end exactly at ``duration`` (each at most half of it)."""
+    fade_in = min(fade_in, duration / 2)
+    fade_out = min(fade_out, duration / 2)
+    return (f"afade=t=in:st=0:d={fade_in:.3f},"
+            f"afade=t=out:st={max(0.0, duration - fade_out):.3f}:d={fade_out:.3f}")
+
+
 def mux_soundtrack(ffmpeg: FFmpeg, video: Path, music: Path, output: Path, *,
-                   video_duration: float, fade_in: float = 1.0, fade_out: float = 2.0,
+                   video_duration: float, fade_in: float = MUSIC_FADE_IN,
+                   fade_out: float = MUSIC_FADE_OUT,
                    timeout: float = 1800.0) -> Path:
-    """Lay ``music`` under ``video``: faded in at 0, faded out to end exactly at the last frame.
+    """Lay ``music`` under ``video``: faded in at 0, faded out to end exactly at the last frame,
+    at −16 LUFS integrated with a true peak under −1 dBTP.
 
     The music is looped if short and cut if long; the picture is copied untouched, so the
     output has exactly the video's length (no ``-shortest`` cutting the video to the music).
+    The loudness is measured on the faded track first, then one gain is applied (two passes).
     """
-    fade_out = min(fade_out, video_duration / 2)
-    fade_in = min(fade_in, video_duration / 2)
-    start_out = max(0.0, video_duration - fade_out)
-    graph = (f"[1:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,"
-             f"atrim=duration={video_duration:.3f},apad,atrim=duration={video_duration:.3f},"
-             f"afade=t=in:st=0:d={fade_in:.3f},"
-             f"afade=t=out:st={start_out:.3f}:d={fade_out:.3f}[music]")
+    music_in = ["-stream_loop", "-1", "-i", str(music)]
+    shaped = (f"[{{n}}:a]{audio_format_filter()},"
+              f"atrim=duration={video_duration:.3f},apad,atrim=duration={video_duration:.3f},"
+              f"{fades(video_duration, fade_in, fade_out)}[a]")
+    measured = measure_loudness(ffmpeg, music_in, shaped.format(n=0), timeout=timeout)
+    graph = f"{shaped.format(n=1)};[a]{loudness_filter(measured)}[music]"
     ffmpeg.run([
-        "-y", "-i", str(video), "-stream_loop", "-1", "-i", str(music),
+        "-i", str(video), *music_in,
         "-filter_complex", graph, "-map", "0:v:0", "-map", "[music]",
-        "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-ar", "48000",
-        "-t", f"{video_duration:.3f}", "-movflags", "+faststart", str(output),
+        "-c:v", "copy", *audio_encoder_args(),
+        "-t", f"{video_duration:.3f}", *output_args(output),
     ], timeout=timeout)
     return output
 
 
 def join_audio(ffmpeg: FFmpeg, segments: Sequence[tuple[Path, float]], output: Path, *,
-               crossfade: float, total: float, timeout: float = 600.0) -> Path:
+               crossfade: float, total: float, master: bool = False,
+               timeout: float = 600.0) -> Path:
     """Join ``(file, seconds)`` segments into exactly ``total`` seconds of AAC.
 
     Each segment is cut to its planned length first (a model may make a little more), then
     consecutive segments are joined with ``crossfade``-second crossfades; the result is cut (or,
-    only if the segments fall short, padded) to ``total``.
+    only if the segments fall short, padded) to ``total``. With ``master`` (a track delivered
+    on its own, not laid under a video) it also fades in and out and is brought to −16 LUFS,
+    as :func:`mux_soundtrack` does for a video.
     """
     if not segments:
         raise MediaError("There are no audio segments to join")
     inputs: list[str] = []
     for path, _ in segments:
         inputs += ["-i", str(path)]
-    norm = [f"[{i}:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,"
+    norm = [f"[{i}:a]{audio_format_filter()},"
             f"apad,atrim=duration={seconds:.3f},asetpts=PTS-STARTPTS[s{i}]"
             for i, (_, seconds) in enumerate(segments)]
     chain = "[s0]"
@@ -122,8 +141,14 @@ def join_audio(ffmpeg: FFmpeg, segments: Sequence[tuple[Path, float]], output: P
         out = f"[x{i}]"
         steps.append(f"{chain}[s{i}]acrossfade=d={crossfade:.3f}:c1=tri:c2=tri{out}")
         chain = out
-    tail = f"{chain}apad,atrim=duration={total:.3f},asetpts=PTS-STARTPTS[out]"
-    graph = ";".join([*norm, *steps, tail])
-    ffmpeg.run(["-y", *inputs, "-filter_complex", graph, "-map", "[out]", "-c:a", "aac",
-                "-b:a", "192k", "-ar", "48000", str(output)], timeout=timeout)
+    tail = f"{chain}apad,atrim=duration={total:.3f},asetpts=PTS-STARTPTS"
+    if not master:
+        graph = ";".join([*norm, *steps, f"{tail}[out]"])
+    else:
+        shaped = ";".join([*norm, *steps,
+                           f"{tail},{fades(total, MUSIC_FADE_IN, MUSIC_FADE_OUT)}[a]"])
+        measured = measure_loudness(ffmpeg, inputs, shaped, timeout=timeout)
+        graph = f"{shaped};[a]{loudness_filter(measured)}[out]"
+    ffmpeg.run([*inputs, "-filter_complex", graph, "-map", "[out]", *audio_encoder_args(),
+                *output_args(output)], timeout=timeout)
     return output

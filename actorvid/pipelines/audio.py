@@ -64,7 +64,7 @@ class AudioPipeline:
             made = float((job.storyboard or {}).get("totalDuration") or made)
         workdir = tempspace.make_dir(f"actorvid-audio{job.id}-")
         try:
-            track = maker.join(music, workdir, self.deps.ffmpeg(), total=made)
+            track = maker.join(music, workdir, self.deps.ffmpeg(), total=made, master=True)
             with track.open("rb") as handle:
                 stored = blobs.write_blob_from_file(self.deps.db, handle)
         finally:

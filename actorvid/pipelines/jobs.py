@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from actorvid.actors.workflow import Storyboard
+from actorvid.clock import now_iso
 from actorvid.errors import ActorvidError
 from actorvid.ingest import AssetSpec, UrlItem
 from actorvid.pipelines.common import VideoPipeline
@@ -22,11 +23,12 @@ from actorvid.providers.base import (
 from actorvid.store import assets as asset_store
 from actorvid.store import campaigns as campaign_store
 from actorvid.store import clients as client_store
+from actorvid.store import jobs as job_store
 from actorvid.store.assets import Asset
 from actorvid.store.jobs import Job
 from actorvid.workflows import brief
 from actorvid.workflows.scenes import PROPERTY_SCENE_NAMES
-from actorvid.workflows.selection import check_pairs, unused
+from actorvid.workflows.selection import check_pairs, shortfall_note, unused
 from actorvid.workflows.storyboard import pairs_storyboard, standard_storyboard
 
 logger = logging.getLogger(__name__)
@@ -70,7 +72,8 @@ class ImagePairsPipeline(VideoPipeline):
                     context["brand"] = str(client.brand_guidelines)[:2000]
         return context
 
-    def select(self, request: SelectionRequest, *, exclusive: bool) -> SelectionResult:
+    def select(self, request: SelectionRequest, *, exclusive: bool,
+               one_per_type: bool = False) -> SelectionResult:
         """Ask the configured selector; drop what breaks the rules and fill the gaps locally.
 
         A bad answer (invented ids, a photo twice, a missing scene) is repaired rather than
@@ -82,7 +85,8 @@ class ImagePairsPipeline(VideoPipeline):
         provider, cost = "local", 0.0
         try:
             result = self.deps.selector.select(request)
-            pairs, problems = check_pairs(result.pairs, known, exclusive=exclusive)
+            pairs, problems = check_pairs(result.pairs, known, exclusive=exclusive,
+                                          one_per_type=one_per_type)
             notes += list(result.notes) + problems
             provider, cost = result.provider, result.cost
         except ActorvidError as exc:
@@ -95,8 +99,9 @@ class ImagePairsPipeline(VideoPipeline):
             fill = self.deps.local_selector.select(SelectionRequest(
                 [a for a in request.assets if a.id in free], missing,
                 scene_types=[t for t in request.scene_types if t not in taken],
-                context=request.context))
-            added, _ = check_pairs(fill.pairs, known, exclusive=exclusive, already=pairs)
+                context=request.context, allow_reuse=request.allow_reuse))
+            added, _ = check_pairs(fill.pairs, known, exclusive=exclusive,
+                                   one_per_type=one_per_type, already=pairs)
             if added and pairs:
                 notes.append(f"{len(added)} pair(s) filled by the local selector")
             elif added:
@@ -106,18 +111,31 @@ class ImagePairsPipeline(VideoPipeline):
             raise PipelineError("No image pairs could be selected from the campaign's images")
         return SelectionResult(pairs[:request.num_pairs], provider, notes, cost)
 
+    def tell_user(self, job: Job, note: str) -> None:
+        """Show ``note`` in the job's progress message (``jobs.progress.note``) from now on."""
+        with self.deps.db.write() as conn:
+            job_store.update_progress(conn, job.id, progress={**job.progress, "note": note},
+                                      now=now_iso())
+
     def prepare(self, job: Job) -> Storyboard:
         images = self.campaign_images(job)
         if len(images) < 2:
             raise PipelineError(f"Need at least 2 image assets, but campaign has {len(images)}")
         num_pairs = int(job.parameters.get("numPairs") or 7)
+        reuse = bool(job.parameters.get("allowReuse"))
         result = self.select(SelectionRequest(_summaries(images), num_pairs,
-                                              context=self.context(job)), exclusive=False)
+                                              context=self.context(job), allow_reuse=reuse),
+                             exclusive=not reuse)
+        notes = list(result.notes)
+        if len(result.pairs) < num_pairs:
+            note = shortfall_note(len(result.pairs), num_pairs, len(images))
+            notes.append(note)
+            self.tell_user(job, note)
         options = options_for(self.deps, job.parameters)
         board = _with_ids(self.deps, pairs_storyboard(
             result.pairs, options,
-            selection={"provider": result.provider, "notes": result.notes,
-                       "cost": result.cost}))
+            selection={"provider": result.provider, "notes": notes,
+                       "cost": result.cost, "allowReuse": reuse}))
         return Storyboard(board, board["estimatedCost"],
                           auto_approve=bool(job.parameters.get("autoApprove")))
 
@@ -166,7 +184,7 @@ class PropertyPipeline(ImagePairsPipeline):
         info = job.parameters.get("propertyInfo", {})
         request = SelectionRequest(_summaries(assets), 7, scene_types=PROPERTY_SCENE_NAMES,
                                    context={k: str(v) for k, v in info.items()})
-        result = self.select(request, exclusive=True)
+        result = self.select(request, exclusive=True, one_per_type=True)
         pairs = order_by_scene_type(result.pairs)
         options = options_for(self.deps, job.parameters)
         board = _with_ids(self.deps, pairs_storyboard(

@@ -128,8 +128,10 @@ class SoundtrackMaker:
             error = "No music segments were planned"
         return MadeMusic(done, error, round(sum(s.cost or 0.0 for s in segments), 5))
 
-    def join(self, music: MadeMusic, workdir: Path, ffmpeg: FFmpeg, *, total: float) -> Path:
-        """The made segments joined with crossfades on the cuts, exactly ``total`` seconds."""
+    def join(self, music: MadeMusic, workdir: Path, ffmpeg: FFmpeg, *, total: float,
+             master: bool = False) -> Path:
+        """The made segments joined with crossfades on the cuts, exactly ``total`` seconds
+        (with ``master``, faded and at −16 LUFS: the audio job's deliverable)."""
         if not music.segments:
             raise PipelineError(music.error or "No music was made")
         parts: list[tuple[Path, float]] = []
@@ -140,4 +142,4 @@ class SoundtrackMaker:
                 blobs.copy_blob_to_file(self.deps.db, segment.clip_blob_id, handle)
             parts.append((path, segment.duration))
         return join_audio(ffmpeg, parts, workdir / "soundtrack.m4a", crossfade=CROSSFADE,
-                          total=total)
+                          total=total, master=master)

@@ -185,6 +185,8 @@ class SelectionRequest:
     context: dict[str, str] = field(default_factory=dict)
     # Ideal tags per scene type (e.g. from workflows.scenes); the local selector matches on them.
     scene_tags: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # May a photo appear in more than one pair? Only when the request says so (allowReuse).
+    allow_reuse: bool = False
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from actorvid.clock import isoformat_z, now_iso, utc_now
 from actorvid.errors import MediaError, ProviderError
 from actorvid.media.audio import bed_args, style_for
 from actorvid.media.ffmpeg import FFmpeg
-from actorvid.media.render import transition_args
+from actorvid.media.render import DEFAULT_FPS, transition_args
 from actorvid.media.textclip import system_font, text_clip_args, wrap
 from actorvid.providers import models
 from actorvid.providers.base import (
@@ -431,7 +431,7 @@ class LocalRenderer(_LocalPredictions):
 
     suffix = ".mp4"
 
-    def __init__(self, read_blob: ReadBlob, *, fps: int = 24, preset: str = "veryfast",
+    def __init__(self, read_blob: ReadBlob, *, fps: int = DEFAULT_FPS, preset: str = "veryfast",
                  **kwargs: object) -> None:
         super().__init__(read_blob, **kwargs)  # type: ignore[arg-type]
         self.fps = fps
@@ -549,9 +549,12 @@ class LocalSelector:
             raise ProviderError("Need at least 2 images to select pairs", status=422)
         if request.scene_types:
             return self.select_scenes(request, used=set())
-        return SelectionResult(pairs=self._pairs(assets, request.num_pairs), provider="local")
+        return SelectionResult(pairs=self._pairs(assets, request.num_pairs,
+                                                 reuse=request.allow_reuse),
+                               provider="local")
 
-    def _pairs(self, assets: Sequence[AssetSummary], count: int) -> list[SelectedPair]:
+    def _pairs(self, assets: Sequence[AssetSummary], count: int, *, reuse: bool = False
+               ) -> list[SelectedPair]:
         groups: dict[str, list[AssetSummary]] = {}
         for asset in assets:
             groups.setdefault(room_of(asset), []).append(asset)
@@ -571,7 +574,9 @@ class LocalSelector:
             if len(pairs) < count:
                 pairs.append(SelectedPair(leftovers[i].id, leftovers[i + 1].id, "", 0.5,
                                           "Remaining images paired in order"))
-        # More pairs asked than distinct images allow: reuse images, never a pair twice.
+        if not reuse:
+            return pairs  # fewer than asked: the caller says so, nothing is padded
+        # More pairs asked than distinct images allow, and reuse allowed: never a pair twice.
         seen = {(p.first_id, p.last_id) for p in pairs}
         n = len(assets)
         for step in range(1, n):

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from actorvid.providers.base import SceneDraft, SelectedPair
-from actorvid.providers.models import render_cost, render_spec
+from actorvid.providers.models import (
+    HAILUO_DURATIONS,
+    VEO_DURATIONS,
+    RenderSpec,
+    normalize_aspect,
+    render_cost,
+    render_spec,
+)
 from actorvid.workflows.scenes import PROPERTY_SCENES, SceneType, pair_template, property_scene
 
 
@@ -29,6 +36,41 @@ class RenderOptions:
     @property
     def paid(self) -> bool:
         return self.provider != "local"
+
+
+_MODEL_NAMES = {"veo3": ("Veo 3.1", VEO_DURATIONS), "hailuo": ("Hailuo-02", HAILUO_DURATIONS)}
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}"
+
+
+def adjustments(options: RenderOptions, spec: RenderSpec) -> list[dict[str, Any]]:
+    """Every value of the request the model cannot take as is: requested vs used, and why.
+
+    Nothing is changed silently: these go into the storyboard and the dry-run's answer.
+    """
+    name, allowed = _MODEL_NAMES.get(spec.model, (spec.model, ()))
+    found: list[dict[str, Any]] = []
+    wished = options.clip_duration
+    if wished is not None and abs(float(wished) - spec.duration) > 1e-9:
+        choices = "/".join(str(a) for a in allowed)
+        found.append({"field": "clipDuration", "requested": wished, "used": spec.duration,
+                      "note": f"{name} makes clips of {choices} seconds only, so "
+                              f"{_seconds(float(wished))} s became {spec.duration} s, the "
+                              "nearest it allows."})
+    if options.resolution and options.resolution.strip().lower() != spec.resolution:
+        why = ("10-second clips exist only at 768p" if spec.model == "hailuo"
+               and spec.duration == 10 else f"it has no {options.resolution}")
+        found.append({"field": "resolution", "requested": options.resolution,
+                      "used": spec.resolution,
+                      "note": f"{name} renders {spec.resolution} here: {why}."})
+    if options.aspect_ratio and normalize_aspect(options.aspect_ratio) != options.aspect_ratio:
+        found.append({"field": "aspectRatio", "requested": options.aspect_ratio,
+                      "used": spec.aspect_ratio,
+                      "note": f"Clips are made at 16:9 or 9:16; {options.aspect_ratio} became "
+                              f"{spec.aspect_ratio}."})
+    return found
 
 
 def _scene(number: int, template: SceneType, first: str | None, last: str | None,
@@ -52,6 +94,7 @@ def _scene(number: int, template: SceneType, first: str | None, last: str | None
         "aspectRatio": spec.aspect_ratio,
         "provider": options.provider,
         "estimatedCost": cost,
+        "adjustments": adjustments(options, spec),
     }
     if reasoning:
         scene["reasoning"] = reasoning
@@ -61,13 +104,19 @@ def _scene(number: int, template: SceneType, first: str | None, last: str | None
 
 
 def summarize(scenes: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    """The storyboard object: scenes plus totals."""
+    """The storyboard object: scenes plus totals, and every adjustment once at the top."""
+    unique: list[dict[str, Any]] = []
+    for scene in scenes:
+        for change in scene.get("adjustments") or ():
+            if change not in unique:
+                unique.append(change)
     return {
         "scenes": scenes,
         "totalDuration": sum(s["duration"] for s in scenes),
         "estimatedCost": round(sum(s["estimatedCost"] for s in scenes), 4),
         "currency": "USD",
         **extra,
+        "adjustments": unique,
     }
 
 
@@ -123,4 +172,5 @@ def estimate(num_scenes: int, options: RenderOptions) -> dict[str, Any]:
         "perScene": per_scene,
         "estimatedCost": round(per_scene * num_scenes, 4),
         "currency": "USD",
+        "adjustments": adjustments(options, spec),
     }

@@ -92,6 +92,7 @@ def test_serve_first_start_prints_key_and_stops_on_sigterm(tmp_path):
 
 
 def test_demo_makes_a_video_offline(tmp_path):
+    from actorvid.media import inspect
     from actorvid.media.ffmpeg import FFmpeg
 
     output = tmp_path / "out" / "demo.mp4"
@@ -99,15 +100,19 @@ def test_demo_makes_a_video_offline(tmp_path):
            if k not in ("REPLICATE_API_KEY", "XAI_API_KEY", "OPENAI_API_KEY")}
     env["TMPDIR"] = str(tmp_path)  # so the test sees the demo clean up its working folder
     proc = subprocess.run([sys.executable, "-m", "actorvid", "demo", "--output", str(output),
-                           "--pairs", "2"], capture_output=True, text=True, timeout=300,
+                           "--pairs", "2"], capture_output=True, text=True, timeout=660,
                           env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == f"video: {output}"
     assert "100% Video ready" in proc.stderr
-    info = FFmpeg.locate().probe(output)
+    ffmpeg = FFmpeg.locate()
+    info = ffmpeg.probe(output)
     assert info.has_video and info.has_audio
     assert abs(info.duration - 8.0) <= 1 / 30 + 1e-6
     assert list(tmp_path.glob("actorvid-demo-*")) == []
+    # The file a viewer gets passes every check of docs/output.md, and the camera glides.
+    assert inspect.problems(ffmpeg, output, soundtrack=True) == []
+    assert inspect.duplicated_frames(ffmpeg, output) == 0
 
 
 def test_waitress_serve_call_create_app_stops_on_sigterm(tmp_path):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from actorvid.media import inspect
+from actorvid.media.ffmpeg import FFmpeg
 from tests.jobs.conftest import clips_total, download, probe
 
 FRAME = 1 / 30
@@ -136,7 +138,7 @@ def test_standard_job_storyboard_editing_then_render(offline, tmp_path):
 def test_soundtrack_offline_keeps_the_length_and_fades_out(offline, tmp_path):
     api = offline.api
     campaign = api.campaign()
-    api.images(campaign["id"], 3)
+    api.images(campaign["id"], 4)
     job_id = api.post("/api/v3/jobs/from-image-pairs", json={
         "campaignId": campaign["id"], "numPairs": 2, "clipDuration": 4, "autoApprove": True,
         "generateAudio": True}).json()["data"]["jobId"]
@@ -185,6 +187,11 @@ def test_audio_job_has_the_requested_duration(offline, tmp_path):
     assert status["audio"]["status"] == "completed"
     track = download(api, f"/api/v3/audio/{job_id}/download", tmp_path / "track.m4a")
     assert abs(probe(track).duration - 5.5) <= 0.1
+    # Delivered on its own, the track is mastered like a video's: measured, −16 LUFS.
+    ffmpeg = FFmpeg.locate()
+    assert abs(inspect.stream_duration(ffmpeg, track, "a") - status["total_duration"]) <= 0.05
+    assert abs(inspect.loudness(ffmpeg, track).integrated + 16) <= 1
+    assert inspect.silences(ffmpeg, track) == []
 
 
 @pytest.mark.parametrize("body,loc", [

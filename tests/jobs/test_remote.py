@@ -12,9 +12,10 @@ from tests.jobs.conftest import FAST, clips_total, download, png, probe, with_al
 FRAME = 1 / 30
 
 
-def start_pairs(api, count_images=4, **fields):
+def start_pairs(api, count_images=None, **fields):
+    """An image-pairs job over enough photos for the pairs asked (no photo twice)."""
     campaign = api.campaign()
-    api.images(campaign["id"], count_images)
+    api.images(campaign["id"], count_images or max(4, 2 * fields.get("numPairs", 2)))
     resp = api.post("/api/v3/jobs/from-image-pairs", json={
         "campaignId": campaign["id"], "autoApprove": True, **fields})
     assert resp.status_code == 201, resp.text
@@ -61,7 +62,8 @@ def slow(fake_replicate):
 
 def test_at_most_ten_predictions_of_a_job_in_flight(remote, fake_replicate, slow):
     slow(150)  # 1.5 s each: long enough for every slot to fill
-    job_id = start_pairs(remote.api, count_images=6, numPairs=12, clipDuration=4)
+    job_id = start_pairs(remote.api, count_images=6, numPairs=12, clipDuration=4,
+                         allowReuse=True)
     remote.api.wait_status(job_id, "completed", timeout=180)
     prefix = f"job{job_id}/"
     assert fake_replicate.journal.max_in_flight(prefix) == 10

@@ -53,7 +53,7 @@ def test_sigkill_mid_render_then_restart_completes_without_paying_twice(tmp_path
             assert resp.status_code in (200, 201), resp.text
         job_id = api.post("/api/v3/jobs/from-image-pairs", json={
             "campaignId": campaign["id"], "numPairs": 3, "clipDuration": 4,
-            "autoApprove": True}).json()["data"]["jobId"]
+            "autoApprove": True, "allowReuse": True}).json()["data"]["jobId"]
         wait_until(lambda: all(stored_prediction_ids(db_path, job_id) or [None]),
                    timeout=60, message="every prediction id stored")
         assert api.job(job_id)["status"] == "video_processing"

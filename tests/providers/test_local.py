@@ -177,8 +177,15 @@ def test_selector_pairs_rooms_deterministically() -> None:
     assert LocalSelector().select(request) == result
 
 
-def test_selector_reuses_images_only_when_more_pairs_are_asked_than_images_allow() -> None:
-    result = LocalSelector().select(SelectionRequest(assets=_assets()[:3], num_pairs=4))
+def test_selector_never_reuses_a_photo_unless_allowed() -> None:
+    honest = LocalSelector().select(SelectionRequest(assets=_assets()[:5], num_pairs=4))
+    ids = [i for p in honest.pairs for i in (p.first_id, p.last_id)]
+    assert len(honest.pairs) == 2 and len(ids) == len(set(ids))  # 5 photos: 2 pairs, no more
+
+
+def test_selector_reuses_images_when_allowed_and_more_pairs_are_asked() -> None:
+    result = LocalSelector().select(SelectionRequest(assets=_assets()[:3], num_pairs=4,
+                                                     allow_reuse=True))
     pairs = [(p.first_id, p.last_id) for p in result.pairs]
     assert len(pairs) == 4 and len(set(pairs)) == 4
     assert all(a != b for a, b in pairs)

@@ -85,3 +85,20 @@ def test_a_brief_without_images_makes_text_scenes():
     ({"colors": ["#12345", "#fff';x"]}, ""), ({"colors": "#fff"}, ""), (None, "")])
 def test_brand_colour_is_a_checked_hex_value(guidelines, expected):
     assert first_brand_color(guidelines) == expected
+
+
+def test_every_changed_value_is_shown_requested_vs_used() -> None:
+    options = RenderOptions(model="hailuo", clip_duration=9, resolution="1080p",
+                            aspect_ratio="4:5", provider="replicate")
+    board = pairs_storyboard([SelectedPair("a", "b"), SelectedPair("c", "d")], options)
+    changes = {c["field"]: (c["requested"], c["used"]) for c in board["adjustments"]}
+    assert changes == {"clipDuration": (9, 10), "resolution": ("1080p", "768p"),
+                       "aspectRatio": ("4:5", "9:16")}
+    assert all(c["note"] for c in board["adjustments"])
+    assert all(s["adjustments"] == board["adjustments"] for s in board["scenes"])
+
+
+def test_nothing_changed_means_no_adjustments() -> None:
+    board = pairs_storyboard([SelectedPair("a", "b")],
+                             RenderOptions(model="veo3", clip_duration=6, resolution="720p"))
+    assert board["adjustments"] == [] and board["scenes"][0]["adjustments"] == []
