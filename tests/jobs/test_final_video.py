@@ -15,7 +15,7 @@ def final_problems(api, job, tmp_path) -> list[str]:
     return inspect.problems(FFmpeg.locate(), path, soundtrack=True)
 
 
-@pytest.mark.parametrize("scenes", [1, 7])
+@pytest.mark.parametrize("scenes", [1, 7, 10])
 def test_a_remote_job_with_a_soundtrack_passes_every_check(remote, tmp_path, scenes):
     api = remote.api
     job_id = start_pairs(api, numPairs=scenes, clipDuration=4, generateAudio=True)

@@ -16,10 +16,7 @@ def start_pairs(api, count_images=None, **fields):
     """An image-pairs job over enough photos for the pairs asked (no photo twice)."""
     campaign = api.campaign()
     api.images(campaign["id"], count_images or max(4, 2 * fields.get("numPairs", 2)))
-    resp = api.post("/api/v3/jobs/from-image-pairs", json={
-        "campaignId": campaign["id"], "autoApprove": True, **fields})
-    assert resp.status_code == 201, resp.text
-    return resp.json()["data"]["jobId"]
+    return api.pairs_job(campaign["id"], **fields)
 
 
 def test_image_pairs_with_grok_and_replicate(remote, fake_replicate, fake_xai, tmp_path):
