@@ -161,7 +161,9 @@ def join_shots(ffmpeg: FFmpeg, shots: Sequence[Shot], output: Path, *,
     inputs: list[str] = []
     for shot in shots:
         inputs += ["-i", str(shot.path)]
-    ffmpeg.run(["-f", "concat", "-safe", "0", "-i", str(listing), *inputs,
+    # auto_convert 0: keep the packets as stored (the default rewrites H.264 to Annex B and
+    # back, adding SPS/PPS to every keyframe); every part has the same avcC anyway.
+    ffmpeg.run(["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(listing), *inputs,
                 "-filter_complex", _sound(shots, laps), "-map", "0:v:0", "-map", "[a]",
                 "-c:v", "copy", *audio_encoder_args(), *container_args(), "-y", str(output)],
                timeout=timeout)
