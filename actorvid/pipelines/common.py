@@ -28,7 +28,12 @@ from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.shots import Shot, join_shots, normalise_shot, read_shot
 from actorvid.media.stitch import mux_soundtrack, video_thumbnail
 from actorvid.pipelines.deps import PipelineDeps, PipelineError, owner_scope
-from actorvid.pipelines.soundtrack import SoundtrackMaker, plan_segments, planned
+from actorvid.pipelines.soundtrack import (
+    SoundtrackMaker,
+    plan_segments,
+    planned,
+    screen_times,
+)
 from actorvid.providers.base import ImageInput, MusicInput, RenderInput
 from actorvid.store import assets as asset_store
 from actorvid.store import blobs
@@ -100,7 +105,9 @@ class VideoPipeline:
         scenes = [board.get(c.scene_number, {}) for c in ordered]
         prompts = [s.get("musicPrompt") or pair_template(c.scene_number).music_prompt
                    for s, c in zip(scenes, ordered, strict=True)]
-        return planned(plan_segments(prompts, [float(c.duration) for c in ordered],
+        overlap = self.creative(job).transition.overlap
+        lengths = screen_times([float(c.duration) for c in ordered], overlap)
+        return planned(plan_segments(prompts, lengths,
                                      scene_types=[s.get("sceneType") or "" for s in scenes]))
 
     def render_input(self, job: Job, sub_job: SubJob) -> RenderInput | MusicInput:
