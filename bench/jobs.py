@@ -163,7 +163,10 @@ def campaign_with_images(session: requests.Session, url: str, count: int = 4) ->
 
 def start_job(session: requests.Session, url: str, campaign_id: str, scenes: int) -> str:
     resp = session.post(url + "/api/v3/jobs/from-image-pairs", json={
-        "campaignId": campaign_id, "numPairs": scenes, "clipDuration": 4, "autoApprove": True})
+        # allowReuse: the campaign has 4 images; without reuse a job gets only the 2 scenes
+        # they make (the request's shortfall rule), not the N the table reports.
+        "campaignId": campaign_id, "numPairs": scenes, "clipDuration": 4, "autoApprove": True,
+        "allowReuse": True})
     resp.raise_for_status()
     return str(resp.json()["data"]["jobId"])
 

@@ -17,12 +17,7 @@ from typing import Any
 
 from actorvid import tempspace
 from actorvid.actors.workflow import FinishedVideo, NormalisedClip, PlannedScene
-from actorvid.domain.creative import (
-    ASPECT_RATIOS,
-    DEFAULT_MUSIC_VOLUME,
-    RESOLUTIONS,
-    CreativeOptions,
-)
+from actorvid.domain.creative import DEFAULT_MUSIC_VOLUME, CreativeOptions
 from actorvid.errors import MediaError
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.shots import Shot, join_shots, normalise_shot, read_shot
@@ -35,6 +30,7 @@ from actorvid.pipelines.soundtrack import (
     screen_times,
 )
 from actorvid.providers.base import ImageInput, MusicInput, RenderInput
+from actorvid.providers.models import frame_size
 from actorvid.store import assets as asset_store
 from actorvid.store import blobs
 from actorvid.store import clients as client_store
@@ -133,20 +129,19 @@ class VideoPipeline:
     # --- shots and finish -----------------------------------------------------------------
 
     def creative(self, job: Job) -> CreativeOptions:
-        """The job's creative options; a job stored before them reads as the defaults, with
-        its frame shape from ``aspectRatio`` (or ``creative.videoSpecs.format``) and the
-        resolution of its scenes."""
-        document = job.parameters.get("creative_options")
-        if document:
-            return CreativeOptions.from_document(document)
+        """The job's creative options (a job stored before them reads as the defaults)."""
+        return CreativeOptions.from_document(job.parameters.get("creative_options"))
+
+    def frame(self, job: Job) -> tuple[int, int]:
+        """The output frame: the creative options' when the job has them; else, as before
+        them, ``aspectRatio`` (or ``creative.videoSpecs.format``) at the scenes' resolution."""
+        if job.parameters.get("creative_options"):
+            return self.creative(job).frame_size()
         aspect = (job.parameters.get("aspectRatio")
                   or (job.parameters.get("creative") or {}).get("videoSpecs", {}).get("format")
                   or "16:9")
         scenes = (job.storyboard or {}).get("scenes") or [{}]
-        resolution = scenes[0].get("resolution") or job.parameters.get("resolution") or "720p"
-        return CreativeOptions.from_document({
-            "aspectRatio": aspect if aspect in ASPECT_RATIOS else "16:9",
-            "resolution": resolution if resolution in RESOLUTIONS else "720p"})
+        return frame_size(scenes[0].get("resolution") or "720p", aspect)
 
     def normalise(self, job: Job, clip: SubJob) -> NormalisedClip:
         """Convert a stored clip into the job's shot and store it (on the media pool, as the
@@ -165,7 +160,7 @@ class VideoPipeline:
     def _make_shot(self, job: Job, clip: SubJob, workdir: Path, ffmpeg: FFmpeg) -> Shot:
         assert clip.clip_blob_id is not None
         options = self.creative(job)
-        width, height = options.frame_size()
+        width, height = self.frame(job)
         source = workdir / f"clip_{clip.scene_number:03d}.mp4"
         with source.open("wb") as handle:
             blobs.copy_blob_to_file(self.deps.db, clip.clip_blob_id, handle)
@@ -198,7 +193,7 @@ class VideoPipeline:
             raise PipelineError("No scene rendered")
         ffmpeg = self.deps.ffmpeg()
         options = self.creative(job)
-        width, height = options.frame_size()
+        width, height = self.frame(job)
         workdir = tempspace.make_dir(f"actorvid-job{job.id}-")
         created: list[str] = []
         try:
