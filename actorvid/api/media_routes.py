@@ -23,9 +23,9 @@ from actorvid.api.envelope import ok
 from actorvid.api.jobs import load_job, progress_view, start_job
 from actorvid.api.validation import Field, Schema, read_json
 from actorvid.errors import NotFound, Unauthorized, ValidationFailed
-from actorvid.providers.replicate import verify_webhook
 from actorvid.store import blobs, job_views
 from actorvid.store import jobs as job_store
+from actorvid.webhooks import verify_webhook
 
 logger = logging.getLogger(__name__)
 

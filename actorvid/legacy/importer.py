@@ -23,9 +23,9 @@ from typing import Any
 from urllib.parse import quote
 
 from actorvid.clock import Clock, isoformat_z, utc_now
-from actorvid.legacy.credentials import is_bcrypt_hash
 from actorvid.legacy.reader import LegacyReader
 from actorvid.legacy.report import ImportReport
+from actorvid.legacy_hashes import is_bcrypt_hash
 from actorvid.media import magic
 from actorvid.store import assets as asset_store
 from actorvid.store import legacy as store

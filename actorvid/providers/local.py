@@ -25,12 +25,13 @@ from typing import Any, BinaryIO, Protocol
 
 from actorvid import tempspace
 from actorvid.clock import isoformat_z, now_iso, utc_now
+from actorvid.domain import models
+from actorvid.domain.drafts import SceneDraft, SelectedPair
 from actorvid.errors import MediaError, ProviderError
 from actorvid.media.audio import bed_args, style_for
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.render import DEFAULT_FPS, transition_args
 from actorvid.media.textclip import system_font, text_clip_args, wrap
-from actorvid.providers import models
 from actorvid.providers.base import (
     AssetSummary,
     ImageInput,
@@ -39,8 +40,6 @@ from actorvid.providers.base import (
     Prediction,
     PredictionStatus,
     RenderInput,
-    SceneDraft,
-    SelectedPair,
     SelectionRequest,
     SelectionResult,
     StoryboardRequest,

@@ -20,12 +20,11 @@ from typing import Any
 import requests
 
 from actorvid.config import Secret
+from actorvid.domain import models
+from actorvid.domain.drafts import SceneDraft, SelectedPair
 from actorvid.errors import ProviderError
-from actorvid.providers import models
 from actorvid.providers.base import (
     AssetSummary,
-    SceneDraft,
-    SelectedPair,
     SelectionRequest,
     SelectionResult,
     StoryboardRequest,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from actorvid.providers.base import SelectedPair
+from actorvid.domain.drafts import SelectedPair
 
 
 def check_pairs(pairs: Iterable[SelectedPair], known: set[str], *, exclusive: bool,
