@@ -28,6 +28,7 @@ from actorvid.api.jobs import add_job_routes
 from actorvid.api.media_routes import add_media_routes
 from actorvid.api.metrics import MetricsResource, RequestMetricsMiddleware
 from actorvid.api.middleware import AuthMiddleware, RequestIdMiddleware, StreamGuardMiddleware
+from actorvid.api.paths import API
 from actorvid.clock import Clock, IdFactory, new_uuid, utc_now
 from actorvid.config import Settings, load_settings
 from actorvid.ingest import AssetIngestor
@@ -40,7 +41,6 @@ from actorvid.store.db import Database, open_database
 
 logger = logging.getLogger(__name__)
 
-API = "/api/v3"
 
 
 class NotFoundSink:

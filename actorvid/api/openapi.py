@@ -32,6 +32,7 @@ from actorvid.api import assets as asset_api
 from actorvid.api import auth, campaigns, clients, jobs, media_routes
 from actorvid.api.context import AppContext
 from actorvid.api.examples import EXAMPLES
+from actorvid.api.paths import API
 from actorvid.api.validation import SQLITE_MAX_INT, Schema, camel_case
 from actorvid.media.magic import ASSET_TYPES
 from actorvid.store.assets import Asset
@@ -52,7 +53,6 @@ DOCS_FILES: dict[str, tuple[str, str]] = {
     "swagger-ui.css": ("swagger", "text/css; charset=utf-8"),
     "docs.js": ("ours", _JS),
 }
-API = "/api/v3"
 
 JSON = "application/json"
 

@@ -28,6 +28,7 @@ from actorvid.legacy.report import ImportReport
 from actorvid.legacy_hashes import is_bcrypt_hash
 from actorvid.media import magic
 from actorvid.store import assets as asset_store
+from actorvid.store import blobs
 from actorvid.store import legacy as store
 from actorvid.store.blobs import BlobInfo
 from actorvid.store.db import Database
@@ -284,7 +285,7 @@ class LegacyImporter:
     def _run_batch(self, kind: str, rows: list[sqlite3.Row],
                    prepare: Callable[[sqlite3.Row], Plan]) -> None:
         plans: list[Plan] = []
-        staged: dict[int, dict[str, store.StagedBlob]] = {}
+        staged: dict[int, dict[str, BlobInfo]] = {}
         staged_bytes = 0
         try:
             for row in rows:
@@ -315,8 +316,9 @@ class LegacyImporter:
                     continue
                 assert self.db is not None
                 staged[len(plans)] = {
-                    role: store.stage_blob(self.db, self.reader.iter_blob(
-                        src.table, src.column, src.rowid)) for role, src in plan.blobs.items()}
+                    role: blobs.write_blob(self.db, self.reader.iter_blob(
+                        src.table, src.column, src.rowid), complete=False)
+                    for role, src in plan.blobs.items()}
                 plans.append(plan)
                 staged_bytes += nbytes
                 self._tick(kind, nbytes)
@@ -324,8 +326,8 @@ class LegacyImporter:
                     try:
                         self._commit(plans, staged)
                     finally:
-                        store.discard_blobs(self.db, [s.id for blobs in staged.values()
-                                                      for s in blobs.values()])
+                        store.discard_blobs(self.db, [s.id for by_role in staged.values()
+                                                      for s in by_role.values()])
                     plans, staged, staged_bytes = [], {}, 0
             if plans:
                 self._commit(plans, staged)
@@ -333,10 +335,10 @@ class LegacyImporter:
             # What was staged and is still incomplete (an interrupt, a row refused inside the
             # transaction) goes; blobs committed with their rows are complete and stay.
             if staged and self.db is not None:
-                store.discard_blobs(self.db, [s.id for blobs in staged.values()
-                                              for s in blobs.values()])
+                store.discard_blobs(self.db, [s.id for by_role in staged.values()
+                                              for s in by_role.values()])
 
-    def _commit(self, plans: list[Plan], staged: dict[int, dict[str, store.StagedBlob]]
+    def _commit(self, plans: list[Plan], staged: dict[int, dict[str, BlobInfo]]
                 ) -> None:
         assert self.db is not None
         done: list[tuple[Plan, str]] = []
@@ -345,7 +347,7 @@ class LegacyImporter:
             for index, plan in enumerate(plans):
                 conn.execute("SAVEPOINT legacy_row")
                 try:
-                    infos = {role: store.finish_staged_blob(conn, blob)
+                    infos = {role: blobs.mark_complete(conn, blob)
                              for role, blob in staged.get(index, {}).items()}
                     new_id = plan.insert(conn, infos)
                     store.record_import(conn, kind=plan.kind, old_id=plan.old_id,

@@ -46,6 +46,7 @@ from actorvid.providers.base import (
     inputs_from_dict,
     inputs_to_dict,
 )
+from actorvid.workflows.scenes import PROPERTY_SCENES
 
 logger = logging.getLogger(__name__)
 
@@ -492,24 +493,11 @@ class LocalMusic(_LocalPredictions):
 
 # --- selection -------------------------------------------------------------------------------
 
-# Ideal tags of the seven property scene types (python_workflows.md §2.2 a), used when the
-# request does not bring its own.
+# Ideal tags of the seven property scene types (their one home is workflows/scenes.py), used
+# when the request does not bring its own.
 DEFAULT_SCENE_TAGS: dict[str, tuple[str, ...]] = {
-    "grand arrival": ("exterior", "architecture", "entrance", "facade", "driveway",
-                      "landscape"),
-    "refined interiors": ("lobby", "interior", "lounge", "reception", "design", "furniture",
-                          "chandelier", "living"),
-    "guest room sanctuary": ("bedroom", "suite", "bed", "room_view", "balcony", "bathroom",
-                             "amenities"),
-    "culinary excellence": ("restaurant", "dining", "food", "plating", "bar", "wine", "chef",
-                            "cuisine", "kitchen"),
-    "wellness & recreation": ("pool", "spa", "fitness", "yoga", "massage", "wellness",
-                              "recreation", "activities"),
-    "unique experiences": ("experience", "unique", "culture", "local", "activity", "sunset",
-                           "beach", "nature"),
-    "lasting impression": ("sunset", "view", "landscape", "ocean", "mountains", "hero_shot",
-                           "panorama"),
-}
+    scene.name.lower(): scene.ideal_tags for scene in PROPERTY_SCENES}
+
 _WORD = re.compile(r"[a-z]+")
 
 
