@@ -126,7 +126,6 @@ class ActorSystem:
         self._root: pykka.ActorRef[Any] | None = None
         self._services: Services | None = None
         self._stopped = threading.Event()
-        self.fatal: str | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -147,16 +146,13 @@ class ActorSystem:
                 io_pool=WorkPool("actorvid-io", opts.io_workers,
                                  per_owner=max(1, opts.io_workers // 2)), options=opts,
                 limiter=CreateLimiter(opts.creates_per_minute, burst=opts.create_burst),
-                on_fatal=self._on_fatal, metrics=self.metrics)
+                metrics=self.metrics)
             self._services = services
             self._stopped.clear()
             self._root = RootSupervisor.start(services)
             _RUNNING[key] = self
             logger.info("actor system started on %s", self.db.path)
         return self
-
-    def _on_fatal(self, reason: str) -> None:
-        self.fatal = reason
 
     @property
     def limiter(self) -> CreateLimiter | None:

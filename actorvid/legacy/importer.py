@@ -40,7 +40,8 @@ BATCH_ROWS = 50
 # A batch is closed early once its staged media passes this, so a transaction stays small.
 BATCH_BYTES = 64 * 1024 * 1024
 
-# python_v3_api.md §4.1: raw generated_videos.status -> our seven. Unknown values -> failed.
+# Every raw generated_videos.status the old backend documented -> our seven. Unknown values ->
+# failed.
 STATUS_MAP = {
     "pending": "pending",
     "parsing": "storyboard_processing", "generating_storyboard": "storyboard_processing",

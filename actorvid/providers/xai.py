@@ -1,9 +1,9 @@
 """Chat completions (xAI Grok; OpenAI-compatible) and the selector/storyboard writer on top.
 
-xAI quirks handled here (external_apis.md §3): a wrong key is a **400** "Incorrect API key"
-(not retryable, unlike other 400s it is an auth problem), error bodies are flat
-``{"code","error"}``, and even with ``response_format`` a model may wrap JSON in fences or prose,
-so answers are parsed defensively and then checked against what was asked.
+xAI quirks handled here (from xAI's API reference and its observed answers): a wrong key is a
+**400** "Incorrect API key" (not retryable, unlike other 400s it is an auth problem), error
+bodies are flat ``{"code","error"}``, and even with ``response_format`` a model may wrap JSON
+in fences or prose, so answers are parsed defensively and then checked against what was asked.
 """
 
 from __future__ import annotations

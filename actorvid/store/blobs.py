@@ -165,13 +165,6 @@ _REFERENCED = " UNION ".join(
     for table, column in BLOB_REFERENCES)
 
 
-def unreferenced_blob_ids(conn: sqlite3.Connection) -> list[str]:
-    """Complete blobs that no row references (left by a process killed mid-way)."""
-    rows = conn.execute(
-        f"SELECT id FROM blobs WHERE complete = 1 AND id NOT IN ({_REFERENCED})").fetchall()
-    return [row[0] for row in rows]
-
-
 def delete_unreferenced(db: Database) -> int:
     """Remove complete blobs nobody references. Only safe while no write is in flight: run it
     at start, under the database's owner lock, before serving."""
