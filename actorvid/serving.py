@@ -129,16 +129,17 @@ def background_server(app: Any, *, threads: int = 4, **options: Any) -> Iterator
     The loop runs in small steps so it is stopped from its own thread: closing waitress's
     sockets from another thread while it sits in ``select()`` is a race.
     """
-    server = make_server(app, host="127.0.0.1", port=0, threads=threads, **options)
+    sockets: dict[int, Any] = {}  # waitress's public ``map`` argument: the loop below runs it
+    server = make_server(app, host="127.0.0.1", port=0, threads=threads, map=sockets, **options)
     stop = threading.Event()
 
     def loop() -> None:
         try:
             while not stop.is_set():
-                wasyncore.loop(timeout=0.05, map=server._map, count=1)
+                wasyncore.loop(timeout=0.05, map=sockets, count=1)
         finally:
             server.task_dispatcher.shutdown(timeout=10)
-            wasyncore.close_all(server._map)
+            wasyncore.close_all(sockets)
 
     thread = threading.Thread(target=loop, name="actorvid-server", daemon=True)
     thread.start()

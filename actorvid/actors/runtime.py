@@ -188,6 +188,9 @@ class ActorSystem:
             root.stop(block=True, timeout=timeout)
         except pykka.Timeout:
             logger.error("bug: the root supervisor did not stop within %.1fs", timeout)
+        # Which registered actors are this system's: pykka's registry is per process (tests
+        # run several systems at once) and has no public link from a ref to its actor, and
+        # asking a survivor would wait on it; the ref's weak reference never waits.
         survivors = [ref for ref in pykka.ActorRegistry.get_all()
                      if getattr(ref._actor_weakref(), "services", None) is services]  # noqa: SLF001
         for ref in survivors:

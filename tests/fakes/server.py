@@ -32,9 +32,11 @@ class LoopbackServer:
 
     def start(self, *, ready_path: str = "/__fake__/health", timeout: float = 10.0
               ) -> LoopbackServer:
+        # Our own socket map (waitress's public ``map`` argument): the loop below runs it.
+        self._sockets: dict[int, Any] = {}
         server = waitress.create_server(self.app, host="127.0.0.1", port=0,
                                         threads=self.threads, channel_timeout=30,
-                                        clear_untrusted_proxy_headers=True)
+                                        clear_untrusted_proxy_headers=True, map=self._sockets)
         self._server = server
         self.port = int(server.effective_port)  # type: ignore[union-attr]
         self._stopping = threading.Event()
@@ -55,9 +57,9 @@ class LoopbackServer:
     def _loop(self, server: Any) -> None:
         # waitress's own run() loops while any socket is open, keep-alive ones included; this
         # loop stops on request and closes every socket from the loop's own thread.
-        while not self._stopping.is_set() and server._map:
-            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
-        for channel in list(server._map.values()):
+        while not self._stopping.is_set() and self._sockets:
+            server.asyncore.loop(timeout=0.05, map=self._sockets, count=1)
+        for channel in list(self._sockets.values()):
             channel.close()
 
     def stop(self, timeout: float = 10.0) -> None:
