@@ -35,13 +35,11 @@ def _configure_logging(level: str | None) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import signal
 
-    import pykka.debug
     from waitress import wasyncore
 
     from actorvid.app import build_app, create_context
-    from actorvid.serving import make_server
+    from actorvid.serving import install_stop_signals, make_server
 
     settings = load_settings()
     ctx = create_context(settings, start_actors=True)
@@ -67,9 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if first and state["serving"]:
             raise Stop
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGUSR1, lambda signum, frame: pykka.debug.log_thread_tracebacks())
+    install_stop_signals(stop)
     try:
         # Announced once the handlers are in place, so a supervisor's early SIGTERM is clean.
         logger.info("actorvid listening on http://%s:%s", args.host,

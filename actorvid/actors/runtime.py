@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -43,6 +42,7 @@ from actorvid.actors.workflow import JobWorkflow
 from actorvid.errors import Conflict, ServiceUnavailable
 from actorvid.metrics import NO_METRICS, PredictionEvents
 from actorvid.providers.base import PredictionService
+from actorvid.serving import install_stop_signals
 from actorvid.store.db import Database
 
 logger = logging.getLogger(__name__)
@@ -252,14 +252,7 @@ def install_signal_handlers(system: ActorSystem, *,
         logger.info("signal %d: stopping the actor system", signum)
         threading.Thread(target=shutdown, name="actorvid-shutdown").start()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, pykka.debug.log_thread_tracebacks)
-
-    def restore() -> None:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-    return restore
+    return install_stop_signals(on_signal)
 
 
 __all__ = ["ActorSystem", "AlreadyRunning", "CoordinatorHandle", "RuntimeOptions",
