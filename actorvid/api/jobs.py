@@ -29,10 +29,10 @@ from actorvid.api.validation import (
     read_json,
 )
 from actorvid.clock import isoformat_z
+from actorvid.domain.drafts import SelectedPair
+from actorvid.domain.models import scene_count_for_duration
 from actorvid.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from actorvid.ingest import AssetIngestor, AssetSpec
-from actorvid.providers.base import SelectedPair
-from actorvid.providers.models import scene_count_for_duration
 from actorvid.store import clients as client_store
 from actorvid.store import job_views, stamps
 from actorvid.store import jobs as job_store

@@ -18,6 +18,7 @@ from typing import Any
 from actorvid import tempspace
 from actorvid.actors.workflow import FinishedVideo, NormalisedClip, PlannedScene
 from actorvid.domain.creative import DEFAULT_MUSIC_VOLUME, CreativeOptions
+from actorvid.domain.models import frame_size
 from actorvid.errors import MediaError
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.shots import Shot, join_shots, normalise_shot, read_shot
@@ -30,7 +31,6 @@ from actorvid.pipelines.soundtrack import (
     screen_times,
 )
 from actorvid.providers.base import ImageInput, MusicInput, RenderInput
-from actorvid.providers.models import frame_size
 from actorvid.store import assets as asset_store
 from actorvid.store import blobs
 from actorvid.store import clients as client_store
