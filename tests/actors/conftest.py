@@ -11,7 +11,7 @@ import pytest
 
 from actorvid.actors.runtime import ActorSystem
 from actorvid.actors.services import RuntimeOptions
-from actorvid.actors.supervision import RestartIntensity
+from actorvid.actors.supervision_policy import RestartIntensity
 from actorvid.store.db import Database, open_database
 from tests.actors.fakes import FakeProvider, SimpleWorkflow
 from tests.actors.helpers import make_user

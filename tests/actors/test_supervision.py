@@ -9,14 +9,14 @@ from typing import Any
 import pykka
 import pytest
 
-from actorvid.actors.supervision import (
+from actorvid.actors.supervision import SupervisedActor
+from actorvid.actors.supervision_policy import (
     ChildExited,
     ChildSpec,
     Describe,
     InjectFailure,
     ParentLink,
     RestartIntensity,
-    SupervisedActor,
     Supervision,
 )
 from tests.actors.helpers import wait_until

@@ -9,7 +9,7 @@ import pytest
 
 from actorvid.actors import snapshot as snapshots
 from actorvid.actors.runtime import ActorSystem, AlreadyRunning, start_system
-from actorvid.actors.supervision import InjectFailure
+from actorvid.actors.supervision_policy import InjectFailure
 from actorvid.store.blobs import read_blob_bytes
 from actorvid.store.db import Database
 from tests.actors.fakes import FakeProvider, SimpleWorkflow
