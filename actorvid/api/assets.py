@@ -36,7 +36,8 @@ from actorvid.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from actorvid.ingest import AssetIngestor, AssetSpec, Received, UrlItem, check_references
+from actorvid.ingest import AssetIngestor, AssetSpec, Received, UrlItem
+from actorvid.ingest.checks import check_references
 from actorvid.jsonsafe import JSONRejected
 from actorvid.limits import ConcurrencySlots
 from actorvid.media.magic import ASSET_TYPES
