@@ -29,8 +29,8 @@ import falcon
 import falcon.inspect
 from openapi_ui_bundles import swagger_ui
 
+from actorvid.api import asset_forms, asset_views, auth, campaigns, clients, jobs, media_routes
 from actorvid.api import assets as asset_api
-from actorvid.api import auth, campaigns, clients, jobs, media_routes
 from actorvid.api.context import AppContext
 from actorvid.api.examples import EXAMPLES
 from actorvid.api.paths import API
@@ -136,7 +136,7 @@ def serializer_keys() -> dict[str, list[str]]:
     job = sample(Job, parameters={}, progress={})
     asset_keys: list[str] = []
     for asset_type in ASSET_TYPES:
-        for key in asset_api.asset_json(sample(Asset, asset_type=asset_type, format="x")):
+        for key in asset_views.asset_json(sample(Asset, asset_type=asset_type, format="x")):
             if key not in asset_keys:
                 asset_keys.append(key)
     return {
@@ -549,17 +549,17 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         content=("multipart/form-data",), errors=(401, *_BODY)),
     (f"{API}/assets/from-url", "POST"): Op(
         "Fetch an asset from a public http(s) URL", ("assets",), ref("Asset"), status=201,
-        body=asset_api.ASSET_FROM_URL, errors=(401, *_BODY, 502)),
+        body=asset_forms.ASSET_FROM_URL, errors=(401, *_BODY, 502)),
     (f"{API}/assets/from-urls", "POST"): Op(
         "Fetch up to 100 assets from URLs; per-item results", ("assets",), _bulk_result(),
-        body={**asset_api.ASSETS_FROM_URLS.json_schema(),
-              "properties": {**asset_api.ASSETS_FROM_URLS.json_schema()["properties"],
+        body={**asset_forms.ASSETS_FROM_URLS.json_schema(),
+              "properties": {**asset_forms.ASSETS_FROM_URLS.json_schema()["properties"],
                              "assets": {"type": "array", "maxItems": asset_api.MAX_BULK,
-                                        "items": asset_api.BULK_ITEM.json_schema()}}},
+                                        "items": asset_forms.BULK_ITEM.json_schema()}}},
         errors=(401, *_BODY)),
     (f"{API}/assets/unified", "POST"): Op(
         "Upload a file (multipart) or fetch a URL (JSON), one route for both", ("assets",),
-        ref("Asset"), status=201, body=asset_api.UNIFIED_JSON,
+        ref("Asset"), status=201, body=asset_forms.UNIFIED_JSON,
         content=(JSON, "multipart/form-data"), errors=(401, *_BODY, 502)),
     (f"{API}/assets/{{asset_id}}", "GET"): Op("Get an asset's metadata", ("assets",),
                                               ref("Asset")),
