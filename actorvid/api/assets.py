@@ -36,6 +36,26 @@ from actorvid.api.campaigns import load_campaign
 from actorvid.api.conditional import not_modified
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok, ok_page
+from actorvid.api.operations import (
+    ASSET_TYPE_FILTER,
+    BINARY_AUTH,
+    BODY,
+    BOOL,
+    CAMPAIGN_FILTER,
+    CLIENT_FILTER,
+    COMMON,
+    INT,
+    JSON,
+    PAGE,
+    RANGE,
+    STR_OR_NULL,
+    TOKEN,
+    Op,
+    described,
+    list_of,
+    message,
+    ref,
+)
 from actorvid.api.paths import API
 from actorvid.api.validation import pagination, query_enum, query_str, read_json
 from actorvid.errors import (
@@ -100,6 +120,27 @@ def _assets_unchanged(conn: sqlite3.Connection, req: falcon.Request, resp: falco
                                                       stamp_column="uploaded_at"))
 
 
+def _multipart_schema() -> dict[str, Any]:
+    return {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "name": {"type": "string", "maxLength": 255},
+        "type": {"type": "string", "enum": list(ASSET_TYPES)},
+        "clientId": {"type": "string", "maxLength": 64},
+        "campaignId": {"type": "string", "maxLength": 64},
+        "tags": {"type": "string", "description": "a JSON array of strings, or one tag"},
+    }}
+
+
+def _bulk_result() -> dict[str, Any]:
+    item = {"type": "object", "required": ["asset", "success", "error"],
+            "properties": {"asset": {"oneOf": [ref("Asset"), {"type": "null"}]},
+                           "success": BOOL, "error": STR_OR_NULL}}
+    return {"type": "object", "required": ["results", "summary"], "properties": {
+        "results": {"type": "array", "items": item},
+        "summary": {"type": "object", "required": ["total", "successful", "failed"],
+                    "properties": {"total": INT, "successful": INT, "failed": INT}}}}
+
+
 class AssetCollection:
     def __init__(self, ctx: AppContext, ingestor: AssetIngestor) -> None:
         self.ctx = ctx
@@ -108,6 +149,9 @@ class AssetCollection:
     def _url_import(self, req: falcon.Request) -> contextlib.AbstractContextManager[float]:
         return url_import(self.ctx, req)
 
+    @described(Op(
+        "List the caller's assets, newest first", ("assets",), list_of("Asset"), page=True,
+        params=(*CLIENT_FILTER, *CAMPAIGN_FILTER, *ASSET_TYPE_FILTER, *PAGE), errors=(401, 422)))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit, offset = pagination(req)
         asset_type = query_enum(req, "asset_type", ASSET_TYPES)
@@ -121,12 +165,20 @@ class AssetCollection:
         ok_page(resp, [asset_json(a) for a in assets], total=total, limit=limit,
                 offset=offset)
 
+    @described(Op(
+        "Upload a file (multipart part `file`; metadata as form fields or query)",
+        ("assets",), ref("Asset"), status=201, body=_multipart_schema(),
+        content=("multipart/form-data",), errors=(401, *BODY)))
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Multipart upload: part ``file``; metadata from form fields or the query string."""
         if not is_multipart(req):
             raise UnsupportedMediaType("Content-Type must be multipart/form-data")
         self._created(resp, self._from_multipart(req, allow_url=False))
 
+    @described(Op(
+        "Upload a file (multipart) or fetch a URL (JSON), one route for both", ("assets",),
+        ref("Asset"), status=201, body=UNIFIED_JSON,
+        content=(JSON, "multipart/form-data"), errors=(401, *BODY, 502)))
     def on_post_unified(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Multipart with a ``file`` and flat fields, or JSON with a ``url``."""
         if is_multipart(req):
@@ -152,6 +204,9 @@ class AssetCollection:
         with self._url_import(req) as deadline:
             self._created(resp, self.ingestor.ingest_url(url, spec, loc=loc, deadline=deadline))
 
+    @described(Op(
+        "Fetch an asset from a public http(s) URL", ("assets",), ref("Asset"), status=201,
+        body=ASSET_FROM_URL, errors=(401, *BODY, 502)))
     def on_post_from_url(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, ASSET_FROM_URL, max_bytes=self.ctx.settings.max_json_bytes)
         client_id, campaign_id = check_references(
@@ -163,6 +218,13 @@ class AssetCollection:
         with self._url_import(req) as deadline:
             self._created(resp, self.ingestor.ingest_url(body["url"], spec, deadline=deadline))
 
+    @described(Op(
+        "Fetch up to 100 assets from URLs; per-item results", ("assets",), _bulk_result(),
+        body={**ASSETS_FROM_URLS.json_schema(),
+              "properties": {**ASSETS_FROM_URLS.json_schema()["properties"],
+                             "assets": {"type": "array", "maxItems": MAX_BULK,
+                                        "items": BULK_ITEM.json_schema()}}},
+        errors=(401, *BODY)))
     def on_post_from_urls(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, ASSETS_FROM_URLS, max_bytes=self.ctx.settings.max_json_bytes)
         items = body["assets"]
@@ -261,9 +323,11 @@ class AssetItem:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
+    @described(Op("Get an asset's metadata", ("assets",), ref("Asset")))
     def on_get(self, req: falcon.Request, resp: falcon.Response, asset_id: str) -> None:
         ok(resp, asset_json(load_asset(self.ctx, req, asset_id)))
 
+    @described(Op("Delete an asset and its bytes", ("assets",), message()))
     def on_delete(self, req: falcon.Request, resp: falcon.Response, asset_id: str) -> None:
         with self.ctx.db.write() as conn:
             deleted = asset_store.delete_asset(conn, asset_id, scope=req.context.scope)
@@ -282,6 +346,12 @@ class AssetBinary:
     def access_token_resource(self, params: dict[str, Any]) -> str:
         return asset_store.access_resource(str(params.get("asset_id", "")))
 
+    @described(Op(
+        "The asset's bytes (Range, ETag, HEAD)", ("assets",), binary="application/octet-stream",
+        params=(TOKEN, RANGE), security=BINARY_AUTH, errors=(*COMMON, 416)), method="GET")
+    @described(Op(
+        "Headers of the asset's bytes", ("assets",), binary="application/octet-stream",
+        params=(TOKEN,), security=BINARY_AUTH), method="HEAD")
     def on_get_data(self, req: falcon.Request, resp: falcon.Response, asset_id: str) -> None:
         asset = load_asset(self.ctx, req, asset_id)
         try:
@@ -293,6 +363,12 @@ class AssetBinary:
 
     on_head_data = on_get_data
 
+    @described(Op(
+        "A JPEG thumbnail of an image or video asset", ("assets",), binary="image/jpeg",
+        params=(TOKEN, RANGE), security=BINARY_AUTH, errors=(*COMMON, 416)), method="GET")
+    @described(Op(
+        "Headers of the thumbnail", ("assets",), binary="image/jpeg", params=(TOKEN,),
+        security=BINARY_AUTH), method="HEAD")
     def on_get_thumbnail(self, req: falcon.Request, resp: falcon.Response, asset_id: str
                          ) -> None:
         asset = load_asset(self.ctx, req, asset_id)
@@ -314,6 +390,9 @@ class CampaignAssets:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
+    @described(Op(
+        "A campaign's assets", ("campaigns", "assets"), list_of("Asset"), page=True,
+        params=(*ASSET_TYPE_FILTER, *PAGE), errors=(*COMMON, 422)))
     def on_get(self, req: falcon.Request, resp: falcon.Response, campaign_id: str) -> None:
         campaign = load_campaign(self.ctx, req, campaign_id)
         limit, offset = pagination(req)
