@@ -17,6 +17,7 @@ import falcon
 
 from actorvid import jsonsafe
 from actorvid.api.context import AppContext
+from actorvid.api.operations import BOOL, INT, STR_OR_NULL, ref
 from actorvid.api.validation import Field, Schema, query_str
 from actorvid.errors import BadRequest, PayloadTooLarge, ValidationFailed
 from actorvid.ingest import AssetIngestor, Received
@@ -60,6 +61,19 @@ UNIFIED_JSON = Schema((
     _TAGS,
     Field("generateThumbnail", "boolean", default=True),
 ), name="UnifiedAssetRequest")
+
+
+def multipart_schema() -> dict[str, Any]:
+    """The multipart form of an upload (the file part and the fields around it)."""
+    return {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "name": {"type": "string", "maxLength": 255},
+        "type": {"type": "string", "enum": list(ASSET_TYPES)},
+        "clientId": {"type": "string", "maxLength": 64},
+        "campaignId": {"type": "string", "maxLength": 64},
+        "tags": {"type": "string", "description": "a JSON array of strings, or one tag"},
+    }}
+
 
 MULTIPART_OVERHEAD = 1024 * 1024  # form fields and boundaries on top of the file itself
 MAX_FIELD_CHARS = 10_000
@@ -263,3 +277,14 @@ def name_from_url(url: str) -> str | None:
         return None
     name = unquote(posixpath.basename(path)).strip()
     return name[:255] or None
+
+
+def bulk_result_schema() -> dict[str, Any]:
+    """The answer to a bulk URL import: one result per item, and the counts."""
+    item = {"type": "object", "required": ["asset", "success", "error"],
+            "properties": {"asset": {"oneOf": [ref("Asset"), {"type": "null"}]},
+                           "success": BOOL, "error": STR_OR_NULL}}
+    return {"type": "object", "required": ["results", "summary"], "properties": {
+        "results": {"type": "array", "items": item},
+        "summary": {"type": "object", "required": ["total", "successful", "failed"],
+                    "properties": {"total": INT, "successful": INT, "failed": INT}}}}

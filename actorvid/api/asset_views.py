@@ -1,14 +1,20 @@
 """How an asset is shown: its JSON object (the reference's keys, in its order) and the URLs and
-download names it is served under. Split out of ``api/assets.py`` (issue 16).
+download names it is served under; and a failed item of a bulk import, as the old backend
+reported it. Split out of ``api/assets.py`` (issue 16).
 """
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 from typing import Any
 
 from actorvid.api.paths import API
+from actorvid.errors import ActorvidError
+from actorvid.netfetch import DownloadFailed, UrlRefused
 from actorvid.store.assets import Asset
+
+logger = logging.getLogger(__name__)
 
 
 def data_url(asset_id: str) -> str:
@@ -77,3 +83,15 @@ def _fits(extension: str, asset: Asset) -> bool:
     return bool(extension) and (
         extension.lower() == asset.format.lower()
         or f".{extension.lower()}" in mimetypes.guess_all_extensions(asset.content_type))
+
+
+def bulk_failure(exc: BaseException) -> dict[str, Any]:
+    """One failed item of a bulk import, as the old backend reported it."""
+    if isinstance(exc, UrlRefused | DownloadFailed):
+        error = f"Failed to download: {exc.reason}"
+    elif isinstance(exc, ActorvidError) and exc.status < 500:
+        error = exc.message
+    else:
+        logger.error("a bulk asset item failed", exc_info=exc)
+        error = "Processing failed"
+    return {"asset": None, "success": False, "error": error}

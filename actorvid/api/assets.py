@@ -24,13 +24,15 @@ from actorvid.api.asset_forms import (
     BULK_ITEM,
     UNIFIED_JSON,
     UploadMeta,
+    bulk_result_schema,
     is_multipart,
+    multipart_schema,
     name_from_url,
     parts_seen,
     read_multipart,
     upload_meta,
 )
-from actorvid.api.asset_views import asset_json, download_name
+from actorvid.api.asset_views import asset_json, bulk_failure, download_name
 from actorvid.api.binary import send_blob
 from actorvid.api.campaigns import load_campaign
 from actorvid.api.conditional import not_modified
@@ -40,15 +42,12 @@ from actorvid.api.operations import (
     ASSET_TYPE_FILTER,
     BINARY_AUTH,
     BODY,
-    BOOL,
     CAMPAIGN_FILTER,
     CLIENT_FILTER,
     COMMON,
-    INT,
     JSON,
     PAGE,
     RANGE,
-    STR_OR_NULL,
     TOKEN,
     Op,
     described,
@@ -59,7 +58,6 @@ from actorvid.api.operations import (
 from actorvid.api.paths import API
 from actorvid.api.validation import pagination, query_enum, query_str, read_json
 from actorvid.errors import (
-    ActorvidError,
     NotFound,
     UnsupportedMediaType,
     ValidationFailed,
@@ -68,7 +66,6 @@ from actorvid.ingest import AssetIngestor, AssetSpec, UrlItem
 from actorvid.ingest.checks import check_references
 from actorvid.limits import ConcurrencySlots
 from actorvid.media.magic import ASSET_TYPES
-from actorvid.netfetch import DownloadFailed, UrlRefused
 from actorvid.store import assets as asset_store
 from actorvid.store import blobs, stamps
 from actorvid.store.assets import Asset
@@ -120,27 +117,6 @@ def _assets_unchanged(conn: sqlite3.Connection, req: falcon.Request, resp: falco
                                                       stamp_column="uploaded_at"))
 
 
-def _multipart_schema() -> dict[str, Any]:
-    return {"type": "object", "required": ["file"], "properties": {
-        "file": {"type": "string", "format": "binary"},
-        "name": {"type": "string", "maxLength": 255},
-        "type": {"type": "string", "enum": list(ASSET_TYPES)},
-        "clientId": {"type": "string", "maxLength": 64},
-        "campaignId": {"type": "string", "maxLength": 64},
-        "tags": {"type": "string", "description": "a JSON array of strings, or one tag"},
-    }}
-
-
-def _bulk_result() -> dict[str, Any]:
-    item = {"type": "object", "required": ["asset", "success", "error"],
-            "properties": {"asset": {"oneOf": [ref("Asset"), {"type": "null"}]},
-                           "success": BOOL, "error": STR_OR_NULL}}
-    return {"type": "object", "required": ["results", "summary"], "properties": {
-        "results": {"type": "array", "items": item},
-        "summary": {"type": "object", "required": ["total", "successful", "failed"],
-                    "properties": {"total": INT, "successful": INT, "failed": INT}}}}
-
-
 class AssetCollection:
     def __init__(self, ctx: AppContext, ingestor: AssetIngestor) -> None:
         self.ctx = ctx
@@ -167,7 +143,7 @@ class AssetCollection:
 
     @described(Op(
         "Upload a file (multipart part `file`; metadata as form fields or query)",
-        ("assets",), ref("Asset"), status=201, body=_multipart_schema(),
+        ("assets",), ref("Asset"), status=201, body=multipart_schema(),
         content=("multipart/form-data",), errors=(401, *BODY)))
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Multipart upload: part ``file``; metadata from form fields or the query string."""
@@ -219,7 +195,7 @@ class AssetCollection:
             self._created(resp, self.ingestor.ingest_url(body["url"], spec, deadline=deadline))
 
     @described(Op(
-        "Fetch up to 100 assets from URLs; per-item results", ("assets",), _bulk_result(),
+        "Fetch up to 100 assets from URLs; per-item results", ("assets",), bulk_result_schema(),
         body={**ASSETS_FROM_URLS.json_schema(),
               "properties": {**ASSETS_FROM_URLS.json_schema()["properties"],
                              "assets": {"type": "array", "maxItems": MAX_BULK,
@@ -243,7 +219,7 @@ class AssetCollection:
             try:
                 clean = BULK_ITEM.validate(item, loc=("body", "assets", index))
             except ValidationFailed as exc:
-                results[index] = _bulk_failure(exc)
+                results[index] = bulk_failure(exc)
                 continue
             spec = AssetSpec(user_id=user_id, name=clean["name"].strip(),
                              declared_type=clean["type"], client_id=client_id,
@@ -256,7 +232,7 @@ class AssetCollection:
             outcomes = self.ingestor.ingest_urls([item for _, item in fetches],
                                                  deadline=deadline)
         for (index, _), outcome in zip(fetches, outcomes, strict=True):
-            results[index] = (_bulk_failure(outcome) if isinstance(outcome, BaseException)
+            results[index] = (bulk_failure(outcome) if isinstance(outcome, BaseException)
                               else {"asset": asset_json(outcome), "success": True,
                                     "error": None})
         successful = sum(1 for r in results if r and r["success"])
@@ -305,18 +281,6 @@ class AssetCollection:
     def _created(resp: falcon.Response, asset: Asset) -> None:
         resp.location = f"{API}/assets/{asset.id}"
         ok(resp, asset_json(asset), status=falcon.HTTP_201)
-
-
-def _bulk_failure(exc: BaseException) -> dict[str, Any]:
-    """One failed item of a bulk import, as the old backend reported it."""
-    if isinstance(exc, UrlRefused | DownloadFailed):
-        error = f"Failed to download: {exc.reason}"
-    elif isinstance(exc, ActorvidError) and exc.status < 500:
-        error = exc.message
-    else:
-        logger.error("a bulk asset item failed", exc_info=exc)
-        error = "Processing failed"
-    return {"asset": None, "success": False, "error": error}
 
 
 class AssetItem:
