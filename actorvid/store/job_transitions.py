@@ -1,5 +1,7 @@
-"""The guarded transitions of a job row: every status change is one ``UPDATE … WHERE status``
-(or a set of allowed statuses), and zero rows changed raises :class:`Conflict`.
+"""The guarded transitions of a job row, and the bookkeeping of a sub-job's provider attempt
+(the attempt tag written before a create, the prediction id the moment it answers, a lost
+prediction forgotten, a retry): every change is one ``UPDATE … WHERE status`` (or a set of
+allowed statuses), and zero rows changed raises :class:`Conflict`.
 
 Split out of ``store/jobs.py`` (issue 16), which keeps the row types, the reads and inserts and
 the sub-jobs, and re-exports these names so ``jobs.fail_job`` etc. keep working.
@@ -127,3 +129,71 @@ def cancel_job(conn: sqlite3.Connection, job_id: int, *, now: str) -> None:
         """,
         {"job_id": job_id, "now": now},
     )
+
+
+# --- a sub-job's provider attempt ----------------------------------------------------------
+
+
+def begin_attempt(conn: sqlite3.Connection, sub_job_id: str, *, tag: str, provider: str,
+                  input: dict[str, Any], now: str) -> None:
+    """Record the tag of a create call *before* it is made (pending/processing, no prediction).
+
+    After a crash, a row with a tag and no ``provider_id`` means "a create may have happened":
+    look the tag up at the provider before creating again.
+    """
+    cur = conn.execute(
+        """
+        UPDATE sub_jobs SET status = 'processing', attempt_tag = :tag, provider = :provider,
+                            attempts = attempts + 1, input = :input, error = NULL,
+                            started_at = coalesce(started_at, :now), updated_at = :now
+        WHERE id = :id AND status IN ('pending', 'processing') AND provider_id IS NULL
+        """,
+        {"id": sub_job_id, "tag": tag, "provider": provider, "input": dump_json(input),
+         "now": now},
+    )
+    _changed(cur, f"sub-job {sub_job_id} cannot start a create")
+
+
+def record_prediction(conn: sqlite3.Connection, sub_job_id: str, *, tag: str,
+                      provider_id: str, now: str) -> None:
+    """Store the prediction id the moment the create call answered (before any polling)."""
+    cur = conn.execute(
+        """
+        UPDATE sub_jobs SET provider_id = :provider_id, updated_at = :now
+        WHERE id = :id AND status = 'processing' AND attempt_tag = :tag
+          AND provider_id IS NULL
+        """,
+        {"id": sub_job_id, "tag": tag, "provider_id": provider_id, "now": now},
+    )
+    _changed(cur, f"sub-job {sub_job_id} is not waiting for prediction {provider_id}")
+
+
+def forget_lost_prediction(conn: sqlite3.Connection, sub_job_id: str, *, provider_id: str,
+                           now: str) -> None:
+    """Forget a prediction the provider no longer has (its output expired, or the prediction
+    itself is gone) so it is created again, once: Conflict the second time."""
+    cur = conn.execute(
+        """
+        UPDATE sub_jobs SET recreated_from = provider_id, provider_id = NULL,
+                            attempt_tag = NULL, updated_at = :now
+        WHERE id = :id AND status = 'processing' AND provider_id = :provider_id
+          AND recreated_from IS NULL
+        """,
+        {"id": sub_job_id, "provider_id": provider_id, "now": now},
+    )
+    _changed(cur, f"sub-job {sub_job_id}: output of {provider_id} expired and was re-created "
+                  "already")
+
+
+def retry_sub_job(conn: sqlite3.Connection, sub_job_id: str, *, provider_id: str, error: str,
+                  now: str) -> None:
+    """A prediction failed: forget it and count the failure, so the scene creates afresh."""
+    cur = conn.execute(
+        """
+        UPDATE sub_jobs SET provider_id = NULL, attempt_tag = NULL, failures = failures + 1,
+                            error = :error, updated_at = :now
+        WHERE id = :id AND status = 'processing' AND provider_id = :provider_id
+        """,
+        {"id": sub_job_id, "provider_id": provider_id, "error": error, "now": now},
+    )
+    _changed(cur, f"sub-job {sub_job_id} is not waiting for prediction {provider_id}")

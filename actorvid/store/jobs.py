@@ -17,13 +17,18 @@ from typing import Any
 
 from actorvid.errors import NotFound
 
-# The job transitions live in store/job_transitions.py; re-exported because the actors, the
-# pipelines and the API call them as ``jobs.<name>`` (files other work changes this round).
+# The job transitions and a sub-job's attempt bookkeeping live in store/job_transitions.py;
+# re-exported because the actors, the pipelines and the API call them as ``jobs.<name>``
+# (files other work changes this round).
 from actorvid.store.job_transitions import _changed as _changed
 from actorvid.store.job_transitions import approve_job as approve_job
+from actorvid.store.job_transitions import begin_attempt as begin_attempt
 from actorvid.store.job_transitions import cancel_job as cancel_job
 from actorvid.store.job_transitions import complete_job as complete_job
 from actorvid.store.job_transitions import fail_job as fail_job
+from actorvid.store.job_transitions import forget_lost_prediction as forget_lost_prediction
+from actorvid.store.job_transitions import record_prediction as record_prediction
+from actorvid.store.job_transitions import retry_sub_job as retry_sub_job
 from actorvid.store.job_transitions import save_storyboard as save_storyboard
 from actorvid.store.job_transitions import set_job_stage as set_job_stage
 from actorvid.store.job_transitions import update_progress as update_progress
@@ -255,71 +260,6 @@ def find_sub_job_by_provider_id(conn: sqlite3.Connection, provider_id: str) -> S
         {"provider_id": provider_id},
     ).fetchone()
     return sub_job_from_row(row) if row else None
-
-
-def begin_attempt(conn: sqlite3.Connection, sub_job_id: str, *, tag: str, provider: str,
-                  input: dict[str, Any], now: str) -> None:
-    """Record the tag of a create call *before* it is made (pending/processing, no prediction).
-
-    After a crash, a row with a tag and no ``provider_id`` means "a create may have happened":
-    look the tag up at the provider before creating again.
-    """
-    cur = conn.execute(
-        """
-        UPDATE sub_jobs SET status = 'processing', attempt_tag = :tag, provider = :provider,
-                            attempts = attempts + 1, input = :input, error = NULL,
-                            started_at = coalesce(started_at, :now), updated_at = :now
-        WHERE id = :id AND status IN ('pending', 'processing') AND provider_id IS NULL
-        """,
-        {"id": sub_job_id, "tag": tag, "provider": provider, "input": dump_json(input),
-         "now": now},
-    )
-    _changed(cur, f"sub-job {sub_job_id} cannot start a create")
-
-
-def record_prediction(conn: sqlite3.Connection, sub_job_id: str, *, tag: str,
-                      provider_id: str, now: str) -> None:
-    """Store the prediction id the moment the create call answered (before any polling)."""
-    cur = conn.execute(
-        """
-        UPDATE sub_jobs SET provider_id = :provider_id, updated_at = :now
-        WHERE id = :id AND status = 'processing' AND attempt_tag = :tag
-          AND provider_id IS NULL
-        """,
-        {"id": sub_job_id, "tag": tag, "provider_id": provider_id, "now": now},
-    )
-    _changed(cur, f"sub-job {sub_job_id} is not waiting for prediction {provider_id}")
-
-
-def forget_lost_prediction(conn: sqlite3.Connection, sub_job_id: str, *, provider_id: str,
-                           now: str) -> None:
-    """Forget a prediction the provider no longer has (its output expired, or the prediction
-    itself is gone) so it is created again, once: Conflict the second time."""
-    cur = conn.execute(
-        """
-        UPDATE sub_jobs SET recreated_from = provider_id, provider_id = NULL,
-                            attempt_tag = NULL, updated_at = :now
-        WHERE id = :id AND status = 'processing' AND provider_id = :provider_id
-          AND recreated_from IS NULL
-        """,
-        {"id": sub_job_id, "provider_id": provider_id, "now": now},
-    )
-    _changed(cur, f"sub-job {sub_job_id}: output of {provider_id} expired and was re-created "
-                  "already")
-
-
-def retry_sub_job(conn: sqlite3.Connection, sub_job_id: str, *, provider_id: str, error: str,
-                  now: str) -> None:
-    """A prediction failed: forget it and count the failure, so the scene creates afresh."""
-    cur = conn.execute(
-        """
-        UPDATE sub_jobs SET provider_id = NULL, attempt_tag = NULL, failures = failures + 1,
-                            error = :error, updated_at = :now
-        WHERE id = :id AND status = 'processing' AND provider_id = :provider_id
-        """,
-        {"id": sub_job_id, "provider_id": provider_id, "error": error, "now": now},
-    )
-    _changed(cur, f"sub-job {sub_job_id} is not waiting for prediction {provider_id}")
 
 
 def complete_sub_job(conn: sqlite3.Connection, sub_job_id: str, *, clip_blob_id: str,
