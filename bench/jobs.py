@@ -127,7 +127,9 @@ def server(workdir: Path, fake: FakeReplicate, *, threads: int = 16, **env_extra
         found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
         port = found.group(1) if found else ""
     # Keep reading the log so the pipe never fills, and keep it for the "locked" count.
-    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    stderr = proc.stderr
+    assert stderr is not None
+    reader = threading.Thread(target=lambda: lines.extend(stderr), daemon=True)
     reader.start()
     try:
         yield proc, f"http://127.0.0.1:{port}", key, lines

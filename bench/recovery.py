@@ -107,7 +107,7 @@ def main() -> int:
     recreated = {sub for (sub,) in read(
         db, "SELECT id FROM sub_jobs WHERE recreated_from IS NOT NULL OR failures > 0")}
     twice = sum(n - 1 for sub, n in per_sub.items() if n > 1 and sub not in recreated)
-    seen = collections.Counter()
+    seen: collections.Counter[str] = collections.Counter()
     for moment in kills:
         seen.update(moment.keys())
     print(f"{'jobs':<34}{args.jobs} × {args.scenes} scenes, half with a soundtrack")

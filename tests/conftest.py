@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import falcon
 import falcon.testing
@@ -24,11 +25,13 @@ pytest_plugins = ["tests.fakes.fixtures"]
 
 
 TEST_SCRYPT = "16384,8,1"
+T = TypeVar("T")
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0,
-               interval: float = 0.02, message: str = "condition") -> object:
-    """Poll ``predicate`` until it is truthy or ``timeout`` passes (then fail the test)."""
+def wait_until(predicate: Callable[[], T | None], timeout: float = 10.0,
+               interval: float = 0.02, message: str = "condition") -> T:
+    """Poll ``predicate`` until it is truthy or ``timeout`` passes (then fail the test); return
+    that value (typed without None, so a wait for an object hands back the object)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -138,7 +141,7 @@ class LiveServer:
         return requests.post(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
-def serve_in_thread(wsgi_app: object, **options: object) -> Iterator[LiveServer]:
+def serve_in_thread(wsgi_app: object, **options: Any) -> Iterator[LiveServer]:
     """Run waitress on 127.0.0.1 with an ephemeral port until the generator is closed."""
     with background_server(wsgi_app, **options) as url:
         live = LiveServer(url, None)

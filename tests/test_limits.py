@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 
 import pytest
@@ -37,9 +38,13 @@ def test_owners_take_turns() -> None:
     pool = FairPool(workers=1, per_owner=1, name="test-turns")
     gate, running = threading.Event(), threading.Event()
     order: list[str] = []
-    first = pool.submit("a", lambda: running.set() or gate.wait(30))
+    def hold() -> bool:
+        running.set()
+        return gate.wait(30)
+
+    first = pool.submit("a", hold)
     assert running.wait(30)
-    futures = [pool.submit(owner, lambda owner=owner: order.append(owner))
+    futures = [pool.submit(owner, functools.partial(order.append, owner))
                for owner in ("a", "a", "a", "b", "c")]
     gate.set()
     first.result(timeout=30)

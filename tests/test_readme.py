@@ -63,7 +63,9 @@ def test_readme_walkthrough_makes_a_video(tmp_path: Path) -> None:
     try:
         port = announced_port(proc, r"Serving on http://127\.0\.0\.1:(\d+)", lines)
         # Keep reading the log while the walk-through runs, so a full pipe never blocks it.
-        reader = threading.Thread(target=lambda: lines.extend(proc.stderr),
+        stderr = proc.stderr
+        assert stderr is not None
+        reader = threading.Thread(target=lambda: lines.extend(stderr),
                                   daemon=True)
         reader.start()
         base = f"http://127.0.0.1:{port}"

@@ -64,6 +64,7 @@ def test_a_304_keeps_the_connection_open(live_server, user):
         first = conn.getresponse()
         first.read()
         tag = first.getheader("ETag")
+        assert tag is not None
         sock = conn.sock
         for _ in range(2):
             conn.request("GET", "/api/v3/clients", headers={**user.headers, "If-None-Match": tag})

@@ -20,13 +20,8 @@ import pykka
 from actorvid.actors.job import JobActor
 from actorvid.actors.messages import ApproveJob, CancelJob, PokeScene, Resume, StartJob
 from actorvid.actors.services import Services
-from actorvid.actors.supervision import (
-    ChildExited,
-    ChildRecord,
-    ChildSpec,
-    ParentLink,
-    SupervisedActor,
-)
+from actorvid.actors.supervision import SupervisedActor
+from actorvid.actors.supervision_policy import ChildExited, ChildRecord, ChildSpec, ParentLink
 from actorvid.errors import Conflict
 from actorvid.store import jobs
 

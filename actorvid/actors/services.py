@@ -9,7 +9,7 @@ from typing import Any
 
 from actorvid.actors.pools import WorkPool
 from actorvid.actors.ratelimit import CreateLimiter
-from actorvid.actors.supervision import RestartIntensity
+from actorvid.actors.supervision_policy import RestartIntensity
 from actorvid.actors.timers import Scheduler
 from actorvid.actors.workflow import JobWorkflow
 from actorvid.clock import Clock, IdFactory, isoformat_z, new_uuid, utc_now

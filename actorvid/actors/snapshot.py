@@ -15,7 +15,7 @@ from typing import Any
 
 import pykka
 
-from actorvid.actors.supervision import Describe
+from actorvid.actors.supervision_policy import Describe
 
 
 def _peek(ref: pykka.ActorRef[Any]) -> dict[str, Any]:

@@ -2,45 +2,70 @@
 
 The bytes decide what an asset is (:mod:`actorvid.media.magic`); ingestion itself lives in
 :mod:`actorvid.ingest` so that job code can reuse it. This module only turns requests into
-calls: multipart parts are streamed into the blob store as they arrive, never buffered whole.
+calls: multipart parts are streamed into the blob store as they arrive, never buffered whole
+(the form is read in :mod:`actorvid.api.asset_forms`, an asset rendered by
+:mod:`actorvid.api.asset_views`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import mimetypes
-import posixpath
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import falcon
 
-from actorvid import jsonsafe
+from actorvid.api.asset_forms import (
+    ASSET_FROM_URL,
+    ASSETS_FROM_URLS,
+    BULK_ITEM,
+    UNIFIED_JSON,
+    UploadMeta,
+    bulk_result_schema,
+    is_multipart,
+    multipart_schema,
+    name_from_url,
+    parts_seen,
+    read_multipart,
+    upload_meta,
+)
+from actorvid.api.asset_views import asset_json, bulk_failure, download_name
 from actorvid.api.binary import send_blob
 from actorvid.api.campaigns import load_campaign
 from actorvid.api.conditional import not_modified
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok, ok_page
+from actorvid.api.operations import (
+    ASSET_TYPE_FILTER,
+    BINARY_AUTH,
+    BODY,
+    CAMPAIGN_FILTER,
+    CLIENT_FILTER,
+    COMMON,
+    JSON,
+    PAGE,
+    RANGE,
+    TOKEN,
+    Op,
+    described,
+    list_of,
+    message,
+    ref,
+)
 from actorvid.api.paths import API
-from actorvid.api.validation import Field, Schema, pagination, query_enum, query_str, read_json
+from actorvid.api.validation import pagination, query_enum, query_str, read_json
 from actorvid.errors import (
-    ActorvidError,
-    BadRequest,
     NotFound,
-    PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
 )
-from actorvid.ingest import AssetIngestor, AssetSpec, Received, UrlItem, check_references
-from actorvid.jsonsafe import JSONRejected
+from actorvid.ingest import AssetIngestor, AssetSpec, UrlItem
+from actorvid.ingest.checks import check_references
 from actorvid.limits import ConcurrencySlots
 from actorvid.media.magic import ASSET_TYPES
-from actorvid.netfetch import DownloadFailed, UrlRefused
 from actorvid.store import assets as asset_store
 from actorvid.store import blobs, stamps
 from actorvid.store.assets import Asset
@@ -50,117 +75,6 @@ logger = logging.getLogger(__name__)
 MAX_BULK = 100
 # What a client told "too many URL imports" should wait: imports end within their deadline.
 URL_RETRY_AFTER = 10
-MULTIPART_OVERHEAD = 1024 * 1024  # form fields and boundaries on top of the file itself
-MAX_FIELD_CHARS = 10_000
-UPLOAD_PIECE = 64 * 1024
-
-_TAGS = Field("tags", "array", nullable=True, max_items=100,
-              items=Field("tag", "string", max_length=200))
-_REFS = (Field("clientId", "string", nullable=True, max_length=64),
-         Field("campaignId", "string", nullable=True, max_length=64))
-
-ASSET_FROM_URL = Schema((
-    Field("name", "string", required=True, min_length=1, max_length=255),
-    Field("type", "string", required=True, enum=ASSET_TYPES),
-    Field("url", "string", required=True, min_length=1, max_length=4096),
-    *_REFS,
-    _TAGS,
-), name="AssetFromUrlRequest")
-
-BULK_ITEM = Schema((
-    Field("name", "string", required=True, min_length=1, max_length=255),
-    Field("type", "string", required=True, enum=ASSET_TYPES),
-    Field("url", "string", required=True, min_length=1, max_length=4096),
-    _TAGS,
-), name="BulkAssetItem")
-
-ASSETS_FROM_URLS = Schema((
-    Field("assets", "array", required=True, items=Field("asset", "object")),
-    *_REFS,
-), name="AssetsFromUrlsRequest")
-
-UNIFIED_JSON = Schema((
-    Field("uploadType", "string", enum=("file", "url"), default="url"),
-    Field("name", "string", nullable=True, min_length=1, max_length=255),
-    Field("type", "string", nullable=True, enum=ASSET_TYPES),
-    Field("url", "string", nullable=True, max_length=4096),
-    Field("sourceUrl", "string", nullable=True, max_length=4096),
-    *_REFS,
-    _TAGS,
-    Field("generateThumbnail", "boolean", default=True),
-), name="UnifiedAssetRequest")
-
-
-# --- rendering -----------------------------------------------------------------------
-
-
-def data_url(asset_id: str) -> str:
-    return f"{API}/assets/{asset_id}/data"
-
-
-def thumbnail_url(asset: Asset) -> str | None:
-    return f"{API}/assets/{asset.id}/thumbnail" if asset.thumbnail_blob_id else None
-
-
-def asset_json(asset: Asset) -> dict[str, Any]:
-    """The reference's asset object, keys in its order, type-specific keys last."""
-    out: dict[str, Any] = {
-        "id": asset.id,
-        "userId": str(asset.user_id),
-        "clientId": asset.client_id,
-        "campaignId": asset.campaign_id,
-        "name": asset.name,
-        "url": data_url(asset.id),
-        "size": asset.size,
-        "uploadedAt": asset.uploaded_at,
-        "tags": list(asset.tags),
-        "thumbnailBlobId": asset.thumbnail_blob_id,
-        "sourceUrl": asset.source_url,
-        "type": asset.asset_type,
-        "format": asset.format,
-        "contentType": asset.content_type,
-    }
-    # The old contract's ints (0 when unknown); the exact duration alongside.
-    duration = {"duration": int(round(asset.duration or 0)),
-                "durationSeconds": asset.duration}
-    if asset.asset_type == "image":
-        out.update(width=asset.width or 0, height=asset.height or 0,
-                   thumbnailUrl=thumbnail_url(asset))
-    elif asset.asset_type == "video":
-        out.update(width=asset.width or 0, height=asset.height or 0, **duration,
-                   thumbnailUrl=thumbnail_url(asset) or "")
-    elif asset.asset_type == "audio":
-        out.update(**duration, waveformUrl=None)
-    else:
-        out.update(pageCount=None, thumbnailUrl=None)
-    return out
-
-
-def _download_name(asset: Asset, suffix: str = "", extension: str | None = None) -> str:
-    """The asset's name with exactly one extension, one that fits its bytes.
-
-    ``photo0.jpg`` holding JPEG stays ``photo0.jpg`` (not ``photo0.jpg.jpeg``); a media
-    extension that lies (``photo.png`` holding JPEG) is replaced by the format's; a name
-    without one gets the format's.
-    """
-    stem, dot, current = asset.name.rpartition(".")
-    if not (dot and stem and _is_extension(current, asset.format)):
-        stem, current = asset.name, ""  # no extension, or a dot that is part of the name
-    if extension is None:
-        extension = current if _fits(current, asset) else asset.format
-    return f"{stem}{suffix}.{extension}"
-
-
-def _is_extension(text: str, fmt: str) -> bool:
-    return text.lower() == fmt.lower() or mimetypes.guess_type(f"x.{text}")[0] is not None
-
-
-def _fits(extension: str, asset: Asset) -> bool:
-    # jpg, jpe and jpeg all name JPEG: the uploader's spelling is kept.
-    return bool(extension) and (
-        extension.lower() == asset.format.lower()
-        or f".{extension.lower()}" in mimetypes.guess_all_extensions(asset.content_type))
-
 
 def load_asset(ctx: AppContext, req: falcon.Request, asset_id: str) -> Asset:
     with ctx.db.read() as conn:
@@ -168,208 +82,6 @@ def load_asset(ctx: AppContext, req: falcon.Request, asset_id: str) -> Asset:
     if asset is None:
         raise NotFound("Asset not found")
     return asset
-
-
-# --- request parsing -----------------------------------------------------------------
-
-
-def _parse_tags(values: list[str], loc: list[str]) -> tuple[str, ...]:
-    # The old backend: JSON text, or a bare string that becomes one tag. A JSON value that is
-    # not a list of strings is refused here rather than stored to poison later reads.
-    tags: list[str] = []
-    for raw in values:
-        raw = raw.strip()
-        if not raw:
-            continue
-        if raw.startswith(("[", "{")):
-            try:
-                parsed = jsonsafe.loads(raw)
-            except JSONRejected as ex:
-                raise ValidationFailed.field(loc, f"tags is not valid JSON: {ex}",
-                                             "json_invalid") from None
-            except ValueError:
-                raise ValidationFailed.field(loc, "tags must be a JSON array of strings",
-                                             "json_invalid") from None
-            if not isinstance(parsed, list) or not all(isinstance(t, str) for t in parsed):
-                raise ValidationFailed.field(loc, "tags must be a JSON array of strings",
-                                             "list_type")
-            tags.extend(parsed)
-        else:
-            tags.append(raw)
-    if len(tags) > 100 or any(len(t) > 200 for t in tags):
-        raise ValidationFailed.field(loc, "at most 100 tags of at most 200 characters",
-                                     "too_long")
-    return tuple(tags)
-
-
-@dataclass
-class FormFields:
-    """Text fields of a multipart form, falling back to the query string (old clients)."""
-
-    req: falcon.Request
-    values: dict[str, list[str]] = field(default_factory=dict)
-
-    def get(self, *names: str) -> tuple[str | None, list[str]]:
-        for name in names:
-            if self.values.get(name):
-                value = self.values[name][0].strip()
-                return (value or None), ["body", name]
-        for name in names:
-            from_query = query_str(self.req, name)
-            if from_query is not None:
-                return from_query, ["query", name]
-        return None, ["body", names[0]]
-
-    def all(self, name: str) -> tuple[list[str], list[str]]:
-        if self.values.get(name):
-            return self.values[name], ["body", name]
-        return self.req.get_param_as_list(name) or [], ["query", name]
-
-
-@dataclass(frozen=True)
-class UploadMeta:
-    name: str | None
-    declared_type: str | None
-    client_id: str | None
-    campaign_id: str | None
-    tags: tuple[str, ...]
-    make_thumbnail: bool = True
-    upload_type: str = "file"
-    url: str | None = None
-
-
-def _upload_meta(ctx: AppContext, req: falcon.Request, form: FormFields) -> UploadMeta:
-    details: list[dict[str, Any]] = []
-    name, name_loc = form.get("name")
-    if name is not None and len(name) > 255:
-        details.append({"loc": name_loc, "msg": "name must have at most 255 characters",
-                        "type": "too_long"})
-    declared, type_loc = form.get("type", "assetType")
-    if declared is not None and declared not in ASSET_TYPES:
-        details.append({"loc": type_loc, "msg": "type must be one of: " + ", ".join(
-            ASSET_TYPES), "type": "enum"})
-    client_id, _ = form.get("clientId", "client_id")
-    campaign_id, _ = form.get("campaignId", "campaign_id")
-    upload_type, upload_loc = form.get("uploadType")
-    if upload_type is not None and upload_type not in ("file", "url"):
-        details.append({"loc": upload_loc, "msg": f"Invalid uploadType: {upload_type}",
-                        "type": "enum"})
-    thumb, thumb_loc = form.get("generateThumbnail")
-    if thumb is not None and thumb.lower() not in ("true", "false", "1", "0", "yes", "no"):
-        details.append({"loc": thumb_loc, "msg": "generateThumbnail must be a boolean",
-                        "type": "bool_parsing"})
-    url, _ = form.get("url", "sourceUrl")
-    if details:
-        raise ValidationFailed(details[0]["msg"], details)
-    tag_values, tags_loc = form.all("tags")
-    tags = _parse_tags(tag_values, tags_loc)
-    client_id, campaign_id = check_references(ctx.db, req.context.scope, client_id=client_id,
-                                              campaign_id=campaign_id)
-    return UploadMeta(name, declared, client_id, campaign_id, tags,
-                      make_thumbnail=(thumb or "true").lower() in ("true", "1", "yes"),
-                      upload_type=upload_type or "file", url=url)
-
-
-def _malformed() -> BadRequest:
-    return BadRequest("Malformed multipart body")
-
-
-def _part_pieces(part: Any) -> Iterator[bytes]:
-    try:
-        while True:
-            piece = part.stream.read(UPLOAD_PIECE)
-            if not piece:
-                return
-            yield piece
-    except falcon.MediaMalformedError:
-        raise _malformed() from None
-
-
-def _part_text(part: Any) -> str:
-    try:
-        data = part.get_data()
-    except falcon.MediaMalformedError:
-        raise _malformed() from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValidationFailed.field(["body", part.name or ""], "must be UTF-8 text",
-                                     "string_unicode") from None
-    if len(text) > MAX_FIELD_CHARS:
-        raise ValidationFailed.field(["body", part.name or ""], "field is too long",
-                                     "too_long")
-    return text
-
-
-def _multipart_parts(ctx: AppContext, req: falcon.Request) -> Iterator[Any]:
-    limit = ctx.settings.max_upload_bytes + MULTIPART_OVERHEAD
-    if req.content_length is not None and req.content_length > limit:
-        raise PayloadTooLarge(
-            f"File exceeds the maximum size of {ctx.settings.max_upload_bytes} bytes")
-    try:
-        form = req.get_media()
-        yield from form
-    except falcon.MediaMalformedError:
-        raise _malformed() from None
-
-
-def _is_multipart(req: falcon.Request) -> bool:
-    return (req.content_type or "").split(";")[0].strip().lower() == "multipart/form-data"
-
-
-@dataclass
-class MultipartUpload:
-    form: FormFields
-    received: Received | None = None
-    filename: str | None = None
-    parts: list[str] = field(default_factory=list)  # every part's name, to explain a refusal
-
-
-def _read_multipart(ctx: AppContext, ingestor: AssetIngestor, req: falcon.Request
-                    ) -> MultipartUpload:
-    """Stream the ``file`` part into a blob; collect the text fields around it."""
-    upload = MultipartUpload(FormFields(req))
-    try:
-        for part in _multipart_parts(ctx, req):
-            upload.parts.append(part.name or "")
-            if part.name == "file":
-                if upload.received is not None:
-                    raise ValidationFailed.field(["body", "file"],
-                                                 "Only one file may be uploaded at a time")
-                # What is known before the file (query, earlier fields) is checked before
-                # its bytes are stored; later fields are checked once the form is read.
-                early = _upload_meta(ctx, req, upload.form)
-                upload.filename = part.filename
-                upload.received = ingestor.receive(_part_pieces(part),
-                                                   declared_type=early.declared_type)
-            elif part.filename is not None:
-                # A file under another name (``image``, ``photo``): not text, and not
-                # kept; the refusal below names the part that was expected.
-                for _ in _part_pieces(part):
-                    pass
-            elif part.name:
-                upload.form.values.setdefault(part.name, []).append(_part_text(part))
-    except BaseException:
-        if upload.received is not None:
-            ingestor.discard(upload.received)
-        raise
-    return upload
-
-
-def _parts_seen(parts: list[str]) -> str:
-    if not parts:
-        return "the form has no parts; send the file as the part named file"
-    names = ", ".join(sorted({name or "(unnamed)" for name in parts}))
-    return f"no part named file (received: {names})"
-
-
-def _name_from_url(url: str) -> str | None:
-    try:
-        path = urlsplit(url).path
-    except ValueError:
-        return None
-    name = unquote(posixpath.basename(path)).strip()
-    return name[:255] or None
 
 
 # --- resources -----------------------------------------------------------------------
@@ -413,6 +125,9 @@ class AssetCollection:
     def _url_import(self, req: falcon.Request) -> contextlib.AbstractContextManager[float]:
         return url_import(self.ctx, req)
 
+    @described(Op(
+        "List the caller's assets, newest first", ("assets",), list_of("Asset"), page=True,
+        params=(*CLIENT_FILTER, *CAMPAIGN_FILTER, *ASSET_TYPE_FILTER, *PAGE), errors=(401, 422)))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit, offset = pagination(req)
         asset_type = query_enum(req, "asset_type", ASSET_TYPES)
@@ -426,15 +141,23 @@ class AssetCollection:
         ok_page(resp, [asset_json(a) for a in assets], total=total, limit=limit,
                 offset=offset)
 
+    @described(Op(
+        "Upload a file (multipart part `file`; metadata as form fields or query)",
+        ("assets",), ref("Asset"), status=201, body=multipart_schema(),
+        content=("multipart/form-data",), errors=(401, *BODY)))
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Multipart upload: part ``file``; metadata from form fields or the query string."""
-        if not _is_multipart(req):
+        if not is_multipart(req):
             raise UnsupportedMediaType("Content-Type must be multipart/form-data")
         self._created(resp, self._from_multipart(req, allow_url=False))
 
+    @described(Op(
+        "Upload a file (multipart) or fetch a URL (JSON), one route for both", ("assets",),
+        ref("Asset"), status=201, body=UNIFIED_JSON,
+        content=(JSON, "multipart/form-data"), errors=(401, *BODY, 502)))
     def on_post_unified(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Multipart with a ``file`` and flat fields, or JSON with a ``url``."""
-        if _is_multipart(req):
+        if is_multipart(req):
             self._created(resp, self._from_multipart(req, allow_url=True))
             return
         body = read_json(req, UNIFIED_JSON, max_bytes=self.ctx.settings.max_json_bytes)
@@ -449,7 +172,7 @@ class AssetCollection:
             self.ctx.db, req.context.scope, client_id=body.get("clientId"),
             campaign_id=body.get("campaignId"))
         spec = AssetSpec(user_id=req.context.user.id,
-                         name=body.get("name") or _name_from_url(url),
+                         name=body.get("name") or name_from_url(url),
                          declared_type=body.get("type"), client_id=client_id,
                          campaign_id=campaign_id, tags=tuple(body.get("tags") or ()),
                          make_thumbnail=body["generateThumbnail"])
@@ -457,6 +180,9 @@ class AssetCollection:
         with self._url_import(req) as deadline:
             self._created(resp, self.ingestor.ingest_url(url, spec, loc=loc, deadline=deadline))
 
+    @described(Op(
+        "Fetch an asset from a public http(s) URL", ("assets",), ref("Asset"), status=201,
+        body=ASSET_FROM_URL, errors=(401, *BODY, 502)))
     def on_post_from_url(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, ASSET_FROM_URL, max_bytes=self.ctx.settings.max_json_bytes)
         client_id, campaign_id = check_references(
@@ -468,6 +194,13 @@ class AssetCollection:
         with self._url_import(req) as deadline:
             self._created(resp, self.ingestor.ingest_url(body["url"], spec, deadline=deadline))
 
+    @described(Op(
+        "Fetch up to 100 assets from URLs; per-item results", ("assets",), bulk_result_schema(),
+        body={**ASSETS_FROM_URLS.json_schema(),
+              "properties": {**ASSETS_FROM_URLS.json_schema()["properties"],
+                             "assets": {"type": "array", "maxItems": MAX_BULK,
+                                        "items": BULK_ITEM.json_schema()}}},
+        errors=(401, *BODY)))
     def on_post_from_urls(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, ASSETS_FROM_URLS, max_bytes=self.ctx.settings.max_json_bytes)
         items = body["assets"]
@@ -486,7 +219,7 @@ class AssetCollection:
             try:
                 clean = BULK_ITEM.validate(item, loc=("body", "assets", index))
             except ValidationFailed as exc:
-                results[index] = _bulk_failure(exc)
+                results[index] = bulk_failure(exc)
                 continue
             spec = AssetSpec(user_id=user_id, name=clean["name"].strip(),
                              declared_type=clean["type"], client_id=client_id,
@@ -499,7 +232,7 @@ class AssetCollection:
             outcomes = self.ingestor.ingest_urls([item for _, item in fetches],
                                                  deadline=deadline)
         for (index, _), outcome in zip(fetches, outcomes, strict=True):
-            results[index] = (_bulk_failure(outcome) if isinstance(outcome, BaseException)
+            results[index] = (bulk_failure(outcome) if isinstance(outcome, BaseException)
                               else {"asset": asset_json(outcome), "success": True,
                                     "error": None})
         successful = sum(1 for r in results if r and r["success"])
@@ -510,10 +243,10 @@ class AssetCollection:
     # --- helpers ---
 
     def _from_multipart(self, req: falcon.Request, *, allow_url: bool) -> Asset:
-        upload = _read_multipart(self.ctx, self.ingestor, req)
+        upload = read_multipart(self.ctx, self.ingestor, req)
         received = upload.received
         try:
-            meta = _upload_meta(self.ctx, req, upload.form)
+            meta = upload_meta(self.ctx, req, upload.form)
             if allow_url and meta.upload_type == "url":
                 if received is not None:
                     raise ValidationFailed.field(["body", "file"], "A file cannot be sent "
@@ -521,11 +254,11 @@ class AssetCollection:
                 if not meta.url:
                     raise ValidationFailed.field(["body", "url"], "sourceUrl is required for "
                                                  "URL upload type", "missing")
-                spec = self._spec(req, meta, meta.name or _name_from_url(meta.url))
+                spec = self._spec(req, meta, meta.name or name_from_url(meta.url))
                 with self._url_import(req) as deadline:
                     return self.ingestor.ingest_url(meta.url, spec, deadline=deadline)
             if received is None:
-                explained = f"file is required: {_parts_seen(upload.parts)}"
+                explained = f"file is required: {parts_seen(upload.parts)}"
                 # /unified keeps the old backend's sentence as the error; details say more.
                 raise ValidationFailed.field(
                     ["body", "file"], explained, "missing",
@@ -550,25 +283,15 @@ class AssetCollection:
         ok(resp, asset_json(asset), status=falcon.HTTP_201)
 
 
-def _bulk_failure(exc: BaseException) -> dict[str, Any]:
-    """One failed item of a bulk import, as the old backend reported it."""
-    if isinstance(exc, UrlRefused | DownloadFailed):
-        error = f"Failed to download: {exc.reason}"
-    elif isinstance(exc, ActorvidError) and exc.status < 500:
-        error = exc.message
-    else:
-        logger.error("a bulk asset item failed", exc_info=exc)
-        error = "Processing failed"
-    return {"asset": None, "success": False, "error": error}
-
-
 class AssetItem:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
+    @described(Op("Get an asset's metadata", ("assets",), ref("Asset")))
     def on_get(self, req: falcon.Request, resp: falcon.Response, asset_id: str) -> None:
         ok(resp, asset_json(load_asset(self.ctx, req, asset_id)))
 
+    @described(Op("Delete an asset and its bytes", ("assets",), message()))
     def on_delete(self, req: falcon.Request, resp: falcon.Response, asset_id: str) -> None:
         with self.ctx.db.write() as conn:
             deleted = asset_store.delete_asset(conn, asset_id, scope=req.context.scope)
@@ -587,6 +310,12 @@ class AssetBinary:
     def access_token_resource(self, params: dict[str, Any]) -> str:
         return asset_store.access_resource(str(params.get("asset_id", "")))
 
+    @described(Op(
+        "The asset's bytes (Range, ETag, HEAD)", ("assets",), binary="application/octet-stream",
+        params=(TOKEN, RANGE), security=BINARY_AUTH, errors=(*COMMON, 416)), method="GET")
+    @described(Op(
+        "Headers of the asset's bytes", ("assets",), binary="application/octet-stream",
+        params=(TOKEN,), security=BINARY_AUTH), method="HEAD")
     def on_get_data(self, req: falcon.Request, resp: falcon.Response, asset_id: str) -> None:
         asset = load_asset(self.ctx, req, asset_id)
         try:
@@ -594,10 +323,16 @@ class AssetBinary:
         except NotFound:
             raise NotFound("Asset data not available") from None
         send_blob(req, resp, self.ctx.db, blob, content_type=asset.content_type,
-                  filename=_download_name(asset))
+                  filename=download_name(asset))
 
     on_head_data = on_get_data
 
+    @described(Op(
+        "A JPEG thumbnail of an image or video asset", ("assets",), binary="image/jpeg",
+        params=(TOKEN, RANGE), security=BINARY_AUTH, errors=(*COMMON, 416)), method="GET")
+    @described(Op(
+        "Headers of the thumbnail", ("assets",), binary="image/jpeg", params=(TOKEN,),
+        security=BINARY_AUTH), method="HEAD")
     def on_get_thumbnail(self, req: falcon.Request, resp: falcon.Response, asset_id: str
                          ) -> None:
         asset = load_asset(self.ctx, req, asset_id)
@@ -608,7 +343,7 @@ class AssetBinary:
         except NotFound:
             raise NotFound("Thumbnail data not available") from None
         send_blob(req, resp, self.ctx.db, blob, content_type="image/jpeg",
-                  filename=_download_name(asset, "_thumbnail", "jpg"))
+                  filename=download_name(asset, "_thumbnail", "jpg"))
 
     on_head_thumbnail = on_get_thumbnail
 
@@ -619,6 +354,9 @@ class CampaignAssets:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
+    @described(Op(
+        "A campaign's assets", ("campaigns", "assets"), list_of("Asset"), page=True,
+        params=(*ASSET_TYPE_FILTER, *PAGE), errors=(*COMMON, 422)))
     def on_get(self, req: falcon.Request, resp: falcon.Response, campaign_id: str) -> None:
         campaign = load_campaign(self.ctx, req, campaign_id)
         limit, offset = pagination(req)

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import falcon
 
 from actorvid.accounts import Accounts, Login
 from actorvid.api.envelope import ok
 from actorvid.api.middleware import COOKIE_NAME
+from actorvid.api.operations import (
+    BODY,
+    INT,
+    JSON,
+    PUBLIC,
+    STR,
+    Op,
+    described,
+    list_of,
+    message,
+    param,
+    ref,
+)
 from actorvid.api.validation import Field, Schema, read_json
 from actorvid.errors import NotFound, Unauthorized, ValidationFailed
 from actorvid.store import users as user_store
@@ -32,6 +47,19 @@ def api_key_json(key: ApiKey) -> dict[str, object]:
             "last_used": key.last_used, "expires_at": key.expires_at}
 
 
+def _login_ok() -> dict[str, Any]:
+    return {"type": "object",
+            "required": ["access_token", "token_type", "expires_in", "username"],
+            "properties": {"access_token": STR, "token_type": {"const": "bearer"},
+                           "expires_in": INT, "message": STR, "username": STR}}
+
+
+def _new_key() -> dict[str, Any]:
+    return {"allOf": [ref("ApiKey"), {"type": "object", "required": ["api_key"],
+                                      "properties": {"api_key": {"type": "string",
+                                                                 "pattern": "^sk_"}}}]}
+
+
 class LoginResource:
     auth = "none"
 
@@ -42,6 +70,12 @@ class LoginResource:
         self.cookie_secure = cookie_secure
         self.throttle = throttle or LoginThrottle()
 
+    @described(Op(
+        "Log in: sets the access_token cookie and returns the token", ("auth",), _login_ok(),
+        description="Like every /api/auth route, it answers snake_case keys: the old "
+                    "backend's login shape (message, username) plus the token's.",
+        body=LOGIN, content=(JSON, "application/x-www-form-urlencoded"),
+        security=PUBLIC, errors=(400, 401, 413, 415, 422, 429)))
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, LOGIN, max_bytes=self.max_body)
         if body.get("grant_type") not in (None, "", "password"):
@@ -73,6 +107,9 @@ class LogoutResource:
         self.accounts = accounts
         self.cookie_secure = cookie_secure
 
+    @described(Op(
+        "Log out: revokes the session and clears the cookie", ("auth",), message(),
+        security=PUBLIC, errors=()))
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         tokens = list(req.get_cookie_values(COOKIE_NAME) or [])
         scheme, _, credential = (req.get_header("Authorization") or "").partition(" ")
@@ -89,11 +126,17 @@ class ApiKeyCollection:
         self.accounts = accounts
         self.max_body = max_body
 
+    @described(Op(
+        "The caller's API keys (never the keys themselves)", ("auth",), list_of("ApiKey"),
+        errors=(401,)))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         with self.accounts.db.read() as conn:
             keys = user_store.list_api_keys(conn, user_id=req.context.user.id)
         ok(resp, [api_key_json(k) for k in keys])
 
+    @described(Op(
+        "Create an API key (shown once)", ("auth",), _new_key(), status=201,
+        body=NEW_API_KEY, errors=(401, *BODY)))
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, NEW_API_KEY, max_bytes=self.max_body)
         new = self.accounts.create_api_key(req.context.user.id, body["name"].strip(),
@@ -105,6 +148,9 @@ class ApiKeyItem:
     def __init__(self, accounts: Accounts) -> None:
         self.accounts = accounts
 
+    @described(Op(
+        "Revoke one of the caller's API keys", ("auth",), message(),
+        params=(param("key_id", INT, "path"),)))
     def on_delete(self, req: falcon.Request, resp: falcon.Response, key_id: int) -> None:
         if not self.accounts.revoke_api_key(key_id, user_id=req.context.user.id):
             raise NotFound("API key not found")

@@ -9,6 +9,19 @@ import falcon
 from actorvid.api.conditional import not_modified
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok, ok_page
+from actorvid.api.operations import (
+    BODY,
+    CLIENT_FILTER,
+    COMMON,
+    PAGE,
+    Op,
+    described,
+    list_of,
+    message,
+    param,
+    ref,
+    stats,
+)
 from actorvid.api.validation import Field, Schema, pagination, query_enum, query_str, read_json
 from actorvid.errors import NotFound, ValidationFailed
 from actorvid.store import campaigns as campaign_store
@@ -73,6 +86,11 @@ class CampaignCollection:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
+    @described(Op(
+        "List the caller's campaigns", ("campaigns",), list_of("Campaign"), page=True,
+        params=(*CLIENT_FILTER, param("status", {"type": "string", "enum": list(STATUSES)}),
+                *PAGE),
+        errors=(401, 422)))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit, offset = pagination(req)
         status = query_enum(req, "status", STATUSES)
@@ -86,6 +104,8 @@ class CampaignCollection:
         ok_page(resp, [campaign_json(c) for c in campaigns], total=total, limit=limit,
                 offset=offset)
 
+    @described(Op("Create a campaign for one of the caller's clients", ("campaigns",),
+                    ref("Campaign"), status=201, body=CAMPAIGN, errors=(401, *BODY)))
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = _columns(read_json(req, CAMPAIGN, max_bytes=self.ctx.settings.max_json_bytes))
         _check_client(self.ctx, req, body["client_id"])
@@ -103,9 +123,16 @@ class CampaignItem:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
+    @described(Op("Get a campaign", ("campaigns",), ref("Campaign")))
     def on_get(self, req: falcon.Request, resp: falcon.Response, campaign_id: str) -> None:
         ok(resp, campaign_json(load_campaign(self.ctx, req, campaign_id)))
 
+    @described(Op(
+        "Update a campaign (absent keys stay unchanged)", ("campaigns",), ref("Campaign"),
+        body=CAMPAIGN.as_partial(), errors=(*COMMON, *BODY)), method="PUT")
+    @described(Op(
+        "Update a campaign (same as PUT)", ("campaigns",), ref("Campaign"),
+        body=CAMPAIGN.as_partial(), errors=(*COMMON, *BODY)), method="PATCH")
     def on_put(self, req: falcon.Request, resp: falcon.Response, campaign_id: str) -> None:
         changes = _columns(read_json(req, CAMPAIGN.as_partial(),
                                      max_bytes=self.ctx.settings.max_json_bytes))
@@ -125,6 +152,7 @@ class CampaignItem:
 
     on_patch = on_put
 
+    @described(Op("Delete a campaign", ("campaigns",), message()))
     def on_delete(self, req: falcon.Request, resp: falcon.Response, campaign_id: str) -> None:
         with self.ctx.db.write() as conn:
             deleted = campaign_store.delete_campaign(conn, campaign_id, scope=req.context.scope)
@@ -132,6 +160,9 @@ class CampaignItem:
             raise NotFound("Campaign not found")
         ok(resp, {"message": "Campaign deleted successfully"})
 
+    @described(Op(
+        "Video count and spend of a campaign", ("campaigns",),
+        stats("videoCount", "totalSpend", "avgCost")))
     def on_get_stats(self, req: falcon.Request, resp: falcon.Response, campaign_id: str
                      ) -> None:
         campaign = load_campaign(self.ctx, req, campaign_id)

@@ -9,6 +9,7 @@ import falcon
 from actorvid.api.conditional import not_modified
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok, ok_page
+from actorvid.api.operations import BODY, COMMON, PAGE, Op, described, list_of, message, ref, stats
 from actorvid.api.validation import Field, Schema, pagination, read_json
 from actorvid.errors import NotFound, ValidationFailed
 from actorvid.store import campaigns as campaign_store
@@ -83,6 +84,8 @@ class ClientCollection:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
+    @described(Op("List the caller's clients", ("clients",), list_of("Client"),
+                    page=True, params=PAGE, errors=(401, 422)))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit, offset = pagination(req)
         with self.ctx.db.read() as conn:
@@ -94,6 +97,8 @@ class ClientCollection:
         ok_page(resp, [client_json(c) for c in clients], total=total, limit=limit,
                 offset=offset)
 
+    @described(Op("Create a client", ("clients",), ref("Client"), status=201,
+                    body=CLIENT, errors=(401, *BODY)))
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = _columns(read_json(req, CLIENT, max_bytes=self.ctx.settings.max_json_bytes))
         with self.ctx.db.write() as conn:
@@ -110,9 +115,16 @@ class ClientItem:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
+    @described(Op("Get a client", ("clients",), ref("Client")))
     def on_get(self, req: falcon.Request, resp: falcon.Response, client_id: str) -> None:
         ok(resp, client_json(load_client(self.ctx, req, client_id)))
 
+    @described(Op(
+        "Update a client (absent keys stay unchanged)", ("clients",), ref("Client"),
+        body=CLIENT.as_partial(), errors=(*COMMON, *BODY)), method="PUT")
+    @described(Op(
+        "Update a client (same as PUT)", ("clients",), ref("Client"),
+        body=CLIENT.as_partial(), errors=(*COMMON, *BODY)), method="PATCH")
     def on_put(self, req: falcon.Request, resp: falcon.Response, client_id: str) -> None:
         changes = _columns(read_json(req, CLIENT.as_partial(),
                                      max_bytes=self.ctx.settings.max_json_bytes))
@@ -127,6 +139,7 @@ class ClientItem:
 
     on_patch = on_put
 
+    @described(Op("Delete a client", ("clients",), message()))
     def on_delete(self, req: falcon.Request, resp: falcon.Response, client_id: str) -> None:
         with self.ctx.db.write() as conn:
             deleted = client_store.delete_client(conn, client_id, scope=req.context.scope)
@@ -134,11 +147,17 @@ class ClientItem:
             raise NotFound("Client not found")
         ok(resp, {"message": "Client deleted successfully"})
 
+    @described(Op(
+        "Campaign and video counts and spend of a client", ("clients",),
+        stats("campaignCount", "videoCount", "totalSpend")))
     def on_get_stats(self, req: falcon.Request, resp: falcon.Response, client_id: str) -> None:
         client = load_client(self.ctx, req, client_id)
         with self.ctx.db.read() as conn:
             ok(resp, client_store.client_stats(conn, client.id))
 
+    @described(Op(
+        "A client's campaigns", ("clients", "campaigns"), list_of("Campaign"), page=True,
+        params=PAGE, errors=(*COMMON, 422)))
     def on_get_campaigns(self, req: falcon.Request, resp: falcon.Response, client_id: str
                          ) -> None:
         from actorvid.api.campaigns import campaign_json

@@ -13,6 +13,7 @@ import falcon
 
 from actorvid.actors import snapshot as snapshots
 from actorvid.api.envelope import ok
+from actorvid.api.operations import Op, described, param, ref
 from actorvid.errors import NotFound
 
 SNAPSHOT_TIMEOUT = 0.5
@@ -23,6 +24,11 @@ class DebugActorsResource:
     def __init__(self, system: Any) -> None:
         self._system = system
 
+    @described(Op(
+        "The live actor tree (admins only; others get 404)", ("service",), ref("ActorNode"),
+        description="Keys are snake_case (see ActorNode). ?format=text answers the same tree "
+                    "as indented text.",
+        params=(param("format", {"type": "string", "enum": ["json", "text"]}),)))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         user = getattr(req.context, "user", None)
         if user is None or not getattr(user, "is_admin", False):

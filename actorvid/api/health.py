@@ -7,6 +7,7 @@ from collections.abc import Callable
 import falcon
 
 from actorvid.api.envelope import ok
+from actorvid.api.operations import PUBLIC, Op, described, ref
 from actorvid.store.db import Database
 
 
@@ -17,6 +18,9 @@ class HealthResource:
         self.db = db
         self.actors_ready = actors_ready
 
+    @described(Op(
+        "Liveness plus database and actor-system readiness", ("service",), ref("Health"),
+        errors=(503,), security=PUBLIC))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         database = "ok"
         try:

@@ -21,6 +21,21 @@ from actorvid.api.campaigns import load_campaign
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok
 from actorvid.api.jobs import load_job, progress_view, start_job
+from actorvid.api.operations import (
+    BINARY_AUTH,
+    BOOL,
+    COMMON,
+    JOB_ID,
+    OBJ,
+    PUBLIC,
+    RANGE,
+    TOKEN,
+    Op,
+    described,
+    job_errors,
+    param,
+    ref,
+)
 from actorvid.api.paths import API
 from actorvid.api.validation import Field, Schema, read_json
 from actorvid.errors import NotFound, Unauthorized, ValidationFailed
@@ -49,6 +64,13 @@ class VideoResource:
     def _job(self, req: falcon.Request, job_id: str) -> job_store.Job:
         return load_job(self.ctx, req, job_id)
 
+    @described(Op(
+        "The job's final video", ("videos",), binary="video/mp4", params=(JOB_ID, TOKEN, RANGE),
+        security=BINARY_AUTH, errors=(*COMMON, 416)))
+    @described(Op(
+        "The job's final video (alias of /data)", ("videos",), binary="video/mp4",
+        params=(JOB_ID, TOKEN, RANGE), security=BINARY_AUTH, errors=(*COMMON, 416)),
+        path=f"{API}/videos/{{job_id}}/combined")
     def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
         job = self._job(req, job_id)
         if not job.video_blob_id:
@@ -60,6 +82,9 @@ class VideoResource:
 
     on_head = on_get
 
+    @described(Op(
+        "A JPEG frame of the final video", ("videos",), binary="image/jpeg",
+        params=(JOB_ID, TOKEN, RANGE), security=BINARY_AUTH, errors=(*COMMON, 416)))
     def on_get_thumbnail(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
         job = self._job(req, job_id)
         if not job.thumbnail_blob_id:
@@ -69,6 +94,11 @@ class VideoResource:
 
     on_head_thumbnail = on_get_thumbnail
 
+    @described(Op(
+        "One rendered clip, clip_001.mp4...", ("videos",), binary="video/mp4",
+        params=(JOB_ID, param("clip", {"type": "string", "pattern": r"^clip_\d{1,4}\.mp4$"},
+                              "path"), TOKEN, RANGE),
+        security=BINARY_AUTH, errors=(*COMMON, 416)))
     def on_get_clip(self, req: falcon.Request, resp: falcon.Response, job_id: str,
                     clip: str) -> None:
         match = _CLIP_NAME.match(clip)
@@ -126,6 +156,9 @@ class AudioGenerate:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
 
+    @described(Op(
+        "Start an audio job from scene prompts (returns at once)", ("audio",),
+        ref("AudioStatus"), status=202, body=AUDIO_REQUEST, errors=job_errors()))
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, AUDIO_REQUEST, max_bytes=self.ctx.settings.max_json_bytes)
         numbers = [s["scene_number"] for s in body["scenes"]]
@@ -151,6 +184,8 @@ class AudioItem:
         job = load_job(self.ctx, req, job_id)
         return job
 
+    @described(Op(
+        "An audio job's status", ("audio",), ref("AudioStatus"), params=(JOB_ID,)))
     def on_get_status(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
         job = self._job(req, job_id)
         if job.type != "audio" and not job.audio_blob_id:
@@ -164,6 +199,9 @@ class AudioItem:
             return
         ok(resp, _audio_status(job, counts))
 
+    @described(Op(
+        "The generated audio (AAC in MP4)", ("audio",), binary="audio/mp4",
+        params=(JOB_ID, TOKEN, RANGE), security=BINARY_AUTH, errors=(*COMMON, 416)))
     def on_get_download(self, req: falcon.Request, resp: falcon.Response, job_id: str
                         ) -> None:
         job = self._job(req, job_id)
@@ -193,6 +231,11 @@ class ReplicateWebhook:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._seen_lock = threading.Lock()
 
+    @described(Op(
+        "Replicate prediction webhook (signature verified; only a hint to poll now)",
+        ("webhooks",), {"type": "object", "properties": {"received": BOOL, "duplicate": BOOL}},
+        body=OBJ, security=PUBLIC, errors=(401, 404),
+        description="404 when no webhook secret is configured."))
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         secret = self.ctx.settings.replicate_webhook_secret
         if not secret:

@@ -13,6 +13,7 @@ from typing import Any
 
 import falcon
 
+from actorvid.api.operations import AUTH, Op, described
 from actorvid.config import Secret
 from actorvid.errors import NotFound
 from actorvid.metrics import CONTENT_TYPE, Metrics
@@ -31,6 +32,14 @@ class MetricsResource:
         return scheme.lower() == "bearer" and hmac.compare_digest(
             credential.strip().encode(), self._token.reveal().encode())
 
+    @described(Op(
+        "Metrics in the Prometheus text format (admins, or the metrics token)", ("service",),
+        binary="text/plain", errors=(401, 404), security=[*AUTH, {"metricsToken": []}],
+        description="Jobs by status, scenes in flight, predictions created/failed/retried by "
+                    "model, create-limiter tokens and pauses, ffmpeg slots busy/waiting, "
+                    "requests by route template, method and status with their latency, blob "
+                    "bytes and database size. Authorization: Bearer <ACTORVID_METRICS_TOKEN>, "
+                    "or an admin's credentials; anyone else gets 404."))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         user = getattr(req.context, "user", None)
         if user is None and not self.other_credential(req):

@@ -3,14 +3,21 @@
 The description is built from two sources that must agree:
 
 * the routes Falcon actually serves (:func:`served_operations`, through ``falcon.inspect``), and
-* :data:`OPERATIONS`, a table giving each ``(path template, method)`` its summary, tags,
-  parameters and responses. Request bodies come from the ``Schema`` objects the resources
-  validate with (``.json_schema()``), never written twice; response components take their
-  property names from the serializers themselves (:func:`serializer_keys`).
+* the :class:`~actorvid.api.operations.Op` of each responder, written next to it with
+  ``@described`` (and, for api/jobs.py's resources until they move, the path-keyed
+  :data:`REMAINING_OPERATIONS`): summary, tags, parameters and responses. Request bodies
+  come from the ``Schema`` objects the resources validate with (``.json_schema()``), never
+  written twice; response components take their property names from the serializers
+  themselves (:func:`serializer_keys`).
 
-A route without a table entry is still described (as "undocumented", so the page shows it),
-and ``tests/contract`` fails on it; a table entry without a route is left out and fails there
-too. The description is built on first request, after every route is registered.
+A route without an operation is still described (as "undocumented", so the page shows it),
+and ``tests/contract`` fails on it; a remaining-table entry without a route is left out and
+fails there too. The description is built on first request, after every route is registered.
+
+Over 400 lines for now (issue 16): the response components (:func:`serializer_keys`,
+:data:`PROPERTY_TYPES`, :func:`_hand_components`) and the remaining table are being changed by
+two other branches this round; after the merge the table moves next to api/jobs.py's
+responders and the components into their own module.
 """
 
 from __future__ import annotations
@@ -21,7 +28,6 @@ import json
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -29,12 +35,42 @@ import falcon
 import falcon.inspect
 from openapi_ui_bundles import swagger_ui
 
-from actorvid.api import assets as asset_api
-from actorvid.api import auth, campaigns, clients, jobs, media_routes
+from actorvid.api import asset_views, auth, campaigns, clients, jobs
 from actorvid.api.context import AppContext
 from actorvid.api.examples import EXAMPLES
+from actorvid.api.operations import (
+    AUTH,
+    BINARY_AUTH,
+    BOOL,
+    INT,
+    JOB_ID,
+    JSON,
+    NUM,
+    NUM_OR_NULL,
+    OBJ,
+    OBJ_OR_NULL,
+    OFFSET,
+    PAGE,
+    PUBLIC,
+    STR,
+    STR_OR_NULL,
+    STRINGS,
+    Op,
+    described,
+    list_of,
+    message,
+    nullable,
+    operation_for,
+    ref,
+)
+from actorvid.api.operations import BODY as _BODY
+from actorvid.api.operations import CAMPAIGN_FILTER as _CAMPAIGN_FILTER
+from actorvid.api.operations import CLIENT_FILTER as _CLIENT_FILTER
+from actorvid.api.operations import COMMON as _COMMON
+from actorvid.api.operations import job_errors as _job_errors
+from actorvid.api.operations import param as _param
 from actorvid.api.paths import API
-from actorvid.api.validation import SQLITE_MAX_INT, Schema, camel_case
+from actorvid.api.validation import Schema
 from actorvid.media.magic import ASSET_TYPES
 from actorvid.store.assets import Asset
 from actorvid.store.campaigns import STATUSES as CAMPAIGN_STATUSES
@@ -55,8 +91,6 @@ DOCS_FILES: dict[str, tuple[str, str]] = {
     "docs.js": ("ours", _JS),
 }
 
-JSON = "application/json"
-
 # What the README says too (tests/contract/test_key_case.py holds both to the served keys).
 KEY_CASE = ("Request and response bodies are camelCase, except: /api/auth/* answers "
             "snake_case keys (access_token, created_at, ...), as the old backend's auth routes "
@@ -64,32 +98,9 @@ KEY_CASE = ("Request and response bodies are camelCase, except: /api/auth/* answ
             "audio_url); /api/v3/debug/actors answers the actor system's snake_case field "
             "names. Query parameters are snake_case; list filters also take their camelCase "
             "spelling (client_id or clientId).")
-# Security requirement lists (OpenAPI: alternatives are ORed).
-AUTH: list[dict[str, list[str]]] = [{"apiKey": []}, {"bearer": []}, {"cookie": []}]
-BINARY_AUTH: list[dict[str, list[str]]] = [*AUTH, {"accessToken": []}]
-PUBLIC: list[dict[str, list[str]]] = []
 
 
 # --- schema helpers -------------------------------------------------------------------------
-
-
-def ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def nullable(type_: str, **extra: Any) -> dict[str, Any]:
-    return {"type": [type_, "null"], **extra}
-
-
-STR = {"type": "string"}
-INT = {"type": "integer"}
-NUM = {"type": "number"}
-BOOL = {"type": "boolean"}
-OBJ = {"type": "object"}
-STR_OR_NULL = nullable("string")
-NUM_OR_NULL = nullable("number")
-OBJ_OR_NULL = nullable("object")
-STRINGS = {"type": "array", "items": STR}
 
 
 def envelope_of(data: dict[str, Any], *, page: bool = False) -> dict[str, Any]:
@@ -103,14 +114,6 @@ def envelope_of(data: dict[str, Any], *, page: bool = False) -> dict[str, Any]:
 ADJUSTMENTS = {"type": "array", "items": {
     "type": "object", "required": ["field", "requested", "used", "note"],
     "properties": {"field": STR, "requested": {}, "used": {}, "note": STR}}}
-
-
-def list_of(name: str) -> dict[str, Any]:
-    return {"type": "array", "items": ref(name)}
-
-
-def message() -> dict[str, Any]:
-    return {"type": "object", "required": ["message"], "properties": {"message": STR}}
 
 
 def _placeholder(annotation: str) -> Any:
@@ -136,7 +139,7 @@ def serializer_keys() -> dict[str, list[str]]:
     job = sample(Job, parameters={}, progress={})
     asset_keys: list[str] = []
     for asset_type in ASSET_TYPES:
-        for key in asset_api.asset_json(sample(Asset, asset_type=asset_type, format="x")):
+        for key in asset_views.asset_json(sample(Asset, asset_type=asset_type, format="x")):
             if key not in asset_keys:
                 asset_keys.append(key)
     return {
@@ -304,77 +307,12 @@ def _hand_components() -> dict[str, dict[str, Any]]:
     }
 
 
-# --- the operations table -------------------------------------------------------------------
-
-
-def _param(name: str, schema: dict[str, Any], where: str = "query", *,
-           description: str = "") -> dict[str, Any]:
-    if where == "query" and name != "token":
-        # The old backend's rule, kept: an empty query value means "not given".
-        schema = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
-    out = {"name": name, "in": where, "required": where == "path", "schema": schema}
-    if description:
-        out["description"] = description
-    return out
-
-
-LIMIT = _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50})
-OFFSET = _param("offset", {"type": "integer", "minimum": 0, "maximum": SQLITE_MAX_INT,
-                          "default": 0})
-PAGE = (LIMIT, OFFSET)
-TOKEN = _param("token", STR, description="An access token bound to this one resource "
-               "(lets a plain <video src> or <img src> load without the API key).")
-RANGE = _param("Range", {"type": "string", "pattern": "^bytes=[0-9]*-[0-9]*$"}, "header")
-
-# Statuses every authenticated route may answer.
-_COMMON = (401, 404)
-_BODY = (400, 413, 415, 422)
-
-
-@dataclass(frozen=True)
-class Op:
-    summary: str
-    tags: tuple[str, ...]
-    ok: dict[str, Any] | None = None  # the success body's schema (the envelope's data)
-    status: int = 200
-    page: bool = False
-    body: Schema | dict[str, Any] | None = None
-    content: tuple[str, ...] = (JSON,)
-    params: tuple[dict[str, Any], ...] = ()
-    errors: tuple[int, ...] = _COMMON
-    security: list[dict[str, list[str]]] = field(default_factory=lambda: AUTH)
-    binary: str | tuple[str, ...] | None = None  # media type(s) of a streamed body
-    raw: dict[str, Any] | None = None  # a non-envelope success body (docs, openapi)
-    description: str = ""
-
-
-def _job_errors(*extra: int) -> tuple[int, ...]:
-    # 503 when the server runs without its actor system (API-only deployments).
-    return (*_COMMON, *_BODY, 503, *extra)
-
-
-def _asset_multipart() -> dict[str, Any]:
-    return {"type": "object", "required": ["file"], "properties": {
-        "file": {"type": "string", "format": "binary"},
-        "name": {"type": "string", "maxLength": 255},
-        "type": {"type": "string", "enum": list(ASSET_TYPES)},
-        "clientId": {"type": "string", "maxLength": 64},
-        "campaignId": {"type": "string", "maxLength": 64},
-        "tags": {"type": "string", "description": "a JSON array of strings, or one tag"},
-    }}
-
-
-def _login_ok() -> dict[str, Any]:
-    return {"type": "object",
-            "required": ["access_token", "token_type", "expires_in", "username"],
-            "properties": {"access_token": STR, "token_type": {"const": "bearer"},
-                           "expires_in": INT, "message": STR, "username": STR}}
-
-
-def _new_key() -> dict[str, Any]:
-    return {"allOf": [ref("ApiKey"), {"type": "object", "required": ["api_key"],
-                                      "properties": {"api_key": {"type": "string",
-                                                                 "pattern": "^sk_"}}}]}
+# --- the remaining operations table --------------------------------------------------------
+#
+# Every other operation is described next to its responder (``@described``, api/operations.py).
+# These are the resources of api/jobs.py, which other work is changing this round: the lead
+# moves them next to their responders after the merge. A route found in neither place is
+# described as "undocumented" and fails tests/contract.
 
 
 def _job_created() -> dict[str, Any]:
@@ -391,16 +329,6 @@ def _pairs_created(job_id: dict[str, Any]) -> dict[str, Any]:
                            "status": {"type": "string", "enum": list(JOB_STATUSES)},
                            "campaignId": STR, "totalAssets": INT, "propertyName": STR,
                            "totalScenes": INT, "message": STR}}
-
-
-def _bulk_result() -> dict[str, Any]:
-    item = {"type": "object", "required": ["asset", "success", "error"],
-            "properties": {"asset": {"oneOf": [ref("Asset"), {"type": "null"}]},
-                           "success": BOOL, "error": STR_OR_NULL}}
-    return {"type": "object", "required": ["results", "summary"], "properties": {
-        "results": {"type": "array", "items": item},
-        "summary": {"type": "object", "required": ["total", "successful", "failed"],
-                    "properties": {"total": INT, "successful": INT, "failed": INT}}}}
 
 
 def _action_ok() -> dict[str, Any]:
@@ -420,163 +348,10 @@ def _dry_run_ok() -> dict[str, Any]:
                            "adjustments": ADJUSTMENTS, "validUntil": STR}}
 
 
-def _stats(*keys: str) -> dict[str, Any]:
-    return {"type": "object", "required": list(keys), "properties": {k: NUM for k in keys}}
-
-
-JOB_ID = _param("job_id", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}, "path")
-
 _STATUS_FILTER = _param("status", {"type": "string", "enum": list(JOB_STATUSES)})
 
 
-def _filter(name: str, schema: dict[str, Any]) -> tuple[dict[str, Any], ...]:
-    """A list filter in both spellings the routes accept (see ``query_param``)."""
-    camel = camel_case(name)
-    return (_param(name, schema, description=f"Filter; also accepted as {camel}."),
-            _param(camel, schema, description=f"Same as {name} (send one spelling, or both "
-                                              "with the same value)."))
-
-
-_CLIENT_FILTER = _filter("client_id", STR)
-_CAMPAIGN_FILTER = _filter("campaign_id", STR)
-_ASSET_TYPE = _filter("asset_type", {"type": "string", "enum": list(ASSET_TYPES)})
-
-OPERATIONS: dict[tuple[str, str], Op] = {
-    # --- service --------------------------------------------------------------------------
-    ("/health", "GET"): Op(
-        "Liveness plus database and actor-system readiness", ("service",), ref("Health"),
-        errors=(503,), security=PUBLIC),
-    (OPENAPI_PATH, "GET"): Op(
-        "This description (OpenAPI 3.1)", ("service",), security=PUBLIC, errors=(),
-        raw={"type": "object", "required": ["openapi", "paths"]}),
-    (DOCS_PATH, "GET"): Op(
-        "The API explorer (Swagger UI) on this description: read it, try it out",
-        ("service",), security=PUBLIC, errors=(), binary="text/html"),
-    (f"{DOCS_PATH}/static/{{name}}", "GET"): Op(
-        "A file the explorer loads (served here: no CDN)", ("service",), security=PUBLIC,
-        errors=(404,), binary=("text/javascript", "text/css"),
-        params=(_param("name", {"type": "string", "enum": sorted(DOCS_FILES)}, "path"),)),
-    (f"{API}/debug/actors", "GET"): Op(
-        "The live actor tree (admins only; others get 404)", ("service",), ref("ActorNode"),
-        description="Keys are snake_case (see ActorNode). ?format=text answers the same tree "
-                    "as indented text.",
-        params=(_param("format", {"type": "string", "enum": ["json", "text"]}),)),
-    ("/metrics", "GET"): Op(
-        "Metrics in the Prometheus text format (admins, or the metrics token)", ("service",),
-        binary="text/plain", errors=(401, 404), security=[*AUTH, {"metricsToken": []}],
-        description="Jobs by status, scenes in flight, predictions created/failed/retried by "
-                    "model, create-limiter tokens and pauses, ffmpeg slots busy/waiting, "
-                    "requests by route template, method and status with their latency, blob "
-                    "bytes and database size. Authorization: Bearer <ACTORVID_METRICS_TOKEN>, "
-                    "or an admin's credentials; anyone else gets 404."),
-    ("/api/webhooks/replicate", "POST"): Op(
-        "Replicate prediction webhook (signature verified; only a hint to poll now)",
-        ("webhooks",), {"type": "object", "properties": {"received": BOOL,
-                                                         "duplicate": BOOL}},
-        body=OBJ, security=PUBLIC, errors=(401, 404),
-        description="404 when no webhook secret is configured."),
-    # --- auth -----------------------------------------------------------------------------
-    ("/api/auth/login", "POST"): Op(
-        "Log in: sets the access_token cookie and returns the token", ("auth",), _login_ok(),
-        description="Like every /api/auth route, it answers snake_case keys: the old "
-                    "backend's login shape (message, username) plus the token's.",
-        body=auth.LOGIN, content=(JSON, "application/x-www-form-urlencoded"),
-        security=PUBLIC, errors=(400, 401, 413, 415, 422, 429)),
-    ("/api/auth/logout", "POST"): Op(
-        "Log out: revokes the session and clears the cookie", ("auth",), message(),
-        security=PUBLIC, errors=()),
-    ("/api/auth/api-keys", "GET"): Op(
-        "The caller's API keys (never the keys themselves)", ("auth",), list_of("ApiKey"),
-        errors=(401,)),
-    ("/api/auth/api-keys", "POST"): Op(
-        "Create an API key (shown once)", ("auth",), _new_key(), status=201,
-        body=auth.NEW_API_KEY, errors=(401, *_BODY)),
-    ("/api/auth/api-keys/{key_id}", "DELETE"): Op(
-        "Revoke one of the caller's API keys", ("auth",), message(),
-        params=(_param("key_id", INT, "path"),)),
-    # --- clients --------------------------------------------------------------------------
-    (f"{API}/clients", "GET"): Op("List the caller's clients", ("clients",),
-                                  list_of("Client"), page=True, params=PAGE,
-                                  errors=(401, 422)),
-    (f"{API}/clients", "POST"): Op("Create a client", ("clients",), ref("Client"), status=201,
-                                   body=clients.CLIENT, errors=(401, *_BODY)),
-    (f"{API}/clients/{{client_id}}", "GET"): Op("Get a client", ("clients",), ref("Client")),
-    (f"{API}/clients/{{client_id}}", "PUT"): Op(
-        "Update a client (absent keys stay unchanged)", ("clients",), ref("Client"),
-        body=clients.CLIENT.as_partial(), errors=(*_COMMON, *_BODY)),
-    (f"{API}/clients/{{client_id}}", "PATCH"): Op(
-        "Update a client (same as PUT)", ("clients",), ref("Client"),
-        body=clients.CLIENT.as_partial(), errors=(*_COMMON, *_BODY)),
-    (f"{API}/clients/{{client_id}}", "DELETE"): Op("Delete a client", ("clients",), message()),
-    (f"{API}/clients/{{client_id}}/stats", "GET"): Op(
-        "Campaign and video counts and spend of a client", ("clients",),
-        _stats("campaignCount", "videoCount", "totalSpend")),
-    (f"{API}/clients/{{client_id}}/campaigns", "GET"): Op(
-        "A client's campaigns", ("clients", "campaigns"), list_of("Campaign"), page=True,
-        params=PAGE, errors=(*_COMMON, 422)),
-    # --- campaigns ------------------------------------------------------------------------
-    (f"{API}/campaigns", "GET"): Op(
-        "List the caller's campaigns", ("campaigns",), list_of("Campaign"), page=True,
-        params=(*_CLIENT_FILTER, _param("status", {"type": "string",
-                                                  "enum": list(CAMPAIGN_STATUSES)}), *PAGE),
-        errors=(401, 422)),
-    (f"{API}/campaigns", "POST"): Op("Create a campaign for one of the caller's clients",
-                                     ("campaigns",), ref("Campaign"), status=201,
-                                     body=campaigns.CAMPAIGN, errors=(401, *_BODY)),
-    (f"{API}/campaigns/{{campaign_id}}", "GET"): Op("Get a campaign", ("campaigns",),
-                                                    ref("Campaign")),
-    (f"{API}/campaigns/{{campaign_id}}", "PUT"): Op(
-        "Update a campaign (absent keys stay unchanged)", ("campaigns",), ref("Campaign"),
-        body=campaigns.CAMPAIGN.as_partial(), errors=(*_COMMON, *_BODY)),
-    (f"{API}/campaigns/{{campaign_id}}", "PATCH"): Op(
-        "Update a campaign (same as PUT)", ("campaigns",), ref("Campaign"),
-        body=campaigns.CAMPAIGN.as_partial(), errors=(*_COMMON, *_BODY)),
-    (f"{API}/campaigns/{{campaign_id}}", "DELETE"): Op("Delete a campaign", ("campaigns",),
-                                                       message()),
-    (f"{API}/campaigns/{{campaign_id}}/stats", "GET"): Op(
-        "Video count and spend of a campaign", ("campaigns",),
-        _stats("videoCount", "totalSpend", "avgCost")),
-    (f"{API}/campaigns/{{campaign_id}}/assets", "GET"): Op(
-        "A campaign's assets", ("campaigns", "assets"), list_of("Asset"), page=True,
-        params=(*_ASSET_TYPE, *PAGE), errors=(*_COMMON, 422)),
-    # --- assets ---------------------------------------------------------------------------
-    (f"{API}/assets", "GET"): Op(
-        "List the caller's assets, newest first", ("assets",), list_of("Asset"), page=True,
-        params=(*_CLIENT_FILTER, *_CAMPAIGN_FILTER, *_ASSET_TYPE, *PAGE), errors=(401, 422)),
-    (f"{API}/assets", "POST"): Op(
-        "Upload a file (multipart part `file`; metadata as form fields or query)",
-        ("assets",), ref("Asset"), status=201, body=_asset_multipart(),
-        content=("multipart/form-data",), errors=(401, *_BODY)),
-    (f"{API}/assets/from-url", "POST"): Op(
-        "Fetch an asset from a public http(s) URL", ("assets",), ref("Asset"), status=201,
-        body=asset_api.ASSET_FROM_URL, errors=(401, *_BODY, 502)),
-    (f"{API}/assets/from-urls", "POST"): Op(
-        "Fetch up to 100 assets from URLs; per-item results", ("assets",), _bulk_result(),
-        body={**asset_api.ASSETS_FROM_URLS.json_schema(),
-              "properties": {**asset_api.ASSETS_FROM_URLS.json_schema()["properties"],
-                             "assets": {"type": "array", "maxItems": asset_api.MAX_BULK,
-                                        "items": asset_api.BULK_ITEM.json_schema()}}},
-        errors=(401, *_BODY)),
-    (f"{API}/assets/unified", "POST"): Op(
-        "Upload a file (multipart) or fetch a URL (JSON), one route for both", ("assets",),
-        ref("Asset"), status=201, body=asset_api.UNIFIED_JSON,
-        content=(JSON, "multipart/form-data"), errors=(401, *_BODY, 502)),
-    (f"{API}/assets/{{asset_id}}", "GET"): Op("Get an asset's metadata", ("assets",),
-                                              ref("Asset")),
-    (f"{API}/assets/{{asset_id}}", "DELETE"): Op("Delete an asset and its bytes", ("assets",),
-                                                 message()),
-    (f"{API}/assets/{{asset_id}}/data", "GET"): Op(
-        "The asset's bytes (Range, ETag, HEAD)", ("assets",), binary="application/octet-stream",
-        params=(TOKEN, RANGE), security=BINARY_AUTH, errors=(*_COMMON, 416)),
-    (f"{API}/assets/{{asset_id}}/data", "HEAD"): Op(
-        "Headers of the asset's bytes", ("assets",), binary="application/octet-stream",
-        params=(TOKEN,), security=BINARY_AUTH),
-    (f"{API}/assets/{{asset_id}}/thumbnail", "GET"): Op(
-        "A JPEG thumbnail of an image or video asset", ("assets",), binary="image/jpeg",
-        params=(TOKEN, RANGE), security=BINARY_AUTH, errors=(*_COMMON, 416)),
-    (f"{API}/assets/{{asset_id}}/thumbnail", "HEAD"): Op(
-        "Headers of the thumbnail", ("assets",), binary="image/jpeg", params=(TOKEN,),
-        security=BINARY_AUTH),
+REMAINING_OPERATIONS: dict[tuple[str, str], Op] = {
     # --- jobs -----------------------------------------------------------------------------
     (f"{API}/jobs", "GET"): Op(
         "List the caller's jobs", ("jobs",), list_of("Job"), page=True,
@@ -656,31 +431,6 @@ OPERATIONS: dict[tuple[str, str], Op] = {
                 _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000,
                                  "default": 25}), OFFSET),
         errors=(401, 422)),
-    # --- videos and audio -----------------------------------------------------------------
-    **{(f"{API}/videos/{{job_id}}/{alias}", method): Op(
-        "The job's final video" + (" (alias of /data)" if alias == "combined" else ""),
-        ("videos",), binary="video/mp4", params=(JOB_ID, TOKEN, RANGE),
-        security=BINARY_AUTH, errors=(*_COMMON, 416))
-        for alias in ("data", "combined") for method in ("GET", "HEAD")},
-    **{(f"{API}/videos/{{job_id}}/thumbnail", method): Op(
-        "A JPEG frame of the final video", ("videos",), binary="image/jpeg",
-        params=(JOB_ID, TOKEN, RANGE), security=BINARY_AUTH, errors=(*_COMMON, 416))
-        for method in ("GET", "HEAD")},
-    **{(f"{API}/videos/{{job_id}}/clips/{{clip}}", method): Op(
-        "One rendered clip, clip_001.mp4...", ("videos",), binary="video/mp4",
-        params=(JOB_ID, _param("clip", {"type": "string", "pattern": r"^clip_\d{1,4}\.mp4$"},
-                               "path"), TOKEN, RANGE),
-        security=BINARY_AUTH, errors=(*_COMMON, 416))
-        for method in ("GET", "HEAD")},
-    (f"{API}/audio/generate-scenes", "POST"): Op(
-        "Start an audio job from scene prompts (returns at once)", ("audio",),
-        ref("AudioStatus"), status=202, body=media_routes.AUDIO_REQUEST, errors=_job_errors()),
-    (f"{API}/audio/status/{{job_id}}", "GET"): Op(
-        "An audio job's status", ("audio",), ref("AudioStatus"), params=(JOB_ID,)),
-    **{(f"{API}/audio/{{job_id}}/download", method): Op(
-        "The generated audio (AAC in MP4)", ("audio",), binary="audio/mp4",
-        params=(JOB_ID, TOKEN, RANGE), security=BINARY_AUTH, errors=(*_COMMON, 416))
-        for method in ("GET", "HEAD")},
 }
 
 # Routes that exist only in some configurations (the actor tree needs the actor system).
@@ -706,21 +456,34 @@ def openapi_path(template: str) -> str:
 
 
 def served_operations(app: falcon.App) -> set[tuple[str, str]]:
-    """Every ``(OpenAPI path, METHOD)`` the app's router dispatches to one of our responders.
+    """Every ``(OpenAPI path, METHOD)`` the app's router dispatches to one of our responders."""
+    return set(served_operation_table(app))
+
+
+def served_operation_table(app: falcon.App) -> dict[tuple[str, str], Op | None]:
+    """Every served ``(OpenAPI path, METHOD)`` with its operation (None: not described).
 
     Read through ``falcon.inspect`` (Falcon's public view of the compiled router); the responders
     Falcon generates for unmapped methods (405, the default OPTIONS) are marked ``internal``.
+    It names each route's resource class and each method's responder, under which ``@described``
+    filed the operation; the remaining table is keyed by path and method.
     """
-    return {(openapi_path(route.path), method.method)
-            for route in falcon.inspect.inspect_routes(app)
-            for method in route.methods if not method.internal}
+    out: dict[tuple[str, str], Op | None] = {}
+    for route in falcon.inspect.inspect_routes(app):
+        path = openapi_path(route.path)
+        for method in route.methods:
+            if method.internal:
+                continue
+            out[(path, method.method)] = REMAINING_OPERATIONS.get((path, method.method)) or (
+                operation_for(route.class_name, method.function_name, method.method, path))
+    return out
 
 
 def check_table(app: falcon.App) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
-    """(served but not in the table, in the table but not served)."""
-    served = served_operations(app)
-    table = set(OPERATIONS)
-    return served - table, table - served - OPTIONAL_ROUTES
+    """(served but not described, in the remaining table but not served)."""
+    served = served_operation_table(app)
+    undocumented = {key for key, op in served.items() if op is None}
+    return undocumented, set(REMAINING_OPERATIONS) - set(served) - OPTIONAL_ROUTES
 
 
 # --- building the description ---------------------------------------------------------------
@@ -794,8 +557,7 @@ def _undocumented(path: str, method: str) -> dict[str, Any]:
 def build_description(app: falcon.App, *, server_url: str | None = None) -> dict[str, Any]:
     """The OpenAPI 3.1 document for the routes ``app`` serves."""
     paths: dict[str, dict[str, Any]] = {}
-    for path, method in sorted(served_operations(app)):
-        op = OPERATIONS.get((path, method))
+    for (path, method), op in sorted(served_operation_table(app).items()):
         paths.setdefault(path, {})[method.lower()] = (
             _operation(path, method, op) if op is not None else _undocumented(path, method))
     doc: dict[str, Any] = {
@@ -856,6 +618,9 @@ class OpenApiResource:
                 self._body = json.dumps(build_description(self._app)).encode()
             return self._body
 
+    @described(Op(
+        "This description (OpenAPI 3.1)", ("service",), security=PUBLIC, errors=(),
+        raw={"type": "object", "required": ["openapi", "paths"]}))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.content_type = falcon.MEDIA_JSON
         resp.cache_control = ["no-cache"]
@@ -891,9 +656,16 @@ class DocsResource:
     def __init__(self, page: Callable[[str], bytes] = docs_file) -> None:
         self._file = page
 
+    @described(Op(
+        "The API explorer (Swagger UI) on this description: read it, try it out",
+        ("service",), security=PUBLIC, errors=(), binary="text/html"))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         _serve_docs_file(resp, "text/html; charset=utf-8", self._file("docs.html"))
 
+    @described(Op(
+        "A file the explorer loads (served here: no CDN)", ("service",), security=PUBLIC,
+        errors=(404,), binary=("text/javascript", "text/css"),
+        params=(_param("name", {"type": "string", "enum": sorted(DOCS_FILES)}, "path"),)))
     def on_get_static(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         if name not in DOCS_FILES:
             raise falcon.HTTPRouteNotFound()

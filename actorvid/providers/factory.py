@@ -14,6 +14,7 @@ from typing import Any
 from actorvid.config import ConfigError, Settings
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.providers.base import ImageInput, PredictionService, Selector, StoryboardWriter
+from actorvid.providers.llm import ChatSelector, ChatStoryboardWriter
 from actorvid.providers.local import (
     LocalMusic,
     LocalPredictionStore,
@@ -23,7 +24,7 @@ from actorvid.providers.local import (
 )
 from actorvid.providers.openai import OpenAIChatClient
 from actorvid.providers.replicate import ReplicateClient, ReplicateMusic, ReplicateRenderer
-from actorvid.providers.xai import ChatClient, ChatSelector, ChatStoryboardWriter
+from actorvid.providers.xai import ChatClient
 
 logger = logging.getLogger(__name__)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pykka
 import pytest
 
 from actorvid.actors.runtime import ActorSystem
 from actorvid.actors.services import RuntimeOptions
-from actorvid.actors.supervision import RestartIntensity
+from actorvid.actors.supervision_policy import RestartIntensity
 from actorvid.store.db import Database, open_database
 from tests.actors.fakes import FakeProvider, SimpleWorkflow
 from tests.actors.helpers import make_user
@@ -62,7 +63,7 @@ def make_system(db: Database, provider: FakeProvider, workflow: SimpleWorkflow
     """Start an ActorSystem on the test database (stopped at teardown)."""
     systems: list[ActorSystem] = []
 
-    def make(**overrides: object) -> ActorSystem:
+    def make(**overrides: Any) -> ActorSystem:
         options = replace(FAST, **overrides)
         workflows = {t: workflow for t in ("standard", "image_pairs", "property_video")}
         system = ActorSystem(db, provider=provider, workflows=workflows, options=options)

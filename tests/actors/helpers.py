@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from actorvid.clock import now_iso
 from actorvid.store import jobs
 from actorvid.store.db import Database
 from tests.conftest import wait_until as shared_wait_until
 
+T = TypeVar("T")
 
-def wait_until(predicate: Callable[[], object], timeout: float = 5.0, *,
-               interval: float = 0.005, message: str = "condition") -> object:
+
+def wait_until(predicate: Callable[[], T | None], timeout: float = 5.0, *,
+               interval: float = 0.005, message: str = "condition") -> T:
     """The suite's :func:`tests.conftest.wait_until`, with the actor tests' tighter polling."""
     return shared_wait_until(predicate, timeout=timeout, interval=interval, message=message)
 

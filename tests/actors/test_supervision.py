@@ -9,14 +9,14 @@ from typing import Any
 import pykka
 import pytest
 
-from actorvid.actors.supervision import (
+from actorvid.actors.supervision import SupervisedActor
+from actorvid.actors.supervision_policy import (
     ChildExited,
     ChildSpec,
     Describe,
     InjectFailure,
     ParentLink,
     RestartIntensity,
-    SupervisedActor,
     Supervision,
 )
 from tests.actors.helpers import wait_until
@@ -195,7 +195,7 @@ class Parent(SupervisedActor):
 
 
 def child_ref(parent: pykka.ActorRef[Any], child_id: str) -> pykka.ActorRef[Any] | None:
-    return parent.ask(("ref", child_id), timeout=2)
+    return parent.ask(("ref", child_id), block=True, timeout=2)
 
 
 def test_a_failing_child_is_restarted_and_answers_again() -> None:
@@ -208,7 +208,7 @@ def test_a_failing_child_is_restarted_and_answers_again() -> None:
     assert second.actor_urn != first.actor_urn
     assert second.ask(Ping(), timeout=2) == "a"
     assert journal.count("start", "b") == 1  # one_for_one: the sibling was untouched
-    info = parent.ask(Describe(), timeout=2)
+    info = parent.ask(Describe(), block=True, timeout=2)
     assert {c["child_id"]: c["restarts"] for c in info["children"]} == {"a": 1, "b": 0}
     parent.stop(timeout=5)
 
@@ -226,7 +226,8 @@ def test_a_crash_loop_in_on_start_stops_at_the_intensity_and_calls_the_hook() ->
     [gave_up] = journal.order("gave_up")
     assert gave_up.startswith("bad: restarted more than 3 times") and "cannot start" in gave_up
     assert child_ref(parent_ref, "bad") is None
-    assert child_ref(parent_ref, "good").ask(Ping(), timeout=2) == "good"
+    good = child_ref(parent_ref, "good")
+    assert good is not None and good.ask(Ping(), timeout=2) == "good"
     parent_ref.stop(timeout=5)
 
 
@@ -255,7 +256,7 @@ def test_escalation_fails_the_parent_and_the_grandparent_restarts_it() -> None:
 
     wait_until(new_middle_with_leaf, message="middle restarted with a working leaf")
     assert journal.count("start", "leaf") == 4
-    info = top.ask(Describe(), timeout=2)
+    info = top.ask(Describe(), block=True, timeout=2)
     assert [c["restarts"] for c in info["children"]] == [1]
     top.stop(timeout=5)
 
@@ -301,6 +302,7 @@ def test_a_child_that_does_not_stop_in_time_is_logged_as_a_bug(caplog: pytest.Lo
     stuck = wait_until(lambda: child_ref(parent, "stuck"))
     stuck.tell("block")
     parent_actor = parent._actor_weakref()  # noqa: SLF001 - shorten the deadline for the test
+    assert parent_actor is not None
     parent_actor.shutdown_timeout = 0.2
     with caplog.at_level("ERROR"):
         assert parent.stop(timeout=5)

@@ -36,7 +36,7 @@ def scheduler() -> Any:
 
 
 def received(ref: pykka.ActorRef[Any]) -> list[Any]:
-    return [m for m, _ in ref.ask("get", timeout=2)]
+    return [m for m, _ in ref.ask("get", block=True, timeout=2)]
 
 
 def test_messages_arrive_in_due_order_not_send_order(scheduler: Scheduler) -> None:
@@ -46,7 +46,7 @@ def test_messages_arrive_in_due_order_not_send_order(scheduler: Scheduler) -> No
     scheduler.send_after(ref, "early", 0.05)
     scheduler.send_after(ref, "now", 0)
     wait_until(lambda: len(received(ref)) == 3)
-    got = ref.ask("get", timeout=2)
+    got = ref.ask("get", block=True, timeout=2)
     assert [m for m, _ in got] == ["now", "early", "late"]
     assert got[2][1] - sent >= 0.15
 

@@ -9,7 +9,7 @@ import pytest
 
 from actorvid.actors import snapshot as snapshots
 from actorvid.actors.runtime import ActorSystem, AlreadyRunning, start_system
-from actorvid.actors.supervision import InjectFailure
+from actorvid.actors.supervision_policy import InjectFailure
 from actorvid.store.blobs import read_blob_bytes
 from actorvid.store.db import Database
 from tests.actors.fakes import FakeProvider, SimpleWorkflow
@@ -28,7 +28,7 @@ def all_predictions_stored(db: Database, *job_ids: int) -> bool:
 
 
 def coordinator_urn(system: ActorSystem) -> str | None:
-    ref = system.root.ask("coordinator_ref", timeout=2)
+    ref = system.root.ask("coordinator_ref", block=True, timeout=2)
     return ref.actor_urn if ref is not None else None
 
 
@@ -42,6 +42,7 @@ def test_a_job_runs_from_pending_to_completed(db: Database, user_id: int, provid
     job = job_row(db, job_id)
     assert (job.status, job.stage, job.result) == ("completed", "done", {"scenes": 3, "size": 36})
     assert job.actual_cost == pytest.approx(0.75)
+    assert job.video_blob_id is not None
     video = read_blob_bytes(db, job.video_blob_id)
     ids = [s.provider_id for s in scene_rows(db, job_id)]
     assert video == b"".join(f"clip:{pid};".encode() for pid in ids)
@@ -130,7 +131,7 @@ def test_a_crash_loop_fails_that_job_only(db: Database, user_id: int, provider: 
     system.coordinator.start_job(good)
     wait_until(lambda: finished(db, bad, good))
     failed = job_row(db, bad)
-    assert failed.status == "failed"
+    assert failed.status == "failed" and failed.error is not None
     # The user reads a sentence about their job; the crash's class and words stay in the log.
     assert "internal error that repeated" in failed.error
     assert "ValueError" not in failed.error and "StepFailed" not in failed.error
@@ -150,7 +151,7 @@ def test_a_scene_crash_loop_fails_its_job_with_the_reason(
     system.coordinator.start_job(job_id)
     wait_until(lambda: finished(db, job_id))
     job = job_row(db, job_id)
-    assert job.status == "failed"
+    assert job.status == "failed" and job.error is not None
     assert "scene 2: This scene could not be rendered because of an internal error" in job.error
     assert "blew up" not in job.error and "RuntimeError" not in job.error
     assert workflow.crash_render_input[2] == 100 - 4
@@ -166,7 +167,7 @@ def test_a_coordinator_crash_restarts_the_subtree_without_duplicate_creates(
     before = coordinator_urn(system)
     old_scenes = {n["urn"] for n in _nodes(system.snapshot(timeout=1), "scene")}
     assert len(old_scenes) == 9
-    system.root.ask("coordinator_ref", timeout=2).tell(InjectFailure("coordinator bug"))
+    system.root.ask("coordinator_ref", block=True, timeout=2).tell(InjectFailure("coordinator bug"))
     wait_until(lambda: coordinator_urn(system) not in (None, before), message="new coordinator")
     # Every scene actor was replaced (the subtree went down and came back from SQLite).
     wait_until(lambda: len({n["urn"] for n in _nodes(system.snapshot(timeout=1), "scene")}

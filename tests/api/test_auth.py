@@ -154,7 +154,8 @@ def test_first_start_creates_admin_with_key_file(settings):
         key = path.read_text().strip()
         assert key.startswith("sk_")
         assert oct(os.stat(path).st_mode & 0o777) == "0o600"
-        assert ctx.accounts.authenticate_api_key(key).is_admin
+        admin = ctx.accounts.authenticate_api_key(key)
+        assert admin is not None and admin.is_admin
     finally:
         ctx.db.close()
     # A second start does not create another admin or rewrite the key.
@@ -176,7 +177,8 @@ def test_two_databases_in_one_folder_keep_their_own_admin_key(settings, capfd):
         ctx = create_context(each)
         try:
             keys[name] = each.admin_key_file.read_text().strip()
-            assert ctx.accounts.authenticate_api_key(keys[name]).is_admin
+            admin = ctx.accounts.authenticate_api_key(keys[name])
+            assert admin is not None and admin.is_admin
         finally:
             ctx.db.close()
     assert keys["a.db"] != keys["b.db"]

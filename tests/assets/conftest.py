@@ -49,7 +49,7 @@ def fake_resolver(host: str, port: int) -> list[str]:
     # Numeric forms (2130706433, 127.1) are parsed locally; names are never sent to DNS.
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                flags=socket.AI_NUMERICHOST)
-    return [info[4][0] for info in infos]
+    return [str(info[4][0]) for info in infos]
 
 
 # --- media -------------------------------------------------------------------------

@@ -81,6 +81,7 @@ def test_serve_first_start_prints_key_and_stops_on_sigterm(tmp_path):
         line = ""
         deadline = time.monotonic() + 60
         while "listening" not in line and time.monotonic() < deadline:
+            assert proc.stderr is not None
             line = proc.stderr.readline()
             assert "sk_" not in line
         proc.send_signal(signal.SIGTERM)
@@ -108,7 +109,7 @@ def test_demo_makes_a_video_offline(tmp_path):
     ffmpeg = FFmpeg.locate()
     info = ffmpeg.probe(output)
     assert info.has_video and info.has_audio
-    assert abs(info.duration - 8.0) <= 1 / 30 + 1e-6
+    assert info.duration is not None and abs(info.duration - 8.0) <= 1 / 30 + 1e-6
     assert list(tmp_path.glob("actorvid-demo-*")) == []
     # The file a viewer gets passes every check of docs/output.md, and the camera glides.
     assert inspect.problems(ffmpeg, output, soundtrack=True) == []
@@ -132,6 +133,7 @@ def test_waitress_serve_call_create_app_stops_on_sigterm(tmp_path):
                             headers={"X-API-Key": key}).status_code == 200
         proc.send_signal(signal.SIGTERM)
         assert stopped(proc) == 0
+        assert proc.stderr is not None
         lines.append(proc.stderr.read())
         # It logs like `actorvid serve`: migrations, the actor system, the stop.
         log = "".join(lines)

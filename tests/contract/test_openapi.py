@@ -11,6 +11,7 @@ from openapi_spec_validator import validate
 
 from actorvid.api import openapi
 from actorvid.api.context import AppContext
+from actorvid.api.operations import Op, described
 from actorvid.app import build_app
 
 
@@ -24,8 +25,8 @@ def test_every_served_route_is_described_and_no_other(app: falcon.App, live_app:
     # Both configurations: without actors (API-only) and with them (debug route present).
     for candidate in (app, live_app):
         undocumented, phantom = openapi.check_table(candidate)
-        assert undocumented == set(), f"routes missing from OPERATIONS: {sorted(undocumented)}"
-        assert phantom == set(), f"OPERATIONS names routes that do not exist: {sorted(phantom)}"
+        assert undocumented == set(), f"routes without an operation: {sorted(undocumented)}"
+        assert phantom == set(), f"remaining table entries without a route: {sorted(phantom)}"
     served = openapi.served_operations(live_app)
     assert ("/api/v3/debug/actors", "GET") in served
     assert ("/api/auth/api-keys/{key_id}", "DELETE") in served  # converter stripped
@@ -41,6 +42,31 @@ def test_the_check_notices_a_new_route(app: falcon.App) -> None:
     assert undocumented == {("/api/v3/brand-new", "GET")}
     doc = openapi.build_description(app)
     assert doc["paths"]["/api/v3/brand-new"]["get"]["tags"] == ["undocumented"]
+
+
+def test_an_operation_is_read_from_its_responder(app: falcon.App) -> None:
+    class Described:
+        @described(Op("The new thing", ("new",)), method="GET")
+        @described(Op("The new thing's headers", ("new",)), method="HEAD")
+        def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+            resp.media = {}
+
+        on_head = on_get
+
+        @described(Op("Under its other name", ("new",)), path="/api/v3/also-new")
+        @described(Op("Replace the new thing", ("new",)))
+        def on_put(self, req: falcon.Request, resp: falcon.Response) -> None:
+            resp.media = {}
+
+    app.add_route("/api/v3/brand-new", Described())
+    app.add_route("/api/v3/also-new", Described())
+
+    assert openapi.check_table(app) == (set(), set())
+    paths = openapi.build_description(app)["paths"]
+    assert paths["/api/v3/brand-new"]["get"]["summary"] == "The new thing"
+    assert paths["/api/v3/brand-new"]["head"]["summary"] == "The new thing's headers"
+    assert paths["/api/v3/brand-new"]["put"]["summary"] == "Replace the new thing"
+    assert paths["/api/v3/also-new"]["put"]["summary"] == "Under its other name"
 
 
 def test_the_served_description_validates(client: falcon.testing.TestClient) -> None:

@@ -46,7 +46,7 @@ class LoopbackServer:
                                         threads=self.threads, channel_timeout=30,
                                         clear_untrusted_proxy_headers=True, map=self._sockets)
         self._server = server
-        self.port = int(server.effective_port)  # type: ignore[union-attr]
+        self.port = int(server.effective_port)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, args=(server,),
                                         name=f"{self.name}-waitress", daemon=True)

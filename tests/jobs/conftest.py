@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import http.server
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -110,7 +110,7 @@ class Server:
     settings: Settings
 
 
-def start_server(settings: Settings, options: RuntimeOptions) -> Iterator[Server]:
+def start_server(settings: Settings, options: RuntimeOptions) -> Generator[Server, None, None]:
     ctx = create_context(settings, bootstrap=False, start_actors=True, runtime_options=options)
     try:
         user = make_user(ctx, "maker")

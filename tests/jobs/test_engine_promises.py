@@ -136,7 +136,7 @@ def test_a_second_process_on_the_same_file_exits_and_touches_nothing(tmp_path: P
         release = threading.Event()
         body = png("blue", "640x480")
 
-        def chunks():  # type: ignore[no-untyped-def]
+        def chunks():
             head = (b"--b\r\nContent-Disposition: form-data; name=\"campaignId\"\r\n\r\n"
                     + campaign["id"].encode() + b"\r\n"
                     b"--b\r\nContent-Disposition: form-data; name=\"file\"; "

@@ -13,6 +13,7 @@ from actorvid.errors import ProviderError
 from actorvid.media import textclip
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.providers.base import (
+    AspectRatio,
     AssetSummary,
     MusicInput,
     RenderInput,
@@ -37,7 +38,7 @@ def renderer(blobs: Blobs, tmp_path: Path) -> Iterator[LocalRenderer]:
 
 
 @pytest.fixture
-def images(blobs: Blobs, tmp_path: Path):  # type: ignore[no-untyped-def]
+def images(blobs: Blobs, tmp_path: Path):
     first = make_image(tmp_path / "first.png", width=400, height=300)
     last = make_image(tmp_path / "last.jpg", width=300, height=500, pattern=False,
                       color="blue")
@@ -47,7 +48,7 @@ def images(blobs: Blobs, tmp_path: Path):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(("aspect", "size", "duration"), [
     ("16:9", (426, 240), 2), ("9:16", (240, 426), 3)])
 def test_renderer_makes_the_clip_asked_for(renderer: LocalRenderer, images, tmp_path: Path,
-                                           aspect: str, size: tuple[int, int],
+                                           aspect: AspectRatio, size: tuple[int, int],
                                            duration: int) -> None:
     first, last = images
     created = renderer.create(RenderInput(model="veo3", first_frame=first, last_frame=last,
@@ -205,7 +206,8 @@ def test_selector_scene_mode_one_pair_per_scene_no_photo_twice() -> None:
 @pytest.mark.parametrize(("target", "count"), [(10, 3), (15, 3), (30, 4), (45, 5), (60, 6),
                                                (61, 7), (None, 4)])
 def test_storyboard_scene_count_and_durations(target: float | None, count: int) -> None:
-    brief = {"adBasics": {"product": "the Aurora lamp", "keyMessage": "light that follows you"}}
+    brief: dict[str, object] = {"adBasics": {"product": "the Aurora lamp",
+                                             "keyMessage": "light that follows you"}}
     scenes = LocalStoryboardWriter().write(StoryboardRequest(
         brief=brief, target_duration=target or 0, scene_count=0, asset_ids=("a", "b")))
     assert len(scenes) == count

@@ -16,7 +16,7 @@ ASPECTS = ["16:9", "9:16", "1:1", "4:5", "21:9", "nonsense"]
 URI = "data:image/png;base64,iVBORw0KGgo="
 
 
-def _video_input(model: str, duration, resolution: str, aspect: str,  # type: ignore[no-untyped-def]
+def _video_input(model: str, duration, resolution: str, aspect: str,
                  image: str | None = URI) -> dict:
     spec = models.render_spec(model, duration, resolution, aspect)
     if model == "veo3":

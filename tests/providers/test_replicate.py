@@ -294,7 +294,7 @@ def test_public_base_url_sends_our_own_access_url(make_client, blobs: Blobs,
                                                   fake_replicate: FakeReplicate) -> None:
     minted: list[str] = []
 
-    def mint(ref):  # type: ignore[no-untyped-def]
+    def mint(ref):
         minted.append(ref.asset_id)
         return f"https://studio.example/api/v3/assets/{ref.asset_id}/data?token=t"
 

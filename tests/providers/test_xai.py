@@ -10,13 +10,8 @@ import pytest
 from actorvid.errors import ProviderError
 from actorvid.providers.base import AssetSummary, SelectionRequest, StoryboardRequest
 from actorvid.providers.http import RetryPolicy
-from actorvid.providers.xai import (
-    BadAnswer,
-    ChatClient,
-    ChatSelector,
-    ChatStoryboardWriter,
-    extract_json,
-)
+from actorvid.providers.llm import ChatSelector, ChatStoryboardWriter
+from actorvid.providers.xai import BadAnswer, ChatClient, extract_json
 from tests.fakes.xai import FakeXAI
 from tests.providers.conftest import Blobs
 

@@ -9,7 +9,7 @@ Two phases, so an upload whose form fields come after its file can still be chec
 :meth:`AssetIngestor.receive` stores the bytes (refusing unknown or mismatching magic before the
 first chunk is written), :meth:`AssetIngestor.complete` probes, thumbnails and inserts the row,
 and deletes the blobs again if anything fails. :meth:`ingest_stream` and :meth:`ingest_url` do
-both.
+both. The checks (type, references) are in :mod:`actorvid.ingest.checks`.
 
 URLs are fetched on one process-wide :class:`~actorvid.limits.FairPool` keyed by user: users
 take turns and each has at most ``ACTORVID_FETCH_PER_USER`` fetches running, so one tenant's
@@ -40,6 +40,7 @@ from actorvid.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from actorvid.ingest.checks import check_type
 from actorvid.limits import FairPool
 from actorvid.media import magic
 from actorvid.media.ffmpeg import FFmpeg, MediaBusy, MediaInfo, MediaSlots
@@ -47,8 +48,6 @@ from actorvid.media.thumbnail import frame_time, make_thumbnail
 from actorvid.netfetch import DownloadFailed, FetchPolicy, Resolver, fetch, system_resolver
 from actorvid.store import assets as asset_store
 from actorvid.store import blobs
-from actorvid.store import campaigns as campaign_store
-from actorvid.store import clients as client_store
 from actorvid.store.assets import Asset
 from actorvid.store.db import Database
 from actorvid.store.models import Scope
@@ -130,49 +129,6 @@ def _unlink(path: str | None) -> None:
     if path is not None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
-
-
-def check_type(sniffed: magic.Sniffed | None, declared: str | None) -> magic.Sniffed:
-    """Refuse unknown bytes and bytes that disagree with the declared type (415)."""
-    if sniffed is None:
-        raise UnsupportedMediaType(
-            "Unsupported file type: the content is not a supported image (PNG, JPEG, GIF, "
-            "WebP, SVG), video (MP4, MOV, WebM, MKV, AVI), audio (MP3, WAV, OGG, AAC, M4A) "
-            "or document (PDF)")
-    if not sniffed.matches(declared):
-        raise UnsupportedMediaType(
-            f"The file content is {sniffed.asset_type} ({sniffed.format}), "
-            f"but its type was given as {declared}")
-    return sniffed
-
-
-def check_references(db: Database, scope: Scope, *, client_id: str | None,
-                     campaign_id: str | None, loc: Sequence[str] = ("body",)
-                     ) -> tuple[str | None, str | None]:
-    """Make sure the client and campaign exist and are the caller's (422 on the field).
-
-    A campaign implies its client: ``client_id`` is filled from it, and must agree if given.
-    """
-    details: list[dict[str, Any]] = []
-    with db.read() as conn:
-        if client_id is not None and client_store.get_client(conn, client_id,
-                                                             scope=scope) is None:
-            details.append({"loc": [*loc, "clientId"], "msg": "Client not found",
-                            "type": "not_found"})
-        if campaign_id is not None:
-            campaign = campaign_store.get_campaign(conn, campaign_id, scope=scope)
-            if campaign is None:
-                details.append({"loc": [*loc, "campaignId"], "msg": "Campaign not found",
-                                "type": "not_found"})
-            elif client_id is None:
-                client_id = campaign.client_id
-            elif client_id != campaign.client_id:
-                details.append({"loc": [*loc, "campaignId"],
-                                "msg": "Campaign does not belong to this client",
-                                "type": "mismatch"})
-    if details:
-        raise ValidationFailed(details[0]["msg"], details)
-    return client_id, campaign_id
 
 
 class AssetIngestor:
