@@ -28,3 +28,34 @@ def first_brand_color(guidelines: dict[str, Any] | None) -> str:
         if found:
             return found
     return ""
+
+
+DEFAULT_PRIMARY = "1f4e79"  # a calm blue
+DEFAULT_SECONDARY = "f4d35e"  # a warm accent that reads on the blue and on dark stills
+
+
+def brand_colors(guidelines: dict[str, Any] | None) -> tuple[str, str]:
+    """(primary, secondary) as ``rrggbb`` from ``brandGuidelines.colors``: an object with
+    ``primary``/``secondary`` or a list (first, second); defaults where absent or unusable."""
+    colors = (guidelines or {}).get("colors")
+    if isinstance(colors, dict):
+        found = [hex_color(colors.get("primary")), hex_color(colors.get("secondary"))]
+    elif isinstance(colors, list):
+        usable = [c for c in (hex_color(v) for v in colors) if c]
+        found = [*usable[:2], None, None][:2]
+    else:
+        found = [None, None]
+    return found[0] or DEFAULT_PRIMARY, found[1] or DEFAULT_SECONDARY
+
+
+def brand_font_weight(guidelines: dict[str, Any] | None) -> str:
+    """``bold`` (default) or ``regular``, from ``brandGuidelines.fontWeight`` or
+    ``brandGuidelines.typography.weight`` (CSS-style numbers below 600 are regular)."""
+    guidelines = guidelines or {}
+    typography = guidelines.get("typography")
+    value = guidelines.get("fontWeight") or (
+        typography.get("weight") if isinstance(typography, dict) else None)
+    text = str(value or "bold").strip().lower()
+    if text.isdigit():
+        return "bold" if int(text) >= 600 else "regular"
+    return "regular" if text in ("regular", "normal", "light", "book") else "bold"

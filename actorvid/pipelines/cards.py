@@ -1,0 +1,79 @@
+"""A job's title and end cards as shots, for the finish step to join around its clips.
+
+One small entry point, :func:`card_shots`: the finish step gives it the job, its creative
+options and a still of the first and last scene (:func:`scene_still` takes one from a clip),
+and gets back the card shots in the output format to put before and after the clips
+(:meth:`CardShots.around`). Colours and font weight come from the client's brand guidelines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from actorvid.domain.creative import Card, CreativeOptions
+from actorvid.media.cards import card_args
+from actorvid.media.ffmpeg import FFmpeg
+from actorvid.pipelines.deps import PipelineDeps, owner_scope
+from actorvid.store import clients as client_store
+from actorvid.store.jobs import Job
+from actorvid.workflows.brand import brand_colors, brand_font_weight
+
+
+@dataclass(frozen=True)
+class CardShots:
+    """The rendered cards (None where the job has none)."""
+
+    title: Path | None = None
+    end: Path | None = None
+
+    def around(self, clips: Sequence[Path]) -> list[Path]:
+        """``[title, *clips, end]`` without the cards the job does not have."""
+        return [*([self.title] if self.title else []), *clips,
+                *([self.end] if self.end else [])]
+
+
+def scene_still(ffmpeg: FFmpeg, clip: Path, out: Path, *, last: bool) -> Path:
+    """The first (or last) frame of ``clip`` as a PNG: what a card beside it is drawn over."""
+    seek = ["-sseof", "-0.1"] if last else []
+    ffmpeg.run(["-y", *seek, "-i", str(clip), "-frames:v", "1", "-update", "1", str(out)],
+               timeout=60)
+    return out
+
+
+def card_shots(deps: PipelineDeps, job: Job, options: CreativeOptions,
+               first_still: Path | None, last_still: Path | None, workdir: Path) -> CardShots:
+    """Render the job's title card (over ``first_still``) and end card (over ``last_still``)
+    at its frame size into ``workdir``. Without a still a card falls back to the brand colour."""
+    if not options.cards():
+        return CardShots()
+    guidelines = None
+    if job.client_id:
+        with deps.db.read() as conn:
+            client = client_store.get_client(conn, job.client_id, scope=owner_scope(job))
+        guidelines = client.brand_guidelines if client else None
+    return render_cards(deps.ffmpeg(), options, first_still, last_still, workdir,
+                        guidelines=guidelines)
+
+
+def render_cards(ffmpeg: FFmpeg, options: CreativeOptions, first_still: Path | None,
+                 last_still: Path | None, workdir: Path, *,
+                 guidelines: dict[str, object] | None = None) -> CardShots:
+    """:func:`card_shots` without the job: the cards of ``options`` in the brand of
+    ``guidelines`` (defaults when None)."""
+    primary, secondary = brand_colors(guidelines)
+    weight = brand_font_weight(guidelines)
+    width, height = options.frame_size()
+
+    def render(card: Card | None, still: Path | None, name: str) -> Path | None:
+        if card is None:
+            return None
+        out = workdir / f"{name}.mp4"
+        ffmpeg.run(card_args(card, out, workdir, width=width, height=height, still=still,
+                             primary=primary, secondary=secondary, weight=weight),
+                   timeout=300)
+        return out
+
+    return CardShots(render(options.title_card, first_still, "title_card"),
+                     render(options.end_card, last_still, "end_card"))
