@@ -49,7 +49,7 @@ VIDEO_MODELS = ("veo3", "hailuo")
 ASPECTS = creative.ASPECT_RATIOS
 # The clip sizes the models take; the finished video is 720p unless 1080p is asked for.
 RESOLUTIONS = ("512p", "720p", "768p", "1080p")
-CREATIVE_OPTIONS_KEY = "creative_options"  # where a job's parameters keep its CreativeOptions
+CREATIVE_OPTIONS_KEY = creative.PARAMETERS_KEY
 
 CARD = Schema((
     Field("text", "string", required=True, min_length=1, max_length=120,

@@ -17,6 +17,7 @@ from typing import Any
 
 from actorvid import tempspace
 from actorvid.actors.workflow import FinishedVideo, PlannedScene
+from actorvid.domain.creative import PARAMETERS_KEY, CreativeOptions
 from actorvid.errors import MediaError
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.stitch import mux_soundtrack, stitch, video_thumbnail
@@ -83,7 +84,8 @@ class VideoPipeline:
             token = self.deps.accounts.mint_access_token(
                 job.user_id, asset_store.access_resource(asset.id))
             access_url = f"{base}/api/v3/assets/{asset.id}/data?token={token}"
-        return ImageInput(asset.id, asset.content_type, asset.size, asset.blob_id, access_url)
+        return ImageInput(asset.id, asset.content_type, asset.size, asset.blob_id, access_url,
+                          width=asset.width or 0, height=asset.height or 0)
 
     def soundtrack(self, job: Job, clips: Sequence[SubJob]) -> Sequence[PlannedScene]:
         """One music segment per rendered clip, when the request asked for a soundtrack."""
@@ -105,9 +107,17 @@ class VideoPipeline:
         model = sub_job.model if sub_job.model in ("veo3", "hailuo") else "veo3"
         return RenderInput(model=model, first_frame=first, last_frame=last,  # type: ignore[arg-type]
                            prompt=sub_job.prompt, duration=int(round(sub_job.duration)),
-                           aspect_ratio=sub_job.input.get("aspectRatio", "16:9"),
+                           aspect_ratio=self.aspect_ratio(job, sub_job),  # type: ignore[arg-type]
                            resolution=sub_job.input.get("resolution") or "720p",
                            background="" if first else self.brand_color(job))
+
+    def aspect_ratio(self, job: Job, sub_job: SubJob) -> str:
+        """The job's frame ratio (1:1 included: each provider makes what it can of it, see
+        ``models.frame_ratio``); a job from before the creative options keeps its scene's."""
+        document = job.parameters.get(PARAMETERS_KEY)
+        if document:
+            return CreativeOptions.from_document(document).aspect_ratio
+        return str(sub_job.input.get("aspectRatio") or "16:9")
 
     def brand_color(self, job: Job) -> str:
         """The client's first brand colour (``RRGGBB``), for text-only clips; else ""."""
