@@ -3,7 +3,8 @@
 One small entry point, :func:`card_shots`: the finish step gives it the job, its creative
 options and a still of the first and last scene (:func:`scene_still` takes one from a clip),
 and gets back the card shots in the output format to put before and after the clips
-(:meth:`CardShots.around`). Colours and font weight come from the client's brand guidelines.
+(:meth:`CardShots.around`). Colours and font weight come from the client's brand guidelines
+(``colors``: primary then secondary; the weight the first of ``fonts`` names).
 """
 
 from __future__ import annotations

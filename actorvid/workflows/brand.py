@@ -35,8 +35,9 @@ DEFAULT_SECONDARY = "f4d35e"  # a warm accent that reads on the blue and on dark
 
 
 def brand_colors(guidelines: dict[str, Any] | None) -> tuple[str, str]:
-    """(primary, secondary) as ``rrggbb`` from ``brandGuidelines.colors``: an object with
-    ``primary``/``secondary`` or a list (first, second); defaults where absent or unusable."""
+    """(primary, secondary) as ``rrggbb`` from ``brandGuidelines.colors``: a list (the API's
+    shape: first is primary, second secondary) or an object with ``primary``/``secondary``;
+    defaults where absent or unusable."""
     colors = (guidelines or {}).get("colors")
     if isinstance(colors, dict):
         found = [hex_color(colors.get("primary")), hex_color(colors.get("secondary"))]
@@ -49,13 +50,12 @@ def brand_colors(guidelines: dict[str, Any] | None) -> tuple[str, str]:
 
 
 def brand_font_weight(guidelines: dict[str, Any] | None) -> str:
-    """``bold`` (default) or ``regular``, from ``brandGuidelines.fontWeight`` or
-    ``brandGuidelines.typography.weight`` (CSS-style numbers below 600 are regular)."""
-    guidelines = guidelines or {}
-    typography = guidelines.get("typography")
-    value = guidelines.get("fontWeight") or (
-        typography.get("weight") if isinstance(typography, dict) else None)
-    text = str(value or "bold").strip().lower()
-    if text.isdigit():
-        return "bold" if int(text) >= 600 else "regular"
-    return "regular" if text in ("regular", "normal", "light", "book") else "bold"
+    """``bold`` (default) or ``regular``: the weight the first of ``brandGuidelines.fonts``
+    names (``"Inter Regular"``, ``"Lato Light"``, ``"Roboto 400"``); the family itself is not
+    used, cards always draw with the packaged font."""
+    fonts = (guidelines or {}).get("fonts")
+    first = fonts[0] if isinstance(fonts, list) and fonts and isinstance(fonts[0], str) else ""
+    words = first.lower().replace("-", " ").split()
+    if any(w in ("regular", "normal", "light", "book", "thin", "300", "400") for w in words):
+        return "regular"
+    return "bold"

@@ -14,6 +14,12 @@ from actorvid.media import inspect
 from actorvid.media.cards import SAFE_MARGIN, layout, undrawable
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.pipelines.cards import render_cards, scene_still
+from actorvid.workflows.brand import (
+    DEFAULT_PRIMARY,
+    DEFAULT_SECONDARY,
+    brand_colors,
+    brand_font_weight,
+)
 
 LONG_TITLE = ("12 Ocean Drive — a bright four-bedroom villa with pool, garden, sea views "
               "and a wraparound terrace, Ñandú Éclat Straße")
@@ -103,3 +109,11 @@ def test_a_still_card_is_drawn_over_the_softened_scene(ffmpeg, tmp_path):
 def test_characters_the_font_cannot_draw_are_named():
     assert undrawable("Ærø Straße Łódź Ελλάδα Москва · € – “ok”") == []
     assert undrawable("Villa 🏠 东京") == ["🏠", "东", "京"]
+
+
+def test_brand_colours_and_weight_come_from_the_guidelines():
+    assert brand_colors({"colors": ["navy", "#123", "#A0B1C2"]}) == ("112233", "a0b1c2")
+    assert brand_colors({"colors": {"primary": "#000000"}}) == ("000000", DEFAULT_SECONDARY)
+    assert brand_colors(None) == (DEFAULT_PRIMARY, DEFAULT_SECONDARY)
+    assert brand_font_weight({"fonts": ["Inter Regular"]}) == "regular"
+    assert brand_font_weight({"fonts": ["Inter"]}) == brand_font_weight(None) == "bold"
