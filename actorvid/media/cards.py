@@ -40,7 +40,7 @@ GAP_EM = 0.45  # space between title and subtitle, in title ems
 MIN_SIZE = 10  # pixels; below this the text is broken inside words instead
 SHRINK = 0.92
 BLUR_SIGMA = 24
-DARKEN = -0.22  # eq brightness on the still: white text reads on any photo
+DARKEN = -0.32  # eq brightness on the still: white text reads on any photo
 
 
 @dataclass(frozen=True)
@@ -174,9 +174,12 @@ def contrast(a: str, b: str) -> float:
 
 
 def text_colors(background: str | None, accent: str) -> tuple[str, str]:
-    """(title, subtitle) colours: white or near-black, whichever reads on ``background``
-    (None: a darkened photo, so white), and the accent for the subtitle when it reads too."""
-    base = background or "202020"
+    """(title, subtitle) colours: white or near-black, whichever reads on ``background``,
+    and the accent for the subtitle when it reads there too. Over a darkened photo
+    (``background`` None) both are white: no accent is sure to read on every photo."""
+    if background is None:
+        return "ffffff", "ffffff"
+    base = background
     title = "ffffff" if contrast("ffffff", base) >= contrast("111111", base) else "111111"
     subtitle = accent if contrast(accent, base) >= 3.0 else title
     return title, subtitle
@@ -199,7 +202,7 @@ def card_args(card: Card, out: Path, workdir: Path, *, width: int, height: int,
         source = ["-loop", "1", "-framerate", str(FPS), "-t", f"{seconds:.3f}", "-i", str(still)]
         chain = (f"{cover(width, height)},gblur=sigma={BLUR_SIGMA},"
                  f"scale=in_range=auto:out_range=tv:out_color_matrix=bt709,"
-                 f"eq=brightness={DARKEN}:saturation=0.8")
+                 f"eq=brightness={DARKEN}:saturation=0.7")
     else:
         source = ["-f", "lavfi", "-i",
                   f"color=c=0x{primary}:s={width}x{height}:r={FPS}:d={seconds:.3f}"]
