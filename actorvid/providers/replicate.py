@@ -505,7 +505,8 @@ class ReplicateRenderer(_ReplicateService):
                 for piece in self._read_blob(ref.blob_id):
                     handle.write(piece)
             cropped = os.path.join(folder, "cropped.png")
-            self._ffmpeg.run(["-y", "-i", source, "-vf", centre_crop(target),
+            self._ffmpeg.run(["-y", "-i", source, "-vf",
+                              centre_crop(ref.width, ref.height, target),
                               "-frames:v", "1", "-update", "1", cropped], timeout=60)
             with open(cropped, "rb") as handle:
                 data = handle.read()
@@ -568,11 +569,12 @@ class ReplicateMusic(_ReplicateService):
 # --- webhooks -------------------------------------------------------------------------------
 
 
-def centre_crop(ratio: float) -> str:
-    """ffmpeg filter: the largest ``ratio`` (width/height) rectangle at the centre, even
-    sides."""
-    return (f"crop=w='trunc(min(iw,ih*{ratio:.6f})/2)*2':h='trunc(min(ih,iw/{ratio:.6f})/2)*2',"
-            "setsar=1")
+def centre_crop(width: int, height: int, ratio: float) -> str:
+    """ffmpeg filter: the largest ``ratio`` (width/height) rectangle at the centre of a
+    ``width``×``height`` picture, even sides."""
+    w = min(width, round(height * ratio))
+    h = min(height, round(width / ratio))
+    return f"crop={max(2, w - w % 2)}:{max(2, h - h % 2)},setsar=1"
 
 
 def sign_webhook(secret: str, webhook_id: str, timestamp: str | int, body: bytes) -> str:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from actorvid.domain.creative import Card, CreativeOptions, Transition
+from tests.conftest import wait_until
+from tests.fakes.replicate import png_size
 
 
 def test_bad_creative_options_are_a_422_naming_every_field(offline):
@@ -90,3 +94,27 @@ def test_a_brief_takes_the_options_too_and_its_two_ratios_must_agree(offline):
     assert made.status_code == 201, made.text
     view = api.job(made.json()["data"]["id"])["creativeOptions"]
     assert view["aspectRatio"] == "9:16" and view["transition"] == "crossfade"
+
+
+def test_on_replicate_each_model_gets_the_ratio_its_way_and_the_dry_run_prices_it(
+        remote, fake_replicate):
+    api = remote.api
+    dry = {res: api.post("/api/v3/jobs/dry-run", json={
+        "numPairs": 2, "clipDuration": 6, "resolution": res,
+        "aspectRatio": "1:1"}).json()["data"]["costByModel"] for res in ("720p", "1080p")}
+    # Veo 3.1 costs the same per second at both sizes; Hailuo-02's 1080p clip costs more.
+    assert dry["720p"]["veo3"] == dry["1080p"]["veo3"] == pytest.approx(2 * 6 * 0.20)
+    assert dry["1080p"]["hailuo"] == pytest.approx(2 * 0.49)
+    assert dry["720p"]["hailuo"] < dry["1080p"]["hailuo"]
+    campaign = api.campaign()
+    api.images(campaign["id"], 2)  # 320×240 photos: 4:3, the shape of no video
+    api.pairs_job(campaign["id"], numPairs=1, videoModel="hailuo", aspectRatio="1:1")
+    api.pairs_job(campaign["id"], numPairs=1, videoModel="veo3", aspectRatio="1:1")
+    wait_until(lambda: len(fake_replicate.journal.inputs()) >= 2, timeout=120,
+               message="both clips to be asked for")
+    (hailuo,) = fake_replicate.journal.inputs("minimax/hailuo-02")
+    (veo,) = fake_replicate.journal.inputs("google/veo-3.1")
+    assert "aspect_ratio" not in hailuo
+    assert png_size(hailuo["first_frame_image"]) == (240, 240)
+    assert png_size(hailuo["last_frame_image"]) == (240, 240)
+    assert veo["aspect_ratio"] == "16:9" and png_size(veo["image"]) == (320, 180)
