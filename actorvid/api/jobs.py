@@ -144,7 +144,8 @@ STANDARD = Schema((
     Field("creative", "object", required=True, schema=Schema((
         Field("videoSpecs", "object", required=True, schema=Schema((
             Field("duration", "number", required=True, minimum=4, maximum=120),
-            Field("format", "string", nullable=True, enum=ASPECTS, default="16:9"),
+            # No default: absent, the top-level aspectRatio (or 16:9) decides.
+            Field("format", "string", nullable=True, enum=ASPECTS),
             Field("resolution", "string", nullable=True, enum=RESOLUTIONS),
         ))),
         Field("direction", "object", required=True, schema=Schema((
@@ -403,7 +404,7 @@ def standard_frame(body: dict[str, Any]) -> tuple[str | None, str | None]:
     """(aspect ratio, resolution) of a brief: top-level fields or ``creative.videoSpecs``."""
     specs = ((body.get("creative") or {}).get("videoSpecs") or {})
     aspect, spec_format = body.get("aspectRatio"), specs.get("format")
-    if aspect and spec_format and aspect != spec_format and "aspectRatio" in body:
+    if aspect and spec_format and aspect != spec_format:
         raise ValidationFailed.field(["body", "aspectRatio"],
                                      f"aspectRatio {aspect} and creative.videoSpecs.format "
                                      f"{spec_format} differ; send one of them", "conflict")

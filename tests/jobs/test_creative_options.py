@@ -94,6 +94,11 @@ def test_a_brief_takes_the_options_too_and_its_two_ratios_must_agree(offline):
     assert made.status_code == 201, made.text
     view = api.job(made.json()["data"]["id"])["creativeOptions"]
     assert view["aspectRatio"] == "9:16" and view["transition"] == "crossfade"
+    brief["creative"]["videoSpecs"].pop("format")
+    square = api.post("/api/v3/jobs", json={**brief, "aspectRatio": "1:1"})
+    assert square.status_code == 201, square.text
+    assert api.job(square.json()["data"]["id"])["creativeOptions"]["frameSize"] == {
+        "width": 720, "height": 720}
 
 
 def test_on_replicate_each_model_gets_the_ratio_its_way_and_the_dry_run_prices_it(
