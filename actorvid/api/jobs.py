@@ -31,11 +31,11 @@ from actorvid.api.validation import (
 from actorvid.clock import isoformat_z
 from actorvid.domain import creative
 from actorvid.domain.creative import Card, CreativeOptions, Transition
+from actorvid.domain.drafts import SelectedPair
+from actorvid.domain.models import scene_count_for_duration
 from actorvid.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from actorvid.ingest import AssetIngestor, AssetSpec
 from actorvid.media.cards import undrawable
-from actorvid.providers.base import SelectedPair
-from actorvid.providers.models import scene_count_for_duration
 from actorvid.store import clients as client_store
 from actorvid.store import job_views, stamps
 from actorvid.store import jobs as job_store

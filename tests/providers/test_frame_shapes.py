@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from actorvid.domain import models
 from actorvid.media.ffmpeg import FFmpeg
-from actorvid.providers import models
 from actorvid.providers.base import ImageInput, RenderInput
 from actorvid.providers.local import LocalRenderer
 from actorvid.providers.replicate import ReplicateRenderer
