@@ -16,6 +16,7 @@ from pathlib import Path
 from actorvid.domain.creative import Card, CreativeOptions
 from actorvid.media.cards import card_args
 from actorvid.media.ffmpeg import FFmpeg
+from actorvid.media.shots import Shot, normalise_shot
 from actorvid.pipelines.deps import PipelineDeps, owner_scope
 from actorvid.store import clients as client_store
 from actorvid.store.jobs import Job
@@ -56,6 +57,28 @@ def card_shots(deps: PipelineDeps, job: Job, options: CreativeOptions,
         guidelines = client.brand_guidelines if client else None
     return render_cards(deps.ffmpeg(), options, first_still, last_still, workdir,
                         guidelines=guidelines)
+
+
+def with_cards(deps: PipelineDeps, job: Job, options: CreativeOptions, shots: Sequence[Shot],
+               workdir: Path, ffmpeg: FFmpeg) -> list[Shot]:
+    """``[title, *shots, end]`` for the finish step: the cards drawn over the first frame of
+    the first shot and the last frame of the last, made into shots of the job (its frame and
+    the keyframes its transition needs) so they join like any clip."""
+    if not options.cards() or not shots:
+        return list(shots)
+    first = scene_still(ffmpeg, shots[0].path, workdir / "first_still.png", last=False)
+    last = scene_still(ffmpeg, shots[-1].path, workdir / "last_still.png", last=True)
+    cards = card_shots(deps, job, options, first, last, workdir)
+    width, height = options.frame_size()
+
+    def shot(card: Path | None) -> list[Shot]:
+        if card is None:
+            return []
+        return [normalise_shot(ffmpeg, card, card.with_name(f"{card.stem}_shot.mp4"),
+                               width=width, height=height, fit=options.fit,
+                               transition=options.transition)]
+
+    return [*shot(cards.title), *shots, *shot(cards.end)]
 
 
 def render_cards(ffmpeg: FFmpeg, options: CreativeOptions, first_still: Path | None,

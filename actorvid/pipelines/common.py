@@ -23,6 +23,7 @@ from actorvid.errors import MediaError
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.shots import Shot, join_shots, normalise_shot, read_shot
 from actorvid.media.stitch import mux_soundtrack, video_thumbnail
+from actorvid.pipelines.cards import with_cards
 from actorvid.pipelines.deps import PipelineDeps, PipelineError, owner_scope
 from actorvid.pipelines.soundtrack import (
     SoundtrackMaker,
@@ -207,6 +208,8 @@ class VideoPipeline:
         created: list[str] = []
         try:
             shots = [self._shot(job, clip, workdir, ffmpeg) for clip in clips]
+            # The title and end cards (when asked for) join as the first and last shots.
+            shots = with_cards(self.deps, job, options, shots, workdir, ffmpeg)
             joined = join_shots(ffmpeg, shots, workdir / "joined.mp4",
                                 transition=options.transition)
             final_path = joined.path

@@ -8,8 +8,10 @@ import json
 import pytest
 
 from actorvid.domain.creative import Card, CreativeOptions, Transition
+from actorvid.media.ffmpeg import FFmpeg
 from tests.conftest import wait_until
 from tests.fakes.replicate import png_size
+from tests.jobs.conftest import download
 
 
 def test_bad_creative_options_are_a_422_naming_every_field(offline):
@@ -123,3 +125,27 @@ def test_on_replicate_each_model_gets_the_ratio_its_way_and_the_dry_run_prices_i
     assert png_size(hailuo["first_frame_image"]) == (240, 240)
     assert png_size(hailuo["last_frame_image"]) == (240, 240)
     assert veo["aspect_ratio"] == "16:9" and png_size(veo["image"]) == (320, 180)
+
+
+def test_offline_jobs_in_every_ratio_have_the_frame_and_the_formulas_duration(offline,
+                                                                             tmp_path):
+    """End to end: the cards join the clips as shots; cuts and a crossfade keep the formula."""
+    api = offline.api
+    campaign = api.campaign()
+    api.images(campaign["id"], 4)
+    title = {"text": "12 Ocean Drive", "seconds": 2}
+    end = {"text": "Call Ana · 555-0100", "seconds": 2, "background": "brand"}
+    wishes = {"16:9": {"titleCard": title},
+              "9:16": {"titleCard": title, "endCard": end},
+              "1:1": {"endCard": end, "transition": "crossfade", "transitionSeconds": 0.5}}
+    jobs = {ratio: api.pairs_job(campaign["id"], numPairs=2, clipDuration=4, allowReuse=True,
+                                 aspectRatio=ratio, **fields)
+            for ratio, fields in wishes.items()}
+    for ratio, job_id in jobs.items():
+        job = api.wait_status(job_id, "completed", timeout=300)
+        options = CreativeOptions.from_document(job["creativeOptions"])
+        path = download(api, job["videoUrl"], tmp_path / f"{job_id}.mp4")
+        info = FFmpeg.locate().probe(path)
+        assert (info.width, info.height) == options.frame_size(), ratio
+        expected = options.video_seconds([s["duration"] for s in job["scenes"]])
+        assert abs(info.duration - expected) <= 1 / 30 + 1e-6, (ratio, info.duration, expected)
