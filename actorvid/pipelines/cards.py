@@ -18,6 +18,7 @@ from actorvid.media.cards import card_args
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.shots import Shot, normalise_shot
 from actorvid.pipelines.deps import PipelineDeps, owner_scope
+from actorvid.pipelines.soundtrack import screen_times
 from actorvid.store import clients as client_store
 from actorvid.store.jobs import Job
 from actorvid.workflows.brand import brand_colors, brand_font_weight
@@ -34,6 +35,21 @@ class CardShots:
         """``[title, *clips, end]`` without the cards the job does not have."""
         return [*([self.title] if self.title else []), *clips,
                 *([self.end] if self.end else [])]
+
+
+def music_lengths(options: CreativeOptions, clip_seconds: Sequence[float]) -> list[float]:
+    """Seconds of music per clip in a video with the cards of ``options``: each card plays
+    under the music of the scene beside it, so the music still changes only on the clips'
+    joins and the track lasts the whole video (``options.video_seconds``)."""
+    title, end = options.title_card, options.end_card
+    segments = [*([title.seconds] if title else []), *clip_seconds,
+                *([end.seconds] if end else [])]
+    times = screen_times(segments, options.transition.overlap)
+    if title:
+        times = [times[0] + times[1], *times[2:]]
+    if end:
+        times = [*times[:-2], times[-2] + times[-1]]
+    return times
 
 
 def scene_still(ffmpeg: FFmpeg, clip: Path, out: Path, *, last: bool) -> Path:

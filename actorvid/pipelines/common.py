@@ -23,13 +23,12 @@ from actorvid.errors import MediaError
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.shots import Shot, join_shots, normalise_shot, read_shot
 from actorvid.media.stitch import mux_soundtrack, video_thumbnail
-from actorvid.pipelines.cards import with_cards
+from actorvid.pipelines.cards import music_lengths, with_cards
 from actorvid.pipelines.deps import PipelineDeps, PipelineError, owner_scope
 from actorvid.pipelines.soundtrack import (
     SoundtrackMaker,
     plan_segments,
     planned,
-    screen_times,
 )
 from actorvid.providers.base import ImageInput, MusicInput, RenderInput
 from actorvid.store import assets as asset_store
@@ -103,8 +102,7 @@ class VideoPipeline:
         scenes = [board.get(c.scene_number, {}) for c in ordered]
         prompts = [s.get("musicPrompt") or pair_template(c.scene_number).music_prompt
                    for s, c in zip(scenes, ordered, strict=True)]
-        overlap = self.creative(job).transition.overlap
-        lengths = screen_times([float(c.duration) for c in ordered], overlap)
+        lengths = music_lengths(self.creative(job), [float(c.duration) for c in ordered])
         return planned(plan_segments(prompts, lengths,
                                      scene_types=[s.get("sceneType") or "" for s in scenes]))
 

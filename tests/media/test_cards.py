@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from actorvid.domain.creative import Card, CreativeOptions
+from actorvid.domain.creative import Card, CreativeOptions, Transition
 from actorvid.media import inspect
 from actorvid.media.cards import SAFE_MARGIN, layout, undrawable
 from actorvid.media.ffmpeg import FFmpeg
-from actorvid.pipelines.cards import render_cards, scene_still
+from actorvid.pipelines.cards import music_lengths, render_cards, scene_still
 from actorvid.workflows.brand import (
     DEFAULT_PRIMARY,
     DEFAULT_SECONDARY,
@@ -117,3 +117,16 @@ def test_brand_colours_and_weight_come_from_the_guidelines():
     assert brand_colors(None) == (DEFAULT_PRIMARY, DEFAULT_SECONDARY)
     assert brand_font_weight({"fonts": ["Inter Regular"]}) == "regular"
     assert brand_font_weight({"fonts": ["Inter"]}) == brand_font_weight(None) == "bold"
+
+
+def test_the_music_covers_the_cards_and_changes_only_between_clips():
+    plain = CreativeOptions()
+    assert music_lengths(plain, [4, 4]) == [4, 4]
+    options = CreativeOptions(transition=Transition("crossfade", 0.5),
+                              title_card=Card("A", seconds=3), end_card=Card("B", seconds=2))
+    lengths = music_lengths(options, [4, 6])
+    assert len(lengths) == 2
+    assert sum(lengths) == options.video_seconds([4, 6])
+    # The title (3 s) and the first clip share the first segment, up to the middle of the
+    # crossfade between the clips.
+    assert lengths[0] == (3 - 0.25) + (4 - 0.25 - 0.25)
