@@ -127,6 +127,7 @@ def test_on_replicate_each_model_gets_the_ratio_its_way_and_the_dry_run_prices_i
     assert veo["aspect_ratio"] == "16:9" and png_size(veo["image"]) == (320, 180)
 
 
+@pytest.mark.timeout(300)  # six local 4 s renders at 720p: about 100 s on a loaded 2-core box
 def test_offline_jobs_in_every_ratio_have_the_frame_and_the_formulas_duration(offline,
                                                                              tmp_path):
     """End to end: the cards join the clips as shots; cuts and a crossfade keep the formula."""
