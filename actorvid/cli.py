@@ -133,7 +133,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     logging.getLogger().setLevel(logging.WARNING)  # the progress bar is the output
     return demo.main(Path(args.output), keep=args.keep, pairs=args.pairs,
-                     audio=not args.no_audio)
+                     audio=not args.no_audio,
+                     creative=demo.creative_fields(args.aspect, args.title, args.end,
+                                                   args.transition))
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -251,6 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output", default="actorvid-demo.mp4", help="where to write the MP4")
     demo.add_argument("--pairs", type=int, default=4, help="scenes (image pairs)")
     demo.add_argument("--no-audio", action="store_true", help="skip the soundtrack")
+    demo.add_argument("--aspect", choices=("16:9", "9:16", "1:1"), default="16:9",
+                      help="frame shape of the video")
+    demo.add_argument("--title", default="", help="text of a title card before the first scene")
+    demo.add_argument("--end", default="", help="text of an end card after the last scene")
+    demo.add_argument("--transition", choices=("cut", "crossfade", "fadeblack"), default="cut",
+                      help="how one shot gives way to the next")
     demo.add_argument("--keep", action="store_true",
                       help="keep the working folder (its database, photos and key) and print "
                            "where it is")

@@ -102,10 +102,24 @@ def _check(resp: requests.Response, what: str) -> dict[str, Any]:
     return resp.json()["data"]
 
 
+def creative_fields(aspect: str = "16:9", title: str = "", end: str = "",
+                    transition: str = "cut") -> dict[str, Any]:
+    """The job request's creative options for the demo's flags (title and end cards over
+    the brand colour, so they read on the sample photos' bright gradients too)."""
+    fields: dict[str, Any] = {"aspectRatio": aspect, "transition": transition}
+    if title:
+        fields["titleCard"] = {"text": title, "background": "brand"}
+    if end:
+        fields["endCard"] = {"text": end, "background": "brand"}
+    return fields
+
+
 def run_demo(output: Path, *, workdir: Path, pairs: int = 4, clip_duration: float = 4.0,
-             audio: bool = True, timeout: float = 600.0, progress: Progress | None = None
-             ) -> dict[str, Any]:
-    """Make one video and write it to ``output``; returns the finished job."""
+             audio: bool = True, timeout: float = 600.0, progress: Progress | None = None,
+             creative: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Make one video and write it to ``output``; returns the finished job.
+
+    ``creative``: creative options of the job request (see :func:`creative_fields`)."""
     progress = progress or Progress()
     base = load_settings()
     settings = replace(base, db_path=workdir / "demo.db", data_dir=workdir, provider="local")
@@ -121,7 +135,9 @@ def run_demo(output: Path, *, workdir: Path, pairs: int = 4, clip_duration: floa
             return _check(session.request(method, url + path, timeout=60, **kwargs),
                           f"{method} {path}")
 
-        client = call("POST", "/api/v3/clients", json={"name": "Casa Demo"})
+        client = call("POST", "/api/v3/clients", json={
+            "name": "Casa Demo",
+            "brandGuidelines": {"colors": ["#1d4e89", "#f4d35e"], "fonts": ["DejaVu Sans Bold"]}})
         campaign = call("POST", "/api/v3/campaigns", json={
             "clientId": client["id"], "name": "Summer at Casa Demo", "goal": "Bookings",
             "status": "active"})
@@ -138,7 +154,7 @@ def run_demo(output: Path, *, workdir: Path, pairs: int = 4, clip_duration: floa
                                "name": f"{room.title()} {look}", "tags": f'["{room}"]'})
         job = call("POST", "/api/v3/jobs/from-image-pairs", json={
             "campaignId": campaign["id"], "numPairs": pairs, "clipDuration": clip_duration,
-            "autoApprove": True, "generateAudio": audio})
+            "autoApprove": True, "generateAudio": audio, **(creative or {})})
         job_id = job["jobId"]
         deadline = time.monotonic() + timeout
         while True:
@@ -165,11 +181,12 @@ def run_demo(output: Path, *, workdir: Path, pairs: int = 4, clip_duration: floa
         return state
 
 
-def main(output: Path, *, keep: bool = False, pairs: int = 4, audio: bool = True) -> int:
+def main(output: Path, *, keep: bool = False, pairs: int = 4, audio: bool = True,
+         creative: dict[str, Any] | None = None) -> int:
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="actorvid-demo-"))
     try:
-        job = run_demo(output, workdir=workdir, pairs=pairs, audio=audio)
+        job = run_demo(output, workdir=workdir, pairs=pairs, audio=audio, creative=creative)
     except (DemoFailed, ActorvidError, OSError, requests.RequestException) as exc:
         print(f"\ndemo failed: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
         return 1

@@ -29,10 +29,13 @@ from actorvid.api.validation import (
     read_json,
 )
 from actorvid.clock import isoformat_z
+from actorvid.domain import creative
+from actorvid.domain.creative import Card, CreativeOptions, Transition
 from actorvid.domain.drafts import SelectedPair
 from actorvid.domain.models import scene_count_for_duration
 from actorvid.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from actorvid.ingest import AssetIngestor, AssetSpec
+from actorvid.media.cards import undrawable
 from actorvid.store import clients as client_store
 from actorvid.store import job_views, stamps
 from actorvid.store import jobs as job_store
@@ -43,8 +46,41 @@ from actorvid.workflows.scenes import pair_template
 from actorvid.workflows.storyboard import RenderOptions, estimate, pairs_storyboard, summarize
 
 VIDEO_MODELS = ("veo3", "hailuo")
-ASPECTS = ("16:9", "9:16")
+ASPECTS = creative.ASPECT_RATIOS
+# The clip sizes the models take; the finished video is 720p unless 1080p is asked for.
 RESOLUTIONS = ("512p", "720p", "768p", "1080p")
+CREATIVE_OPTIONS_KEY = creative.PARAMETERS_KEY
+
+CARD = Schema((
+    Field("text", "string", required=True, min_length=1, max_length=120,
+          description="The card's main line (wraps and shrinks to fit the frame)."),
+    Field("subtitle", "string", nullable=True, max_length=200, default=""),
+    Field("seconds", "number", nullable=True, minimum=creative.CARD_SECONDS[0],
+          maximum=creative.CARD_SECONDS[1], default=creative.DEFAULT_CARD_SECONDS),
+    Field("background", "string", nullable=True, enum=creative.CARD_BACKGROUNDS,
+          default="still", description="still: a softened still of the neighbouring scene; "
+                                       "brand: the client's brand colour."),
+), name="Card")
+
+# The creative options every job request takes besides its frame shape (aspectRatio and
+# resolution, which each request type already names in its own way).
+CREATIVE_FIELDS = (
+    Field("fit", "string", nullable=True, enum=creative.FITS, default="crop",
+          description="How a clip of another shape fills the frame: crop at the centre, or "
+                      "pad with black bars."),
+    Field("transition", "string", nullable=True, enum=creative.TRANSITIONS, default="cut"),
+    Field("transitionSeconds", "number", nullable=True, minimum=creative.TRANSITION_SECONDS[0],
+          maximum=creative.TRANSITION_SECONDS[1], default=creative.DEFAULT_TRANSITION_SECONDS,
+          description="Overlap of two shots for crossfade and fadeblack (the video gets this "
+                      "much shorter per join)."),
+    Field("titleCard", "object", nullable=True, schema=CARD,
+          description="A card before the first scene."),
+    Field("endCard", "object", nullable=True, schema=CARD,
+          description="A card after the last scene."),
+    Field("musicVolume", "number", nullable=True, minimum=0.0, maximum=1.0,
+          default=creative.DEFAULT_MUSIC_VOLUME,
+          description="Soundtrack level under any clip audio (the mix keeps its loudness)."),
+)
 
 _RENDER_FIELDS = (
     Field("clipDuration", "number", nullable=True, minimum=1, maximum=30),
@@ -53,6 +89,7 @@ _RENDER_FIELDS = (
     Field("resolution", "string", nullable=True, enum=RESOLUTIONS),
     Field("autoApprove", "boolean", default=False),
     Field("generateAudio", "boolean", default=False),
+    *CREATIVE_FIELDS,
 )
 
 IMAGE_PAIRS = Schema((
@@ -107,7 +144,8 @@ STANDARD = Schema((
     Field("creative", "object", required=True, schema=Schema((
         Field("videoSpecs", "object", required=True, schema=Schema((
             Field("duration", "number", required=True, minimum=4, maximum=120),
-            Field("format", "string", nullable=True, enum=ASPECTS, default="16:9"),
+            # No default: absent, the top-level aspectRatio (or 16:9) decides.
+            Field("format", "string", nullable=True, enum=ASPECTS),
             Field("resolution", "string", nullable=True, enum=RESOLUTIONS),
         ))),
         Field("direction", "object", required=True, schema=Schema((
@@ -135,6 +173,9 @@ STANDARD = Schema((
         Field("autoApprove", "boolean", default=False),
     ))),
     Field("generateAudio", "boolean", default=False),
+    # The brief's creative.videoSpecs.format names the ratio too; both given must agree.
+    Field("aspectRatio", "string", nullable=True, enum=ASPECTS),
+    *CREATIVE_FIELDS,
 ), name="StandardJobRequest")
 
 DRY_RUN = Schema((
@@ -143,6 +184,8 @@ DRY_RUN = Schema((
     Field("videoModel", "string", nullable=True, enum=VIDEO_MODELS),
     Field("resolution", "string", nullable=True, enum=RESOLUTIONS),
     Field("generateAudio", "boolean", default=False),
+    Field("aspectRatio", "string", nullable=True, enum=ASPECTS),
+    *CREATIVE_FIELDS,
     Field("creative", "object", nullable=True),
     Field("context", "object", nullable=True),
     Field("adBasics", "object", nullable=True),
@@ -275,6 +318,7 @@ def job_view(job: Job, counts: job_views.JobCounts, subs: list[SubJob]) -> dict[
         "estimatedCost": job.estimated_cost or 0.0,
         "actualCost": job.actual_cost or 0.0,
         "audio": _audio_view(job),
+        "creativeOptions": creative_view(job),
         "provider": job.provider,
         "campaignId": job.campaign_id,
         "clientId": job.client_id,
@@ -310,6 +354,76 @@ def render_options(ctx: AppContext, body: dict[str, Any]) -> RenderOptions:
                          resolution=body.get("resolution") or "",
                          aspect_ratio=body.get("aspectRatio") or "16:9",
                          provider=renderer)
+
+
+def frame_resolution(resolution: str | None) -> str:
+    """The finished video's resolution: 1080p when asked for, else 720p (the clip sizes
+    512p/768p of Hailuo-02 are scaled to the 720p frame)."""
+    return "1080p" if resolution == "1080p" else "720p"
+
+
+def _card(document: dict[str, Any] | None, loc: list[str | int],
+          details: list[dict[str, Any]]) -> Card | None:
+    if not document:
+        return None
+    for key in ("text", "subtitle"):
+        missing = undrawable(document.get(key) or "")
+        if missing:
+            shown = " ".join(f"{c!r} (U+{ord(c):04X})" for c in missing[:5])
+            details.append({"loc": [*loc, key], "type": "unsupported_characters",
+                             "msg": f"{key} has characters the card font cannot draw: {shown}"})
+    return Card(text=" ".join(document["text"].split()),
+                subtitle=" ".join((document.get("subtitle") or "").split()),
+                seconds=float(document.get("seconds") or creative.DEFAULT_CARD_SECONDS),
+                background=document.get("background") or "still")
+
+
+def creative_options(body: dict[str, Any], *, aspect_ratio: str | None,
+                     resolution: str | None) -> CreativeOptions:
+    """The request's creative options, parsed once here (the schema checked each field);
+    a 422 for card text the font cannot draw, rather than boxes in the video."""
+    details: list[dict[str, Any]] = []
+    title = _card(body.get("titleCard"), ["body", "titleCard"], details)
+    end = _card(body.get("endCard"), ["body", "endCard"], details)
+    if details:
+        raise ValidationFailed(details[0]["msg"], details)
+    volume = body.get("musicVolume")
+    return CreativeOptions(
+        aspect_ratio=aspect_ratio if aspect_ratio in creative.ASPECT_RATIOS  # type: ignore[arg-type]
+        else "16:9",
+        resolution=frame_resolution(resolution),  # type: ignore[arg-type]
+        fit=body.get("fit") or "crop",
+        transition=Transition(body.get("transition") or "cut",
+                              float(body.get("transitionSeconds")
+                                    or creative.DEFAULT_TRANSITION_SECONDS)),
+        title_card=title, end_card=end,
+        music_volume=float(volume) if volume is not None else creative.DEFAULT_MUSIC_VOLUME)
+
+
+def standard_frame(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(aspect ratio, resolution) of a brief: top-level fields or ``creative.videoSpecs``."""
+    specs = ((body.get("creative") or {}).get("videoSpecs") or {})
+    aspect, spec_format = body.get("aspectRatio"), specs.get("format")
+    if aspect and spec_format and aspect != spec_format:
+        raise ValidationFailed.field(["body", "aspectRatio"],
+                                     f"aspectRatio {aspect} and creative.videoSpecs.format "
+                                     f"{spec_format} differ; send one of them", "conflict")
+    resolution = (body.get("resolution") or specs.get("resolution")
+                  or (body.get("advanced") or {}).get("resolution"))
+    return aspect or spec_format, resolution
+
+
+def options_view(options: CreativeOptions) -> dict[str, Any]:
+    """Creative options as the request names them, with the frame they make."""
+    view = options.to_document()
+    view.pop("version", None)
+    width, height = options.frame_size()
+    return {**view, "frameSize": {"width": width, "height": height}}
+
+
+def creative_view(job: Job) -> dict[str, Any]:
+    """The job's creative options (the defaults for a job from before they existed)."""
+    return options_view(CreativeOptions.from_document(job.parameters.get(CREATIVE_OPTIONS_KEY)))
 
 
 def coordinator(ctx: AppContext) -> CoordinatorHandle:
@@ -363,6 +477,9 @@ class ImagePairJobs:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, IMAGE_PAIRS, max_bytes=self.ctx.settings.max_json_bytes)
+        body[CREATIVE_OPTIONS_KEY] = creative_options(
+            body, aspect_ratio=body.get("aspectRatio"),
+            resolution=body.get("resolution")).to_document()
         campaign = load_campaign(self.ctx, req, body["campaignId"])
         client_id = body.get("clientId") or campaign.client_id
         _check_client(self.ctx, req, client_id, ["body", "clientId"])
@@ -387,6 +504,9 @@ class PropertyJobs:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, PROPERTY, max_bytes=self.ctx.settings.max_json_bytes)
+        body[CREATIVE_OPTIONS_KEY] = creative_options(
+            body, aspect_ratio=body.get("aspectRatio"),
+            resolution=body.get("resolution")).to_document()
         campaign = load_campaign(self.ctx, req, body["campaignId"])
         ids = [p["id"] for p in body["photos"]]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -430,6 +550,9 @@ class JobCollection:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, STANDARD, max_bytes=self.ctx.settings.max_json_bytes)
+        aspect, resolution = standard_frame(body)
+        body[CREATIVE_OPTIONS_KEY] = creative_options(
+            body, aspect_ratio=aspect, resolution=resolution).to_document()
         context = body["context"]
         _check_client(self.ctx, req, context["clientId"], ["body", "context", "clientId"])
         campaign_id = context.get("campaignId")
@@ -503,19 +626,32 @@ class DryRun:
             scenes = scene_count_for_duration(float(target))
         else:
             scenes = 7
-        options = render_options(self.ctx, {
-            **body, "clipDuration": body.get("clipDuration") or (
-                float(target) / scenes if isinstance(target, (int, float)) and target else None),
-        })
+        aspect, resolution = standard_frame(body)
+        frame = creative_options(body, aspect_ratio=aspect, resolution=resolution)
+        wish = {**body, "aspectRatio": frame.aspect_ratio, "resolution": resolution,
+                "clipDuration": body.get("clipDuration") or (
+                    float(target) / scenes if isinstance(target, (int, float)) and target
+                    else None)}
+        options = render_options(self.ctx, wish)
         quote = estimate(scenes, options)
+        # What the same scenes cost with each model at this resolution, to compare.
+        by_model = {model: estimate(scenes, render_options(self.ctx, {**wish,
+                                                                      "videoModel": model}))
+                    for model in VIDEO_MODELS}
         valid_until = isoformat_z(self.ctx.clock() + timedelta(hours=24))
         ok(resp, {"estimatedCost": quote["estimatedCost"], "currency": "USD",
                   "breakdown": {"video_rendering": quote["estimatedCost"], "selection": 0.0,
                                 "soundtrack": 0.0},
                   "scenes": scenes, "clipDuration": quote["clipDuration"],
-                  "totalDuration": quote["totalDuration"], "model": quote["model"],
+                  # Cards add their seconds; each join of a crossfade/fadeblack takes its
+                  # overlap off (CreativeOptions.video_seconds).
+                  "totalDuration": round(frame.video_seconds(
+                      [quote["clipDuration"]] * scenes), 3),
+                  "model": quote["model"],
                   "resolution": quote["resolution"], "provider": options.provider,
                   "adjustments": quote["adjustments"],
+                  "costByModel": {model: q["estimatedCost"] for model, q in by_model.items()},
+                  "creativeOptions": options_view(frame),
                   "validUntil": valid_until})
 
 

@@ -71,6 +71,7 @@ from actorvid.api.operations import job_errors as _job_errors
 from actorvid.api.operations import param as _param
 from actorvid.api.paths import API
 from actorvid.api.validation import Schema
+from actorvid.domain import creative
 from actorvid.media.magic import ASSET_TYPES
 from actorvid.store.assets import Asset
 from actorvid.store.campaigns import STATUSES as CAMPAIGN_STATUSES
@@ -188,7 +189,8 @@ PROPERTY_TYPES: dict[str, dict[str, dict[str, Any]]] = {
         "scenes": list_of("Scene"), "videoUrl": STR_OR_NULL, "thumbnailUrl": STR_OR_NULL,
         "duration": NUM_OR_NULL, "clipCount": nullable("integer"), "partial": BOOL,
         "failedScenes": {"type": "array"}, "error": STR_OR_NULL, "estimatedCost": NUM,
-        "actualCost": NUM, "audio": ref("AudioInfo"), "provider": STR_OR_NULL,
+        "actualCost": NUM, "audio": ref("AudioInfo"),
+        "creativeOptions": ref("CreativeOptions"), "provider": STR_OR_NULL,
         "campaignId": STR_OR_NULL, "clientId": STR_OR_NULL, "approvedAt": STR_OR_NULL,
         "createdAt": STR, "updatedAt": STR, "completedAt": STR_OR_NULL,
     },
@@ -282,6 +284,7 @@ def _hand_components() -> dict[str, dict[str, Any]]:
                                                 "type": STR}}}}}}},
         "AudioInfo": {"type": "object", "required": ["status"],
                       "properties": {"status": STR, "requested": BOOL}},
+        "CreativeOptions": _creative_options(),
         "AiVideo": {"type": "object", "required": list(ai_video), "properties": ai_video},
         "GeneratedVideo": {"type": "object", "required": list(generated),
                            "properties": generated},
@@ -345,7 +348,30 @@ def _dry_run_ok() -> dict[str, Any]:
                                          "additionalProperties": NUM},
                            "scenes": INT, "clipDuration": NUM, "totalDuration": NUM,
                            "model": STR, "resolution": STR_OR_NULL, "provider": STR,
-                           "adjustments": ADJUSTMENTS, "validUntil": STR}}
+                           "adjustments": ADJUSTMENTS,
+                           "costByModel": {"type": "object", "additionalProperties": NUM,
+                                           "description": "the same scenes with each video "
+                                                          "model at this resolution"},
+                           "creativeOptions": ref("CreativeOptions"),
+                           "validUntil": STR}}
+
+
+def _creative_options() -> dict[str, Any]:
+    """The creative options as a job and a dry-run show them (what the request asked, with
+    the defaults filled in, and the frame they make)."""
+    fields = {f.name: f.json_schema() for f in jobs.CREATIVE_FIELDS}
+    for name in ("titleCard", "endCard"):
+        fields[name] = {**jobs.CARD.json_schema(), "type": ["object", "null"]}
+    properties = {
+        "aspectRatio": {"type": "string", "enum": list(creative.ASPECT_RATIOS)},
+        "resolution": {"type": "string", "enum": list(creative.RESOLUTIONS),
+                       "description": "of the finished video (clips of other sizes are "
+                                      "scaled to it)"},
+        **fields,
+        "frameSize": {"type": "object", "required": ["width", "height"],
+                      "properties": {"width": INT, "height": INT}},
+    }
+    return {"type": "object", "required": list(properties), "properties": properties}
 
 
 _STATUS_FILTER = _param("status", {"type": "string", "enum": list(JOB_STATUSES)})

@@ -28,6 +28,8 @@ CARD_SECONDS = (2.0, 5.0)
 DEFAULT_TRANSITION_SECONDS = 0.5
 DEFAULT_CARD_SECONDS = 3.0
 DEFAULT_MUSIC_VOLUME = 0.8
+# Where a job's parameters keep its options (CreativeOptions.to_document()).
+PARAMETERS_KEY = "creative_options"
 
 # Short side in pixels for each resolution; the long side follows from the ratio.
 _SHORT_SIDE = {"720p": 720, "1080p": 1080}

@@ -80,9 +80,12 @@ def render_spec(model: str, duration: float | None, resolution: str = "",
     raise ValueError(f"unknown video model {model!r}")
 
 
+_RATIO = re.compile(r"\s*(\d+(?:\.\d+)?)\s*[:x/]\s*(\d+(?:\.\d+)?)\s*")
+
+
 def normalize_aspect(aspect_ratio: str) -> str:
     """``16:9`` or ``9:16``: portrait-ish ratios (``9:16``, ``4:5``, ``3:4``) become ``9:16``."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*[:x/]\s*(\d+(?:\.\d+)?)\s*", aspect_ratio or "")
+    match = _RATIO.fullmatch(aspect_ratio or "")
     if not match:
         return "16:9"
     w, h = float(match.group(1)), float(match.group(2))
@@ -96,9 +99,31 @@ def frame_size(resolution: str, aspect_ratio: str) -> tuple[int, int]:
     """
     short = _height(resolution)
     long_ = int(round(short * 16 / 9 / 2)) * 2
+    if aspect_ratio == "1:1":
+        return short, short
     if normalize_aspect(aspect_ratio) == "9:16":
         return short, long_
     return long_, short
+
+
+def frame_ratio(model: str, aspect_ratio: str) -> str:
+    """The shape the first and last frames are cropped to before ``model`` gets them.
+
+    Veo 3.1 renders 16:9 or 9:16 (a 1:1 job renders 16:9, cropped to a square afterwards), so
+    its frames match the ratio it renders. Hailuo-02 has no aspect input and follows its first
+    frame, so its frames are cut to the job's own ratio, square included.
+    """
+    if model == "hailuo" and aspect_ratio == "1:1":
+        return "1:1"
+    return normalize_aspect(aspect_ratio)
+
+
+def ratio_value(aspect_ratio: str) -> float:
+    """``16:9`` → 1.777…; a ratio that does not parse is 16:9."""
+    match = _RATIO.fullmatch(aspect_ratio or "")
+    if not match or not float(match.group(2)):
+        return 16 / 9
+    return float(match.group(1)) / float(match.group(2))
 
 
 def _frames(first_key: str, first: str | None, last_key: str, last: str | None

@@ -17,18 +17,18 @@ from typing import Any
 
 from actorvid import tempspace
 from actorvid.actors.workflow import FinishedVideo, NormalisedClip, PlannedScene
-from actorvid.domain.creative import DEFAULT_MUSIC_VOLUME, CreativeOptions
+from actorvid.domain.creative import DEFAULT_MUSIC_VOLUME, PARAMETERS_KEY, CreativeOptions
 from actorvid.domain.models import frame_size
 from actorvid.errors import MediaError
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.shots import Shot, join_shots, normalise_shot, read_shot
 from actorvid.media.stitch import mux_soundtrack, video_thumbnail
+from actorvid.pipelines.cards import music_lengths, with_cards
 from actorvid.pipelines.deps import PipelineDeps, PipelineError, owner_scope
 from actorvid.pipelines.soundtrack import (
     SoundtrackMaker,
     plan_segments,
     planned,
-    screen_times,
 )
 from actorvid.providers.base import ImageInput, MusicInput, RenderInput
 from actorvid.store import assets as asset_store
@@ -90,7 +90,8 @@ class VideoPipeline:
             token = self.deps.accounts.mint_access_token(
                 job.user_id, asset_store.access_resource(asset.id))
             access_url = f"{base}/api/v3/assets/{asset.id}/data?token={token}"
-        return ImageInput(asset.id, asset.content_type, asset.size, asset.blob_id, access_url)
+        return ImageInput(asset.id, asset.content_type, asset.size, asset.blob_id, access_url,
+                          width=asset.width or 0, height=asset.height or 0)
 
     def soundtrack(self, job: Job, clips: Sequence[SubJob]) -> Sequence[PlannedScene]:
         """One music segment per rendered clip, when the request asked for a soundtrack."""
@@ -101,8 +102,7 @@ class VideoPipeline:
         scenes = [board.get(c.scene_number, {}) for c in ordered]
         prompts = [s.get("musicPrompt") or pair_template(c.scene_number).music_prompt
                    for s, c in zip(scenes, ordered, strict=True)]
-        overlap = self.creative(job).transition.overlap
-        lengths = screen_times([float(c.duration) for c in ordered], overlap)
+        lengths = music_lengths(self.creative(job), [float(c.duration) for c in ordered])
         return planned(plan_segments(prompts, lengths,
                                      scene_types=[s.get("sceneType") or "" for s in scenes]))
 
@@ -114,9 +114,17 @@ class VideoPipeline:
         model = sub_job.model if sub_job.model in ("veo3", "hailuo") else "veo3"
         return RenderInput(model=model, first_frame=first, last_frame=last,  # type: ignore[arg-type]
                            prompt=sub_job.prompt, duration=int(round(sub_job.duration)),
-                           aspect_ratio=sub_job.input.get("aspectRatio", "16:9"),
+                           aspect_ratio=self.aspect_ratio(job, sub_job),  # type: ignore[arg-type]
                            resolution=sub_job.input.get("resolution") or "720p",
                            background="" if first else self.brand_color(job))
+
+    def aspect_ratio(self, job: Job, sub_job: SubJob) -> str:
+        """The job's frame ratio (1:1 included: each provider makes what it can of it, see
+        ``models.frame_ratio``); a job from before the creative options keeps its scene's."""
+        document = job.parameters.get(PARAMETERS_KEY)
+        if document:
+            return CreativeOptions.from_document(document).aspect_ratio
+        return str(sub_job.input.get("aspectRatio") or "16:9")
 
     def brand_color(self, job: Job) -> str:
         """The client's first brand colour (``RRGGBB``), for text-only clips; else ""."""
@@ -198,6 +206,8 @@ class VideoPipeline:
         created: list[str] = []
         try:
             shots = [self._shot(job, clip, workdir, ffmpeg) for clip in clips]
+            # The title and end cards (when asked for) join as the first and last shots.
+            shots = with_cards(self.deps, job, options, shots, workdir, ffmpeg)
             joined = join_shots(ffmpeg, shots, workdir / "joined.mp4",
                                 transition=options.transition)
             final_path = joined.path

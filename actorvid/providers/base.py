@@ -24,7 +24,9 @@ PredictionStatus = Literal["starting", "processing", "succeeded", "failed", "can
 TERMINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "canceled", "aborted"})
 
 VideoModel = Literal["veo3", "hailuo"]
-AspectRatio = Literal["16:9", "9:16"]
+# The job's frame: 1:1 is rendered by the models at 16:9 (or, for Hailuo-02, from a square
+# first frame) and cropped; the local renderer makes it natively.
+AspectRatio = Literal["16:9", "9:16", "1:1"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,10 @@ class ImageInput:
     # A short-lived URL of ours, when ACTORVID_PUBLIC_BASE_URL is set; otherwise empty and the
     # provider sends a data: URI or uploads the file.
     access_url: str = ""
+    # Pixel size when known (images): a provider crops a photo of another shape to the ratio
+    # it renders, around the centre, before sending it.
+    width: int = 0
+    height: int = 0
 
 
 @dataclass(frozen=True)

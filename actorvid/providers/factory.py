@@ -77,7 +77,8 @@ def build_providers(settings: Settings, read_blob: ReadBlob, *,
             webhook_url=webhook_url if webhook_url is not None else settings.replicate_webhook_url)
         shared: dict[str, Any] = {"mint_url": mint_url,
                                   "public_base_url": settings.public_base_url}
-        renderer: PredictionService = ReplicateRenderer(client, read_blob, **shared)
+        renderer: PredictionService = ReplicateRenderer(
+            client, read_blob, ffmpeg=ffmpeg or FFmpeg.locate(settings.ffmpeg), **shared)
         music: PredictionService = ReplicateMusic(client, read_blob, **shared)
     else:
         ff = ffmpeg or FFmpeg.locate(settings.ffmpeg)

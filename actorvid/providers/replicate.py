@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import tempfile
 import threading
 from collections import OrderedDict
@@ -35,6 +36,7 @@ from actorvid.clock import isoformat_z
 from actorvid.config import Secret
 from actorvid.domain import models
 from actorvid.errors import ProviderError
+from actorvid.media.ffmpeg import FFmpeg
 from actorvid.providers.base import (
     CreateOutcomeUnknown,
     ImageInput,
@@ -53,6 +55,8 @@ from actorvid.providers.http import (
 logger = logging.getLogger(__name__)
 
 DATA_URI_MAX_BYTES = 256 * 1024  # Replicate's advice for data: URIs
+# A photo whose shape is within this share of the ratio a model renders is sent as it is.
+RATIO_TOLERANCE = 0.01
 DOWNLOAD_PIECE = 256 * 1024
 STATUSES = ("starting", "processing", "succeeded", "failed", "canceled", "aborted")
 
@@ -401,21 +405,27 @@ class _ReplicateService:
             return ref.access_url
         if self._public_base_url and self._mint_url is not None:
             return self._mint_url(ref)
+        return self.bytes_uri(self._read_blob(ref.blob_id), ref.content_type,
+                              name=ref.asset_id, upload=upload)
+
+    def bytes_uri(self, pieces: Iterator[bytes], content_type: str, *, name: str,
+                  upload: bool = True) -> str:
+        """A ``data:`` URI of the bytes up to 256 KB, else a Files API upload."""
         with tempfile.SpooledTemporaryFile(max_size=self._data_uri_max + 1) as spool:
             size = 0
-            for piece in self._read_blob(ref.blob_id):
+            for piece in pieces:
                 spool.write(piece)
                 size += len(piece)
             spool.seek(0)
             if size <= self._data_uri_max:
                 encoded = base64.b64encode(spool.read()).decode("ascii")
-                return f"data:{ref.content_type};base64,{encoded}"
+                return f"data:{content_type};base64,{encoded}"
             if not upload:
                 return ANY_FILE
-            ext = ref.content_type.rsplit("/", 1)[-1].split("+")[0] or "bin"
+            ext = content_type.rsplit("/", 1)[-1].split("+")[0] or "bin"
             spooled: Any = spool  # a SpooledTemporaryFile is a binary file object
-            return self.client.upload_file(spooled, filename=f"{ref.asset_id}.{ext}",
-                                           content_type=ref.content_type)
+            return self.client.upload_file(spooled, filename=f"{name}.{ext}",
+                                           content_type=content_type)
 
     def find(self, tag: str, inputs: RenderInput | MusicInput | None = None,
              since: datetime | None = None) -> Prediction | None:
@@ -448,20 +458,57 @@ class _ReplicateService:
 
 
 class ReplicateRenderer(_ReplicateService):
-    """Video clips: first frame → last frame with Veo 3.1 or Hailuo-02."""
+    """Video clips: first frame → last frame with Veo 3.1 or Hailuo-02.
+
+    A photo of another shape than the model will render is cropped around its centre first
+    (:func:`~actorvid.domain.models.frame_ratio`): Hailuo-02 has no aspect input and
+    follows its first frame, and a Veo frame of the wrong shape would be fitted by the model
+    its own way. Cropping needs ``ffmpeg`` and the photo's size; without them the photo goes
+    as it is.
+    """
+
+    def __init__(self, client: ReplicateClient, read_blob: ReadBlob, *,
+                 ffmpeg: FFmpeg | None = None, **kwargs: Any) -> None:
+        super().__init__(client, read_blob, **kwargs)
+        self._ffmpeg = ffmpeg
 
     def build_input(self, inputs: RenderInput, *, upload: bool = True
                     ) -> tuple[str, dict[str, Any]]:
         spec = models.render_spec(inputs.model, inputs.duration, inputs.resolution,
                                   inputs.aspect_ratio)
+        ratio = models.frame_ratio(spec.model, inputs.aspect_ratio)
         # No frames: a text-to-video prediction (the image fields are left out).
-        first = self.file_uri(inputs.first_frame, upload=upload) if inputs.first_frame else None
-        last = self.file_uri(inputs.last_frame, upload=upload) if inputs.last_frame else None
+        first = self.frame_uri(inputs.first_frame, ratio, upload=upload) \
+            if inputs.first_frame else None
+        last = self.frame_uri(inputs.last_frame, ratio, upload=upload) \
+            if inputs.last_frame else None
         if spec.model == "veo3":
             return models.VEO_MODEL, models.veo_input(spec, prompt=inputs.prompt, image=first,
                                                       last_frame=last)
         return models.HAILUO_MODEL, models.hailuo_input(
             spec, prompt=inputs.prompt, first_frame_image=first, last_frame_image=last)
+
+    def frame_uri(self, ref: ImageInput, ratio: str, *, upload: bool = True) -> str:
+        """:meth:`file_uri` of the photo, cropped at its centre to ``ratio`` when its own
+        shape differs (the cropped PNG goes as bytes: our URL serves the original)."""
+        if self._ffmpeg is None or not ref.width or not ref.height:
+            return self.file_uri(ref, upload=upload)
+        target = models.ratio_value(ratio)
+        if abs(ref.width / ref.height - target) <= RATIO_TOLERANCE * target:
+            return self.file_uri(ref, upload=upload)
+        with tempfile.TemporaryDirectory(prefix="actorvid-frame-") as folder:
+            source = os.path.join(folder, "source")
+            with open(source, "wb") as handle:
+                for piece in self._read_blob(ref.blob_id):
+                    handle.write(piece)
+            cropped = os.path.join(folder, "cropped.png")
+            self._ffmpeg.run(["-y", "-i", source, "-vf",
+                              centre_crop(ref.width, ref.height, target),
+                              "-frames:v", "1", "-update", "1", cropped], timeout=60)
+            with open(cropped, "rb") as handle:
+                data = handle.read()
+        return self.bytes_uri(iter([data]), "image/png", name=f"{ref.asset_id}-{ratio}",
+                              upload=upload)
 
     def match_key(self, inputs: RenderInput | MusicInput
                   ) -> tuple[str, str | None, dict[str, Any]]:
@@ -514,3 +561,11 @@ class ReplicateMusic(_ReplicateService):
             return 0.0
         duration = inputs.duration if isinstance(inputs, MusicInput) else 0
         return models.music_cost(duration, prediction.predict_time)
+
+
+def centre_crop(width: int, height: int, ratio: float) -> str:
+    """ffmpeg filter: the largest ``ratio`` (width/height) rectangle at the centre of a
+    ``width``×``height`` picture, even sides."""
+    w = min(width, round(height * ratio))
+    h = min(height, round(width / ratio))
+    return f"crop={max(2, w - w % 2)}:{max(2, h - h % 2)},setsar=1"

@@ -30,4 +30,5 @@ def render_wish(brief: dict[str, Any], scenes: int) -> dict[str, Any]:
     return {"videoModel": advanced.get("videoModel") or "veo3",
             "clipDuration": target_duration(brief) / max(scenes, 1),
             "resolution": specs.get("resolution") or advanced.get("resolution"),
-            "aspectRatio": specs.get("format") or "16:9"}
+            # A brief may name its ratio at the top level too (the API made sure both agree).
+            "aspectRatio": specs.get("format") or brief.get("aspectRatio") or "16:9"}

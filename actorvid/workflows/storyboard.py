@@ -65,7 +65,14 @@ def adjustments(options: RenderOptions, spec: RenderSpec) -> list[dict[str, Any]
         found.append({"field": "resolution", "requested": options.resolution,
                       "used": spec.resolution,
                       "note": f"{name} renders {spec.resolution} here: {why}."})
-    if options.aspect_ratio and normalize_aspect(options.aspect_ratio) != options.aspect_ratio:
+    if options.aspect_ratio == "1:1":
+        # A square video: the local renderer draws it natively; a model renders 16:9 (Veo)
+        # or from a square first frame (Hailuo), and the finish crops to the square.
+        if options.paid and spec.model == "veo3":
+            found.append({"field": "aspectRatio", "requested": "1:1", "used": "16:9",
+                          "note": f"{name} makes 16:9 or 9:16 clips; they are rendered at "
+                                  "16:9 and cropped to a square at the centre."})
+    elif options.aspect_ratio and normalize_aspect(options.aspect_ratio) != options.aspect_ratio:
         found.append({"field": "aspectRatio", "requested": options.aspect_ratio,
                       "used": spec.aspect_ratio,
                       "note": f"Clips are made at 16:9 or 9:16; {options.aspect_ratio} became "

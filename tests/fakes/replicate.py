@@ -192,6 +192,27 @@ def cross_field_problem(model: str, data: dict[str, Any]) -> str | None:
     return None
 
 
+def png_size(uri: Any) -> tuple[int, int] | None:
+    """Width and height of a PNG sent as a ``data:`` URI (from its IHDR chunk), else None."""
+    if not isinstance(uri, str) or not uri.startswith("data:image/png;base64,"):
+        return None
+    head = base64.b64decode(uri.split(",", 1)[1][:44] + "==")
+    if len(head) < 24 or head[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def output_size(data: dict[str, Any]) -> tuple[int, int]:
+    """A small clip of the shape the model would make: Veo follows ``aspect_ratio``; Hailuo-02
+    has no aspect input and follows its first frame (a PNG's own shape, 16:9 otherwise)."""
+    if "aspect_ratio" in data or "first_frame_image" not in data:
+        return (72, 128) if data.get("aspect_ratio") == "9:16" else (128, 72)
+    size = png_size(data["first_frame_image"])
+    if size is None or size[0] > size[1]:
+        return 128, 72
+    return (72, 128) if size[1] > size[0] else (96, 96)
+
+
 # --- state -------------------------------------------------------------------------------------
 
 
@@ -279,6 +300,12 @@ class Journal:
     def creates(self) -> int:
         """Predictions actually created (what would be paid for)."""
         return len(self._state.predictions)
+
+    def inputs(self, model: str | None = None) -> list[dict[str, Any]]:
+        """The input of every prediction the fake accepted (``model``: ``owner/name``);
+        inputs it refused with a 422 never become predictions."""
+        return [p.input for p in self._state.all_predictions()
+                if model is None or p.model == model]
 
     def max_in_flight(self, prefix: str = "") -> int:
         """Most predictions with a tag starting with ``prefix`` running at one moment."""
@@ -489,7 +516,7 @@ class FakeReplicate:
             data = pred.input
             if REGISTRY[pred.model].output == "video":
                 duration = int(data.get("duration") or (8 if "veo" in pred.model else 6))
-                w, h = (72, 128) if data.get("aspect_ratio") == "9:16" else (128, 72)
+                w, h = output_size(data)
                 name = f"output-{duration}s-{w}x{h}.mp4"
 
                 def maker(path: Path) -> Path:
