@@ -14,6 +14,7 @@ from typing import Any
 import falcon
 
 from actorvid.actors.runtime import CoordinatorHandle
+from actorvid.api import previews
 from actorvid.api.assets import url_import
 from actorvid.api.campaigns import load_campaign
 from actorvid.api.conditional import not_modified
@@ -43,6 +44,14 @@ from actorvid.workflows.scenes import pair_template
 from actorvid.workflows.storyboard import RenderOptions, estimate, pairs_storyboard, summarize
 
 VIDEO_MODELS = ("veo3", "hailuo")
+# Issue 19: a free local preview of the storyboard (default: yes, unless autoApprove).
+PREVIEW_FIELDS = (
+    Field("preview", "boolean", nullable=True,
+          description="Render a free local preview of the storyboard (default: true, "
+                      "false with autoApprove)"),
+    Field("keepPreview", "boolean", default=False,
+          description="Keep the preview after the job completes"),
+)
 ASPECTS = ("16:9", "9:16")
 RESOLUTIONS = ("512p", "720p", "768p", "1080p")
 
@@ -53,6 +62,7 @@ _RENDER_FIELDS = (
     Field("resolution", "string", nullable=True, enum=RESOLUTIONS),
     Field("autoApprove", "boolean", default=False),
     Field("generateAudio", "boolean", default=False),
+    *PREVIEW_FIELDS,
 )
 
 IMAGE_PAIRS = Schema((
@@ -135,6 +145,7 @@ STANDARD = Schema((
         Field("autoApprove", "boolean", default=False),
     ))),
     Field("generateAudio", "boolean", default=False),
+    *PREVIEW_FIELDS,
 ), name="StandardJobRequest")
 
 DRY_RUN = Schema((
@@ -147,6 +158,11 @@ DRY_RUN = Schema((
     Field("context", "object", nullable=True),
     Field("adBasics", "object", nullable=True),
     Field("advanced", "object", nullable=True),
+    Field("preview", "boolean", default=False,
+          description="Also render a draft preview (kept one hour, never a job)"),
+    Field("assetIds", "array", nullable=True, max_items=60,
+          items=Field("assetId", "string", max_length=64),
+          description="Images for the draft preview, two per scene in order"),
 ), name="DryRunRequest")
 
 ACTION = Schema((
@@ -509,7 +525,9 @@ class DryRun:
         })
         quote = estimate(scenes, options)
         valid_until = isoformat_z(self.ctx.clock() + timedelta(hours=24))
-        ok(resp, {"estimatedCost": quote["estimatedCost"], "currency": "USD",
+        preview = (previews.start_draft(self.ctx, req, body, scenes, options)
+                   if body.get("preview") else None)
+        ok(resp, {"preview": preview,"estimatedCost": quote["estimatedCost"], "currency": "USD",
                   "breakdown": {"video_rendering": quote["estimatedCost"], "selection": 0.0,
                                 "soundtrack": 0.0},
                   "scenes": scenes, "clipDuration": quote["clipDuration"],
@@ -533,7 +551,8 @@ class JobItem:
             job = job_store.get_job(conn, number, scope=scope)
             counts = job_views.job_counts(conn, job.id)
             subs = job_store.list_sub_jobs(conn, job.id)
-        ok(resp, job_view(job, counts, subs))
+            preview = previews.read_job_preview(conn, job)
+        ok(resp, {**job_view(job, counts, subs), "preview": preview})
 
     def on_post_approve(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
         job = load_job(self.ctx, req, job_id)
@@ -620,6 +639,7 @@ def _save_scenes(ctx: AppContext, job: Job, scenes: list[dict[str, Any]]) -> dic
     with ctx.db.write() as conn:
         job_views.replace_storyboard(conn, job.id, storyboard=board,
                                      estimated_cost=board["estimatedCost"], now=ctx.now())
+    previews.storyboard_changed(ctx, job.id)
     return board
 
 
