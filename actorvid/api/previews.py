@@ -51,7 +51,10 @@ def job_preview_view(job: Job, preview: Preview | None) -> dict[str, Any]:
     its way while the job still wants one), or ``none``; ``url`` only for a ready preview of
     the current storyboard."""
     if preview is None:
-        return {"status": "none", "url": None, "renderedFor": None}
+        # Wanted but not started yet (the PreviewActor hears of the storyboard a moment after
+        # it is written): say it is coming rather than that there is none.
+        coming = wants_preview(job.parameters, job.status) and bool(job.storyboard)
+        return {"status": "rendering" if coming else "none", "url": None, "renderedFor": None}
     status = preview.status
     if preview.rendered_for != job_rendered_for(job.storyboard, job.parameters):
         status = "stale"
