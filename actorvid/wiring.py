@@ -131,7 +131,8 @@ def preview_maker(deps: PipelineDeps, read_blob: Callable[[str], Iterator[bytes]
     workers = max(1, deps.settings.media_workers)
     # Outputs are fetched at once; a short retention keeps their temp copies few.
     return PreviewMaker(deps, LocalRenderer(read_blob, ffmpeg=low, workers=workers,
-                                            fps=PREVIEW_FPS, retention=600.0),
+                                            fps=PREVIEW_FPS, preset="ultrafast",
+                                            retention=600.0),
                         LocalMusic(read_blob, ffmpeg=low, workers=1, retention=600.0), low)
 
 

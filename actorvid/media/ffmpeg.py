@@ -67,7 +67,10 @@ class MediaSlots:
     ``ACTORVID_MEDIA_WORKERS=2`` means two ffmpeg processes, not two per pool.
 
     A freed slot goes to a waiter of the most urgent ``priority`` (lowest number) first, so a
-    finish step waiting behind previews gets the next free slot before any of them.
+    finish step waiting behind previews gets the next free slot before any of them. And a
+    less urgent caller never takes the last free slot (when there is more than one), so paid
+    work that arrives while previews run finds a slot at once instead of waiting for a
+    preview's ffmpeg to end.
     """
 
     def __init__(self, limit: int) -> None:
@@ -77,7 +80,8 @@ class MediaSlots:
         self._changed = threading.Condition(threading.Lock())
 
     def _may_take(self, priority: int) -> bool:
-        return self._busy < self.limit and not any(
+        room = self.limit if priority <= PRIORITY_NORMAL or self.limit == 1 else self.limit - 1
+        return self._busy < room and not any(
             count for level, count in self._waiters.items() if level < priority)
 
     def acquire(self, timeout: float | None = None, *, priority: int = PRIORITY_NORMAL) -> bool:

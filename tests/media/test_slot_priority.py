@@ -9,7 +9,7 @@ from tests.conftest import wait_until
 
 
 def test_a_freed_slot_goes_to_the_normal_waiter_before_earlier_previews() -> None:
-    slots = MediaSlots(1)
+    slots = MediaSlots(1)  # one slot: previews may take it, but never before a finish step
     assert slots.acquire(timeout=1)
     order: list[str] = []
     done = threading.Lock()
@@ -41,5 +41,15 @@ def test_a_preview_takes_a_free_slot_and_times_out_behind_normal_waiters() -> No
     slots.release()
     assert slots.acquire()
     assert not slots.acquire(timeout=0.05, priority=PRIORITY_PREVIEW)
+    slots.release()
+    assert slots.busy == 0
+
+
+def test_previews_leave_the_last_slot_to_paid_work() -> None:
+    slots = MediaSlots(2)
+    assert slots.acquire(timeout=1, priority=PRIORITY_PREVIEW)
+    assert not slots.acquire(timeout=0.05, priority=PRIORITY_PREVIEW)
+    assert slots.acquire(timeout=0)  # a finish step arriving now does not wait
+    slots.release()
     slots.release()
     assert slots.busy == 0
