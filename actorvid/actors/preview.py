@@ -123,10 +123,15 @@ class PreviewActor(SupervisedActor):
             self._cancel(key)
             self._job_ended(job, current)
             return
-        if not wants_preview(job.parameters, job.status):
-            return  # approved (the storyboard can no longer change): let a render finish
-        version = job_rendered_for(job.storyboard, job.parameters)
         running = self._renders.get(key)
+        if not wants_preview(job.parameters, job.status):
+            # Approved: the storyboard can no longer change, so a render under way finishes;
+            # one that a restart interrupted is started again below, anything else stays.
+            interrupted = (current is not None and current.status == "rendering"
+                           and running is None and job.status == "video_processing")
+            if not interrupted:
+                return
+        version = job_rendered_for(job.storyboard, job.parameters)
         if current is not None and current.rendered_for == version:
             if current.status in ("ready", "failed"):
                 return

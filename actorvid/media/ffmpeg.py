@@ -7,6 +7,7 @@ probing reads ``ffmpeg -i`` output instead of depending on a second binary.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -57,6 +58,7 @@ class MediaBusy(MediaError):
 # else is waiting for.
 PRIORITY_NORMAL = 0
 PRIORITY_PREVIEW = 10
+BACKGROUND_NICE = 19  # the CPU niceness of ffmpeg children below PRIORITY_NORMAL
 
 
 class MediaSlots:
@@ -154,6 +156,11 @@ class FFmpeg:
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             except OSError as exc:
                 raise MediaError(f"ffmpeg could not be started ({exc.strerror})") from None
+            if self.priority > PRIORITY_NORMAL:
+                # Less urgent work also yields the CPU: a preview's ffmpeg running beside a
+                # finish step gets what the finish step leaves (nice 19), not half the cores.
+                with contextlib.suppress(OSError, AttributeError):
+                    os.setpriority(os.PRIO_PROCESS, proc.pid, BACKGROUND_NICE)
             if on_process is not None:
                 on_process(proc)
             try:
