@@ -527,14 +527,14 @@ class DryRun:
         valid_until = isoformat_z(self.ctx.clock() + timedelta(hours=24))
         preview = (previews.start_draft(self.ctx, req, body, scenes, options)
                    if body.get("preview") else None)
-        ok(resp, {"preview": preview,"estimatedCost": quote["estimatedCost"], "currency": "USD",
+        ok(resp, {"estimatedCost": quote["estimatedCost"], "currency": "USD",
                   "breakdown": {"video_rendering": quote["estimatedCost"], "selection": 0.0,
                                 "soundtrack": 0.0},
                   "scenes": scenes, "clipDuration": quote["clipDuration"],
                   "totalDuration": quote["totalDuration"], "model": quote["model"],
                   "resolution": quote["resolution"], "provider": options.provider,
                   "adjustments": quote["adjustments"],
-                  "validUntil": valid_until})
+                  "validUntil": valid_until, "preview": preview})
 
 
 class JobItem:
