@@ -10,6 +10,7 @@ Runs the app in this process (offline: local renderer and music), over HTTP on l
    50 ms) alone, then again while three 7 × 8 s dry-run draft previews render.
 
     .venv/bin/python bench/preview.py
+    .venv/bin/python bench/preview.py --finish-rounds 2   # part 2 only, alone/busy in turn
 """
 
 from __future__ import annotations
@@ -71,13 +72,17 @@ def finish_seconds(api: Api, job_id: int) -> float:
 
 
 def main() -> int:
+    rounds = int(sys.argv[2]) if sys.argv[1:2] == ["--finish-rounds"] else 0
     with tempfile.TemporaryDirectory(prefix="actorvid-bench-preview-") as folder:
         work = Path(folder)
         settings = load_settings({"ACTORVID_DB": str(work / "bench.db"),
                                   "ACTORVID_DATA_DIR": str(work), "ACTORVID_PROVIDER": "local",
                                   "ACTORVID_SCRYPT_PARAMS": TEST_SCRYPT}, dotenv=None)
         for server in start_server(settings, FAST):
-            run(server, work)
+            if rounds:
+                finish_rounds(server, work, rounds)
+            else:
+                run(server, work)
     return 0
 
 
@@ -122,6 +127,27 @@ def run(server: Server, work: Path) -> None:
     print(f"| finish step of 2 × 8 s, alone | {finish_alone:.2f} s |")
     print(f"| same, 3 draft previews rendering ({rendering} still at its end) | "
           f"{finish_busy:.2f} s |")
+
+
+def finish_rounds(server: Server, work: Path, rounds: int) -> None:
+    """The finish step alone and beside three draft previews, in turn, ``rounds`` times (the
+    drafts of a round are done before the next round starts)."""
+    api = server.api
+    campaign = api.campaign()
+    ids = photos(api, campaign["id"], 14, work)
+    print("| round | finish alone (s) | finish beside 3 previews (s) |")
+    print("|---:|---:|---:|")
+    for number in range(1, rounds + 1):
+        alone = finish_seconds(api, api.pairs_job(campaign["id"], numPairs=2, clipDuration=8,
+                                                  preview=False))
+        busy_job = api.pairs_job(campaign["id"], numPairs=2, clipDuration=8, preview=False)
+        drafts = [api.post("/api/v3/jobs/dry-run", json={
+            "numPairs": 7, "clipDuration": 8, "preview": True,
+            "assetIds": ids[n:] + ids[:n]}).json()["data"]["preview"]["id"] for n in range(3)]
+        busy = finish_seconds(api, busy_job)
+        wait(lambda: all(api.get(f"/api/v3/previews/{d}").json()["data"]["status"] != "rendering"
+                         for d in drafts), interval=1.0)  # noqa: B023 (waited for here)
+        print(f"| {number} | {alone:.2f} | {busy:.2f} |", flush=True)
 
 
 if __name__ == "__main__":
