@@ -13,7 +13,7 @@ from actorvid import security
 from actorvid.clock import Clock, isoformat_z, parse_iso, utc_now
 from actorvid.credcache import CredentialCache, Proven
 from actorvid.errors import NotFound, Unauthorized
-from actorvid.legacy.credentials import LegacyKeyGuard, check_bcrypt, is_bcrypt_hash
+from actorvid.legacy_hashes import LegacyKeyGuard, check_bcrypt, is_bcrypt_hash
 from actorvid.store import legacy as legacy_store
 from actorvid.store import users as user_store
 from actorvid.store.db import Database

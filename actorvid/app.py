@@ -28,6 +28,7 @@ from actorvid.api.jobs import add_job_routes
 from actorvid.api.media_routes import add_media_routes
 from actorvid.api.metrics import MetricsResource, RequestMetricsMiddleware
 from actorvid.api.middleware import AuthMiddleware, RequestIdMiddleware, StreamGuardMiddleware
+from actorvid.api.paths import API
 from actorvid.api.previews import add_preview_routes
 from actorvid.clock import Clock, IdFactory, new_uuid, utc_now
 from actorvid.config import Settings, load_settings
@@ -35,13 +36,12 @@ from actorvid.ingest import AssetIngestor
 from actorvid.logs import configure_logging
 from actorvid.media.ffmpeg import MediaSlots
 from actorvid.metrics import LimiterState, Metrics, StateSources
-from actorvid.serving import quiet_queue_warnings, send_deadline
+from actorvid.serving import install_stop_signals, quiet_queue_warnings, send_deadline
 from actorvid.store import blobs, ownership
 from actorvid.store.db import Database, open_database
 
 logger = logging.getLogger(__name__)
 
-API = "/api/v3"
 
 
 class NotFoundSink:
@@ -241,7 +241,8 @@ def create_app(
         atexit.register(_close_at_exit, ctx)
         if (threading.current_thread() is threading.main_thread()
                 and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL):
-            signal.signal(signal.SIGTERM, _interrupt)
+            # SIGINT is waitress-serve's own (Ctrl-C); SIGUSR1 is left to the host process.
+            install_stop_signals(_interrupt, signals=(signal.SIGTERM,), thread_dump=False)
     return build_app(ctx)
 
 

@@ -11,7 +11,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from actorvid.config import LOG_LEVELS, ConfigError, load_settings
 
@@ -35,20 +35,21 @@ def _configure_logging(level: str | None) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import signal
 
-    import pykka.debug
     from waitress import wasyncore
 
     from actorvid.app import build_app, create_context
-    from actorvid.serving import make_server
+    from actorvid.serving import install_stop_signals, make_server
 
     settings = load_settings()
     ctx = create_context(settings, start_actors=True)
+    # Our own socket map (waitress's public ``map`` argument), to close every connection below.
+    sockets: dict[int, Any] = {}
     # Refuse an oversize body before waitress spools it to disk (the app answers 413 too).
     server = make_server(build_app(ctx), host=args.host, port=args.port,
                          threads=args.threads, connection_limit=args.connection_limit,
-                         max_request_body_size=settings.max_upload_bytes + 1024 * 1024)
+                         max_request_body_size=settings.max_upload_bytes + 1024 * 1024,
+                         map=sockets)
 
     class Stop(KeyboardInterrupt):
         """Raised by the signal handler; waitress's loop lets exactly this kind through."""
@@ -64,9 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if first and state["serving"]:
             raise Stop
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGUSR1, lambda signum, frame: pykka.debug.log_thread_tracebacks())
+    install_stop_signals(stop)
     try:
         # Announced once the handlers are in place, so a supervisor's early SIGTERM is clean.
         logger.info("actorvid listening on http://%s:%s", args.host,
@@ -79,7 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         state["serving"] = False
         # Finish the requests being served, then drop idle keep-alive connections.
         server.task_dispatcher.shutdown(timeout=10)
-        wasyncore.close_all(server._map)
+        wasyncore.close_all(sockets)
         # Then the actors, leaf-first within their deadline: every job stays resumable.
         ctx.close()
     logger.info("actorvid stopped")

@@ -1,9 +1,10 @@
 """The one error hierarchy of actorvid.
 
-Client-facing errors are named after the codes of the HTTP contract (``spec/api.md``) and carry
-their status; ``actorvid.api.errors`` is the only place that turns them into responses. Internal
-errors end in ``Error`` and never reach a client as they are: the API reports them as a generic
-500 (or 502 for a provider) with the request id, and logs the detail.
+Client-facing errors are named after the ``code`` the API answers with in the error envelope
+(``not_found``, ``validation_failed``, ...; see docs/architecture.md, HTTP) and carry their status;
+``actorvid.api.errors`` is the only place that turns them into responses. Internal errors end
+in ``Error`` and never reach a client as they are: the API reports them as a generic 500 (or
+502 for a provider) with the request id, and logs the detail.
 """
 
 from __future__ import annotations
@@ -54,12 +55,6 @@ class NotFound(ActorvidError):
     code = "not_found"
     status = 404
     message = "Not found"
-
-
-class MethodNotAllowed(ActorvidError):
-    code = "method_not_allowed"
-    status = 405
-    message = "Method not allowed"
 
 
 class Conflict(ActorvidError):
@@ -116,12 +111,6 @@ class RateLimited(ActorvidError):
     def __init__(self, message: str | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-class BadGateway(ActorvidError):
-    code = "bad_gateway"
-    status = 502
-    message = "An upstream service failed"
 
 
 class ServiceUnavailable(ActorvidError):

@@ -7,6 +7,8 @@
 :class:`FairPool` runs work for many owners on a few threads: owners take turns (round robin)
 and none runs more than ``per_owner`` items at once, so one tenant's slow URLs wait behind its
 own queue, never in front of another tenant's work.
+
+:class:`TokenBucket` spreads work out over time (prediction creates, checks of old bcrypt keys).
 """
 
 from __future__ import annotations
@@ -152,3 +154,36 @@ class FairPool:
                     if self._running[owner] <= 0:
                         del self._running[owner]
                     self._cond.notify_all()
+
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``capacity`` saved up; starts full.
+
+    Not locked and never sleeps: its owner holds its own lock around a call (it guards more
+    state than the bucket) and decides how to wait for the seconds :meth:`take` answers.
+    """
+
+    def __init__(self, rate: float, capacity: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self._tokens = capacity
+        self._updated = now
+
+    def level(self, now: float) -> float:
+        """Tokens available at ``now``, without taking one."""
+        return min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+
+    def take(self, now: float) -> float:
+        """Take a token (returns 0) or say how many seconds until one is there."""
+        self._tokens = self.level(now)
+        self._updated = now
+        # A hair of tolerance: refilled budget lands a float rounding short of 1.
+        if self._tokens >= 1.0 - 1e-9:
+            self._tokens = max(0.0, self._tokens - 1.0)
+            return 0.0
+        return (1.0 - self._tokens) / self.rate
+
+    def empty(self) -> None:
+        """Spend everything saved up (a provider said 429); refilling goes on from the last
+        take, as it did when this lived in the create limiter."""
+        self._tokens = 0.0

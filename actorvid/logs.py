@@ -9,13 +9,18 @@ them, else read from the message's prefix, whose convention is ``job 42 scene <i
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import re
 from datetime import UTC, datetime
 
-from actorvid.api.envelope import request_id_var
 from actorvid.clock import isoformat_z
+
+# The id of the HTTP request being served on this thread: set by the API's request-id middleware,
+# read by the envelope and by every log record. Kept here, at the bottom of the layers, because
+# both the API and the logging set-up read it.
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import socket
 import struct
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pykka.debug
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
@@ -129,16 +131,17 @@ def background_server(app: Any, *, threads: int = 4, **options: Any) -> Iterator
     The loop runs in small steps so it is stopped from its own thread: closing waitress's
     sockets from another thread while it sits in ``select()`` is a race.
     """
-    server = make_server(app, host="127.0.0.1", port=0, threads=threads, **options)
+    sockets: dict[int, Any] = {}  # waitress's public ``map`` argument: the loop below runs it
+    server = make_server(app, host="127.0.0.1", port=0, threads=threads, map=sockets, **options)
     stop = threading.Event()
 
     def loop() -> None:
         try:
             while not stop.is_set():
-                wasyncore.loop(timeout=0.05, map=server._map, count=1)
+                wasyncore.loop(timeout=0.05, map=sockets, count=1)
         finally:
             server.task_dispatcher.shutdown(timeout=10)
-            wasyncore.close_all(server._map)
+            wasyncore.close_all(sockets)
 
     thread = threading.Thread(target=loop, name="actorvid-server", daemon=True)
     thread.start()
@@ -247,3 +250,26 @@ def send_deadline(timeout: float) -> SendDeadline:
         if timeout not in _deadlines:
             _deadlines[timeout] = SendDeadline(timeout)
         return _deadlines[timeout]
+
+
+SignalHandler = Callable[[int, Any], None]
+
+
+def install_stop_signals(on_stop: SignalHandler, *,
+                         signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT),
+                         thread_dump: bool = True) -> Callable[[], None]:
+    """The one place a process of ours takes its stop signals: ``on_stop`` handles ``signals``
+    and, with ``thread_dump``, SIGUSR1 logs every thread's stack. What stopping means differs
+    (``actorvid serve`` leaves waitress's loop, ``waitress-serve`` gets a Ctrl-C, a bare actor
+    system stops on a thread), so the handler is the caller's. Call from the main thread;
+    returns a function that puts the previous handlers back."""
+    previous = {sig: signal.signal(sig, on_stop) for sig in signals}
+    if thread_dump:
+        previous[signal.SIGUSR1] = signal.signal(
+            signal.SIGUSR1, lambda signum, frame: pykka.debug.log_thread_tracebacks())
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore

@@ -235,4 +235,3 @@ class RootSupervisor(SupervisedActor):
         super()._die(*exc_info)
         reason = str(exc_info[1]) if exc_info[1] is not None else "unknown"
         logger.critical("root supervisor failed: %s; the actor tree is down", reason)
-        self.services.on_fatal(reason)

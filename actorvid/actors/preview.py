@@ -7,7 +7,7 @@ media slots at a lower priority than finish steps, so a preview never delays pai
 
 What it does is decided from the rows each time (``RefreshPreview`` is idempotent): the job's
 status and request options say whether it wants a preview, and the storyboard's fingerprint
-(:func:`actorvid.workflows.preview.job_rendered_for`) says which one. So a restart — of the
+(:func:`actorvid.domain.preview.job_rendered_for`) says which one. So a restart — of the
 actor or of the process — simply looks again: renders that were in flight are started again
 from their rows, and a storyboard that changed while nobody listened gets its preview.
 """
@@ -22,6 +22,7 @@ from actorvid.actors.messages import PurgePreviews, RefreshPreview, RenderDraft,
 from actorvid.actors.services import Services
 from actorvid.actors.supervision import ParentLink, SupervisedActor
 from actorvid.actors.timers import TimerHandle
+from actorvid.domain.preview import job_rendered_for, keep_after_completion, wants_preview
 from actorvid.errors import NotFound
 from actorvid.media.preview import CancelToken
 from actorvid.store import jobs
@@ -29,7 +30,6 @@ from actorvid.store import previews as preview_store
 from actorvid.store.blobs import delete_blob
 from actorvid.store.jobs import Job
 from actorvid.store.previews import Preview
-from actorvid.workflows.preview import job_rendered_for, keep_after_completion, wants_preview
 
 logger = logging.getLogger(__name__)
 

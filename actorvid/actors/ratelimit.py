@@ -12,6 +12,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from actorvid.limits import TokenBucket
+
 
 class CreateLimiter:
     def __init__(self, per_minute: int, *, burst: int = 5,
@@ -19,8 +21,7 @@ class CreateLimiter:
         self.rate = per_minute / 60.0
         self.burst = max(1, burst)
         self.clock = clock
-        self._tokens = float(self.burst)
-        self._updated = clock()
+        self._bucket = TokenBucket(self.rate, float(self.burst), clock())
         self._paused_until = 0.0
         self.pauses = 0  # 429 pauses so far (for the metrics)
         self._lock = threading.Lock()
@@ -31,23 +32,17 @@ class CreateLimiter:
             now = self.clock()
             if now < self._paused_until:
                 return self._paused_until - now
-            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
-            self._updated = now
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
-                return 0.0
-            return (1.0 - self._tokens) / self.rate
+            return self._bucket.take(now)
 
     def pause(self, seconds: float) -> None:
         """The provider said 429: nobody creates for ``seconds``."""
         with self._lock:
             self._paused_until = max(self._paused_until, self.clock() + max(0.0, seconds))
-            self._tokens = 0.0
+            self._bucket.empty()
             self.pauses += 1
 
     def state(self) -> tuple[float, float]:
         """(tokens available now, seconds of pause left), without taking a token."""
         with self._lock:
             now = self.clock()
-            tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
-            return tokens, max(0.0, self._paused_until - now)
+            return self._bucket.level(now), max(0.0, self._paused_until - now)

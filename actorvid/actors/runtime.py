@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -50,6 +49,7 @@ from actorvid.actors.workflow import JobWorkflow
 from actorvid.errors import Conflict, ServiceUnavailable
 from actorvid.metrics import NO_METRICS, PredictionEvents
 from actorvid.providers.base import PredictionService
+from actorvid.serving import install_stop_signals
 from actorvid.store.db import Database
 
 logger = logging.getLogger(__name__)
@@ -143,7 +143,6 @@ class ActorSystem:
         self._root: pykka.ActorRef[Any] | None = None
         self._services: Services | None = None
         self._stopped = threading.Event()
-        self.fatal: str | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -164,7 +163,7 @@ class ActorSystem:
                 io_pool=WorkPool("actorvid-io", opts.io_workers,
                                  per_owner=max(1, opts.io_workers // 2)), options=opts,
                 limiter=CreateLimiter(opts.creates_per_minute, burst=opts.create_burst),
-                on_fatal=self._on_fatal, metrics=self.metrics, previews=self.previews,
+                metrics=self.metrics, previews=self.previews,
                 # One worker: previews take turns, and their ffmpeg children queue behind
                 # every finish step for the media slots anyway.
                 preview_pool=WorkPool("actorvid-preview", 1))
@@ -174,9 +173,6 @@ class ActorSystem:
             _RUNNING[key] = self
             logger.info("actor system started on %s", self.db.path)
         return self
-
-    def _on_fatal(self, reason: str) -> None:
-        self.fatal = reason
 
     @property
     def limiter(self) -> CreateLimiter | None:
@@ -212,6 +208,9 @@ class ActorSystem:
             root.stop(block=True, timeout=timeout)
         except pykka.Timeout:
             logger.error("bug: the root supervisor did not stop within %.1fs", timeout)
+        # Which registered actors are this system's: pykka's registry is per process (tests
+        # run several systems at once) and has no public link from a ref to its actor, and
+        # asking a survivor would wait on it; the ref's weak reference never waits.
         survivors = [ref for ref in pykka.ActorRegistry.get_all()
                      if getattr(ref._actor_weakref(), "services", None) is services]  # noqa: SLF001
         for ref in survivors:
@@ -275,14 +274,7 @@ def install_signal_handlers(system: ActorSystem, *,
         logger.info("signal %d: stopping the actor system", signum)
         threading.Thread(target=shutdown, name="actorvid-shutdown").start()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, pykka.debug.log_thread_tracebacks)
-
-    def restore() -> None:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-    return restore
+    return install_stop_signals(on_signal)
 
 
 __all__ = ["ActorSystem", "AlreadyRunning", "CoordinatorHandle", "RuntimeOptions",

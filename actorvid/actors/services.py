@@ -3,7 +3,7 @@ no globals)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -69,8 +69,6 @@ class Services:
     io_pool: WorkPool
     options: RuntimeOptions
     limiter: CreateLimiter
-    # Called when the root supervisor itself gives up (the tree is gone).
-    on_fatal: Callable[[str], None] = lambda reason: None
     # Time and ids come from here, never from the globals, so tests can choose them.
     clock: Clock = utc_now
     new_id: IdFactory = new_uuid

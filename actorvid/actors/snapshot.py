@@ -20,7 +20,10 @@ from actorvid.actors.supervision import Describe
 
 def _peek(ref: pykka.ActorRef[Any]) -> dict[str, Any]:
     """Fields an actor writes atomically (single attribute stores), readable while it is stuck."""
-    actor = ref._actor_weakref()  # noqa: SLF001 - a read-only look for debugging
+    # pykka offers no public way from a ref to its actor, and asking the actor (ask, proxy)
+    # would wait on a stuck one, which is what this view must show; reading three attributes
+    # through the ref's weak reference never waits.
+    actor = ref._actor_weakref()  # noqa: SLF001
     return {
         "last_message": getattr(actor, "last_message", None),
         "last_message_at": getattr(actor, "last_message_at", None),
@@ -37,6 +40,8 @@ def _node(ref: pykka.ActorRef[Any], kind: str, *, child_id: str | None = None,
         "child_id": child_id,
         **(labels or {}),
         "state": None,
+        # actor_inbox is public on ActorRef; its ActorInbox protocol has no size, but the
+        # threading actors' inbox is a queue.Queue, whose qsize() is public.
         "mailbox": ref.actor_inbox.qsize(),  # type: ignore[attr-defined]
         "started_at": started_at,
         "restarts": restarts,

@@ -26,6 +26,7 @@ from actorvid.api.campaigns import load_campaign
 from actorvid.api.conditional import not_modified
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok, ok_page
+from actorvid.api.paths import API
 from actorvid.api.validation import Field, Schema, pagination, query_enum, query_str, read_json
 from actorvid.errors import (
     ActorvidError,
@@ -46,7 +47,6 @@ from actorvid.store.assets import Asset
 
 logger = logging.getLogger(__name__)
 
-API = "/api/v3"
 MAX_BULK = 100
 # What a client told "too many URL imports" should wait: imports end within their deadline.
 URL_RETRY_AFTER = 10

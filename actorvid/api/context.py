@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from actorvid.accounts import Accounts
+from actorvid.actors.runtime import ActorSystem
 from actorvid.clock import Clock, IdFactory, isoformat_z, new_uuid, utc_now
 from actorvid.config import Settings
 from actorvid.store.db import Database
 from actorvid.store.ownership import OwnerLock
 
-if TYPE_CHECKING:
-    from actorvid.wiring import Runtime
+
+class Runtime(Protocol):
+    """What the resources use of the running actor system and providers.
+
+    ``actorvid.wiring.Runtime`` builds and owns them; the API sees only this much, so the
+    HTTP layer does not import the wiring that sits above it.
+    """
+
+    @property
+    def system(self) -> ActorSystem: ...
+
+    @property
+    def renderer_name(self) -> str: ...
+
+    def prediction_changed(self, provider_id: str) -> None: ...
+
+    def preview_changed(self, job_id: int) -> None: ...
+
+    def render_draft(self, preview_id: str) -> None: ...
+
+    def close(self, timeout: float | None = None) -> None: ...
 
 
 @dataclass

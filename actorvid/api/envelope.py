@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextvars
 from typing import Any
 
 import falcon
 
 from actorvid.clock import now_iso
-
-# Set by RequestIdMiddleware for the request being served on this thread.
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+from actorvid.logs import request_id_var  # set by RequestIdMiddleware, per request
 
 
 def meta(**extra: Any) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-API = "/api/v3"
+from actorvid.api.paths import API
+
 CLIENT_ID = "3f6c1a52-8a8e-4b7e-9a51-0c1d2e3f4a5b"
 CAMPAIGN_ID = "9b2d4e6f-1a3c-4e5f-8a7b-6c5d4e3f2a1b"
 ASSET_IDS = ("5e0f7a9c-2b4d-4c6e-8f1a-3b5c7d9e1f20", "6a1b8c0d-3e5f-4a7b-9c2d-4e6f8a0b2c31")

@@ -30,10 +30,10 @@ from actorvid.api.validation import (
     read_json,
 )
 from actorvid.clock import isoformat_z
+from actorvid.domain.drafts import SelectedPair
+from actorvid.domain.models import scene_count_for_duration
 from actorvid.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from actorvid.ingest import AssetIngestor, AssetSpec
-from actorvid.providers.base import SelectedPair
-from actorvid.providers.models import scene_count_for_duration
 from actorvid.store import clients as client_store
 from actorvid.store import job_views, stamps
 from actorvid.store import jobs as job_store
@@ -525,8 +525,10 @@ class DryRun:
         })
         quote = estimate(scenes, options)
         valid_until = isoformat_z(self.ctx.clock() + timedelta(hours=24))
-        preview = (previews.start_draft(self.ctx, req, body, scenes, options)
-                   if body.get("preview") else None)
+        preview = None
+        if body.get("preview"):
+            pairs = previews.draft_pairs(self.ctx, req, body.get("assetIds"), scenes)
+            preview = previews.start_draft(self.ctx, req, body, pairs_storyboard(pairs, options))
         ok(resp, {"estimatedCost": quote["estimatedCost"], "currency": "USD",
                   "breakdown": {"video_rendering": quote["estimatedCost"], "selection": 0.0,
                                 "soundtrack": 0.0},

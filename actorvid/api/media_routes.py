@@ -21,11 +21,12 @@ from actorvid.api.campaigns import load_campaign
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok
 from actorvid.api.jobs import load_job, progress_view, start_job
+from actorvid.api.paths import API
 from actorvid.api.validation import Field, Schema, read_json
 from actorvid.errors import NotFound, Unauthorized, ValidationFailed
-from actorvid.providers.replicate import verify_webhook
 from actorvid.store import blobs, job_views
 from actorvid.store import jobs as job_store
+from actorvid.webhooks import verify_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -219,7 +220,7 @@ class ReplicateWebhook:
         ok(resp, {"received": True, "duplicate": duplicate})
 
 
-def add_media_routes(app: falcon.App, ctx: AppContext, prefix: str = "/api/v3") -> None:
+def add_media_routes(app: falcon.App, ctx: AppContext, prefix: str = API) -> None:
     video = VideoResource(ctx)
     app.add_route(f"{prefix}/videos/{{job_id}}/data", video)
     app.add_route(f"{prefix}/videos/{{job_id}}/combined", video)

@@ -2,7 +2,7 @@
 
 The description is built from two sources that must agree:
 
-* the routes Falcon actually serves (:func:`served_operations` walks the compiled router), and
+* the routes Falcon actually serves (:func:`served_operations`, through ``falcon.inspect``), and
 * :data:`OPERATIONS`, a table giving each ``(path template, method)`` its summary, tags,
   parameters and responses. Request bodies come from the ``Schema`` objects the resources
   validate with (``.json_schema()``), never written twice; response components take their
@@ -20,18 +20,20 @@ import functools
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 import falcon
+import falcon.inspect
 from openapi_ui_bundles import swagger_ui
 
 from actorvid.api import assets as asset_api
 from actorvid.api import auth, campaigns, clients, jobs, media_routes
 from actorvid.api.context import AppContext
 from actorvid.api.examples import EXAMPLES
+from actorvid.api.paths import API
 from actorvid.api.validation import SQLITE_MAX_INT, Schema, camel_case
 from actorvid.media.magic import ASSET_TYPES
 from actorvid.store.assets import Asset
@@ -53,7 +55,6 @@ DOCS_FILES: dict[str, tuple[str, str]] = {
     "swagger-ui.css": ("swagger", "text/css; charset=utf-8"),
     "docs.js": ("ours", _JS),
 }
-API = "/api/v3"
 
 JSON = "application/json"
 
@@ -751,26 +752,15 @@ def openapi_path(template: str) -> str:
     return _CONVERTER.sub(r"{\1}", template)
 
 
-def _is_ours(responder: Any) -> bool:
-    # Falcon fills unmapped methods with generated responders (405, default OPTIONS); ours
-    # are bound methods of the resource.
-    return getattr(responder, "__self__", None) is not None
-
-
 def served_operations(app: falcon.App) -> set[tuple[str, str]]:
-    """Every ``(OpenAPI path, METHOD)`` the app's router dispatches to one of our responders."""
-    found: set[tuple[str, str]] = set()
+    """Every ``(OpenAPI path, METHOD)`` the app's router dispatches to one of our responders.
 
-    def walk(nodes: Iterable[Any]) -> None:
-        for node in nodes:
-            if node.resource is not None and node.method_map:
-                for method, responder in node.method_map.items():
-                    if _is_ours(responder):
-                        found.add((openapi_path(node.uri_template), method))
-            walk(node.children)
-
-    walk(app._router._roots)
-    return found
+    Read through ``falcon.inspect`` (Falcon's public view of the compiled router); the responders
+    Falcon generates for unmapped methods (405, the default OPTIONS) are marked ``internal``.
+    """
+    return {(openapi_path(route.path), method.method)
+            for route in falcon.inspect.inspect_routes(app)
+            for method in route.methods if not method.internal}
 
 
 def check_table(app: falcon.App) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:

@@ -22,14 +22,8 @@ from actorvid.api.binary import send_blob
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok
 from actorvid.clock import isoformat_z
-from actorvid.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
-from actorvid.providers.base import SelectedPair
-from actorvid.store import blobs, job_views
-from actorvid.store import jobs as job_store
-from actorvid.store import previews as preview_store
-from actorvid.store.jobs import Job
-from actorvid.store.previews import Preview
-from actorvid.workflows.preview import (
+from actorvid.domain.drafts import SelectedPair
+from actorvid.domain.preview import (
     DRAFT_TTL_SECONDS,
     creative_options,
     job_rendered_for,
@@ -37,7 +31,12 @@ from actorvid.workflows.preview import (
     rendered_for,
     wants_preview,
 )
-from actorvid.workflows.storyboard import RenderOptions, pairs_storyboard
+from actorvid.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from actorvid.store import blobs, job_views
+from actorvid.store import jobs as job_store
+from actorvid.store import previews as preview_store
+from actorvid.store.jobs import Job
+from actorvid.store.previews import Preview
 
 API = "/api/v3"
 
@@ -90,23 +89,26 @@ def storyboard_changed(ctx: AppContext, job_id: int) -> None:
         ctx.runtime.preview_changed(job_id)
 
 
-def start_draft(ctx: AppContext, req: falcon.Request, body: dict[str, Any], scenes: int,
-                options: RenderOptions) -> dict[str, Any]:
-    """A dry-run's draft preview: a storyboard of ``scenes`` scenes from ``assetIds`` (the
-    caller's images, two per scene, reused in turn; without them each scene shows its words
-    over the brand colour), rendered like a job's, kept an hour."""
-    if ctx.runtime is None or not ctx.runtime.system.running:
-        raise ServiceUnavailable("Previews are not rendered on this server")
-    ids = list(body.get("assetIds") or [])
-    scope = req.context.scope
+def draft_pairs(ctx: AppContext, req: falcon.Request, asset_ids: list[str] | None,
+                scenes: int) -> list[SelectedPair]:
+    """A draft's ``scenes`` pairs from ``assetIds`` (the caller's images, two per scene,
+    reused in turn); without them each scene shows its words over the brand colour."""
+    ids = list(asset_ids or [])
     with ctx.db.read() as conn:
         for i, asset_id in enumerate(ids):
-            if not job_views.owns_asset(conn, asset_id, scope=scope, asset_type="image"):
+            if not job_views.owns_asset(conn, asset_id, scope=req.context.scope,
+                                        asset_type="image"):
                 raise ValidationFailed.field(["body", "assetIds", i],
                                              f"Image asset not found: {asset_id}", "not_found")
-    pairs = [SelectedPair(ids[(2 * n) % len(ids)], ids[(2 * n + 1) % len(ids)]) if ids
-             else SelectedPair("", "") for n in range(scenes)]
-    board = pairs_storyboard(pairs, options)
+    return [SelectedPair(ids[(2 * n) % len(ids)], ids[(2 * n + 1) % len(ids)]) if ids
+            else SelectedPair("", "") for n in range(scenes)]
+
+
+def start_draft(ctx: AppContext, req: falcon.Request, body: dict[str, Any],
+                board: dict[str, Any]) -> dict[str, Any]:
+    """A dry-run's draft preview of ``board``, rendered like a job's, kept an hour."""
+    if ctx.runtime is None or not ctx.runtime.system.running:
+        raise ServiceUnavailable("Previews are not rendered on this server")
     opts = creative_options(body)
     client_id = (body.get("context") or {}).get("clientId")
     now = ctx.clock()

@@ -1,8 +1,9 @@
 """ffmpeg, called as a binary. No wrapper library.
 
-The binary is found as ``spec/product.md`` says: ``ACTORVID_FFMPEG``, else ``ffmpeg`` on PATH,
-else the static binary the ``imageio-ffmpeg`` wheel ships. That wheel carries no ``ffprobe``, so
-probing reads ``ffmpeg -i`` output instead of depending on a second binary.
+The binary is found in this order (the README's settings table): ``ACTORVID_FFMPEG``, else
+``ffmpeg`` on PATH, else the static binary the ``imageio-ffmpeg`` wheel ships. That wheel
+carries no ``ffprobe``, so probing reads ``ffmpeg -i`` output instead of depending on a second
+binary.
 """
 
 from __future__ import annotations

@@ -17,13 +17,13 @@ from typing import Any
 
 from actorvid import tempspace
 from actorvid.actors.workflow import FinishedVideo, PlannedScene
+from actorvid.domain.models import frame_size
 from actorvid.errors import MediaError
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.stitch import mux_soundtrack, stitch, video_thumbnail
 from actorvid.pipelines.deps import PipelineDeps, PipelineError, owner_scope
 from actorvid.pipelines.soundtrack import SoundtrackMaker, plan_segments, planned
 from actorvid.providers.base import ImageInput, MusicInput, RenderInput
-from actorvid.providers.models import frame_size
 from actorvid.store import assets as asset_store
 from actorvid.store import blobs
 from actorvid.store import clients as client_store

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from actorvid.accounts import Accounts
 from actorvid.actors.workflow import StepError
 from actorvid.clock import IdFactory, new_uuid
 from actorvid.config import Settings
@@ -15,6 +15,16 @@ from actorvid.providers.base import PredictionService, Selector, StoryboardWrite
 from actorvid.store.db import Database
 from actorvid.store.jobs import Job
 from actorvid.store.models import Scope
+
+
+class AccessTokens(Protocol):
+    """The one thing a pipeline needs of the accounts: a short-lived URL token for a provider.
+
+    ``actorvid.accounts.Accounts`` is it; pipelines see only this, so they do not import the
+    accounts package (the layer rule in ``docs/architecture.md``).
+    """
+
+    def mint_access_token(self, user_id: int, resource: str, ttl: int | None = None) -> str: ...
 
 
 class PipelineError(StepError):
@@ -27,7 +37,7 @@ class PipelineDeps:
 
     db: Database
     settings: Settings
-    accounts: Accounts
+    accounts: AccessTokens
     ingestor: AssetIngestor
     selector: Selector
     local_selector: Selector

@@ -8,6 +8,7 @@ from typing import Any
 
 from actorvid.actors.workflow import Storyboard
 from actorvid.clock import now_iso
+from actorvid.domain.drafts import SelectedPair
 from actorvid.errors import ActorvidError
 from actorvid.ingest import AssetSpec, UrlItem
 from actorvid.pipelines.common import VideoPipeline
@@ -15,7 +16,6 @@ from actorvid.pipelines.common import render_options as options_for
 from actorvid.pipelines.deps import PipelineDeps, PipelineError, owner_scope
 from actorvid.providers.base import (
     AssetSummary,
-    SelectedPair,
     SelectionRequest,
     SelectionResult,
     StoryboardRequest,

@@ -21,6 +21,7 @@ from typing import Any
 from actorvid import tempspace
 from actorvid.actors.preview import RenderedPreview
 from actorvid.domain.creative import CreativeOptions
+from actorvid.domain.preview import creative_options
 from actorvid.errors import MediaError, ProviderError
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.preview import (
@@ -40,7 +41,6 @@ from actorvid.store.jobs import Job
 from actorvid.store.models import Scope
 from actorvid.store.previews import Preview
 from actorvid.workflows.brand import first_brand_color
-from actorvid.workflows.preview import creative_options
 
 logger = logging.getLogger(__name__)
 

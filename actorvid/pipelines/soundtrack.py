@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from actorvid.actors.workflow import PlannedScene
+from actorvid.domain.models import MUSICGEN_MAX_SECONDS
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.stitch import join_audio
 from actorvid.pipelines.deps import PipelineDeps, PipelineError
 from actorvid.providers.base import ImageInput, MusicInput
-from actorvid.providers.models import MUSICGEN_MAX_SECONDS
 from actorvid.store import blobs
 from actorvid.store import jobs as job_store
 from actorvid.store.jobs import Job, SubJob

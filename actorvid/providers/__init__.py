@@ -1,7 +1,7 @@
 """External and local providers behind small interfaces (see :mod:`actorvid.providers.base`).
 
 Build them with :func:`build_providers`; the factory is imported lazily so that importing a
-light submodule (``providers.models``, ``providers.base``) never pulls in requests or ffmpeg.
+light submodule (``providers.base``) never pulls in requests or ffmpeg.
 """
 
 from __future__ import annotations

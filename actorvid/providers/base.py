@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Literal, Protocol, TypeVar, runtime_checkable
 
+from actorvid.domain.drafts import SceneDraft, SelectedPair
 from actorvid.errors import ProviderError
 
 PredictionStatus = Literal["starting", "processing", "succeeded", "failed", "canceled", "aborted"]
@@ -168,15 +169,6 @@ class AssetSummary:
 
 
 @dataclass(frozen=True)
-class SelectedPair:
-    first_id: str
-    last_id: str
-    scene_type: str = ""
-    score: float = 0.5
-    reasoning: str = ""
-
-
-@dataclass(frozen=True)
 class SelectionRequest:
     assets: Sequence[AssetSummary]
     num_pairs: int
@@ -201,18 +193,6 @@ class Selector(Protocol):
     name: str
 
     def select(self, request: SelectionRequest) -> SelectionResult: ...
-
-
-@dataclass(frozen=True)
-class SceneDraft:
-    scene_number: int
-    duration: float
-    description: str
-    script: str = ""
-    shot_type: str = "medium"
-    transition: str = "cut"
-    assets: tuple[str, ...] = ()
-    metadata: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email.utils
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -100,7 +99,3 @@ def error_detail(body: Any, resp: requests.Response) -> str:
                 return value["message"][:300]
     text = (resp.text or "").strip()
     return text[:300] or resp.reason or f"HTTP {resp.status_code}"
-
-
-def monotonic_deadline(seconds: float) -> float:
-    return time.monotonic() + seconds

@@ -25,12 +25,13 @@ from typing import Any, BinaryIO, Protocol
 
 from actorvid import tempspace
 from actorvid.clock import isoformat_z, now_iso, utc_now
+from actorvid.domain import models
+from actorvid.domain.drafts import SceneDraft, SelectedPair
 from actorvid.errors import MediaError, ProviderError
 from actorvid.media.audio import bed_args, style_for
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.render import DEFAULT_FPS, transition_args
 from actorvid.media.textclip import system_font, text_clip_args, wrap
-from actorvid.providers import models
 from actorvid.providers.base import (
     AssetSummary,
     ImageInput,
@@ -39,14 +40,13 @@ from actorvid.providers.base import (
     Prediction,
     PredictionStatus,
     RenderInput,
-    SceneDraft,
-    SelectedPair,
     SelectionRequest,
     SelectionResult,
     StoryboardRequest,
     inputs_from_dict,
     inputs_to_dict,
 )
+from actorvid.workflows.scenes import PROPERTY_SCENES
 
 logger = logging.getLogger(__name__)
 
@@ -493,24 +493,11 @@ class LocalMusic(_LocalPredictions):
 
 # --- selection -------------------------------------------------------------------------------
 
-# Ideal tags of the seven property scene types (python_workflows.md §2.2 a), used when the
-# request does not bring its own.
+# Ideal tags of the seven property scene types (their one home is workflows/scenes.py), used
+# when the request does not bring its own.
 DEFAULT_SCENE_TAGS: dict[str, tuple[str, ...]] = {
-    "grand arrival": ("exterior", "architecture", "entrance", "facade", "driveway",
-                      "landscape"),
-    "refined interiors": ("lobby", "interior", "lounge", "reception", "design", "furniture",
-                          "chandelier", "living"),
-    "guest room sanctuary": ("bedroom", "suite", "bed", "room_view", "balcony", "bathroom",
-                             "amenities"),
-    "culinary excellence": ("restaurant", "dining", "food", "plating", "bar", "wine", "chef",
-                            "cuisine", "kitchen"),
-    "wellness & recreation": ("pool", "spa", "fitness", "yoga", "massage", "wellness",
-                              "recreation", "activities"),
-    "unique experiences": ("experience", "unique", "culture", "local", "activity", "sunset",
-                           "beach", "nature"),
-    "lasting impression": ("sunset", "view", "landscape", "ocean", "mountains", "hero_shot",
-                           "panorama"),
-}
+    scene.name.lower(): scene.ideal_tags for scene in PROPERTY_SCENES}
+
 _WORD = re.compile(r"[a-z]+")
 
 

@@ -1,9 +1,9 @@
 """Chat completions (xAI Grok; OpenAI-compatible) and the selector/storyboard writer on top.
 
-xAI quirks handled here (external_apis.md §3): a wrong key is a **400** "Incorrect API key"
-(not retryable, unlike other 400s it is an auth problem), error bodies are flat
-``{"code","error"}``, and even with ``response_format`` a model may wrap JSON in fences or prose,
-so answers are parsed defensively and then checked against what was asked.
+xAI quirks handled here (from xAI's API reference and its observed answers): a wrong key is a
+**400** "Incorrect API key" (not retryable, unlike other 400s it is an auth problem), error
+bodies are flat ``{"code","error"}``, and even with ``response_format`` a model may wrap JSON
+in fences or prose, so answers are parsed defensively and then checked against what was asked.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from typing import Any
 import requests
 
 from actorvid.config import Secret
+from actorvid.domain import models
+from actorvid.domain.drafts import SceneDraft, SelectedPair
 from actorvid.errors import ProviderError
-from actorvid.providers import models
 from actorvid.providers.base import (
     AssetSummary,
-    SceneDraft,
-    SelectedPair,
     SelectionRequest,
     SelectionResult,
     StoryboardRequest,
@@ -39,6 +38,7 @@ from actorvid.providers.http import (
     retry_after_seconds,
 )
 from actorvid.providers.local import LocalSelector, LocalStoryboardWriter, spread
+from actorvid.workflows.selection import check_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -295,10 +295,7 @@ class ChatSelector:
         ids = {a.id for a in request.assets}
         scene_mode = bool(request.scene_types)
         wanted = len(request.scene_types) if scene_mode else request.num_pairs
-        used: set[str] = set()
-        seen_pairs: set[tuple[str, str]] = set()
-        covered: set[str] = set()
-        pairs: list[SelectedPair] = []
+        candidates: list[SelectedPair] = []
         problems: list[str] = []
         for n, item in enumerate(items, start=1):
             if not isinstance(item, dict):
@@ -307,34 +304,20 @@ class ChatSelector:
             first = str(item.get("first_id") or item.get("image1_id") or "")
             last = str(item.get("last_id") or item.get("image2_id") or "")
             scene = str(item.get("scene_type") or "")
-            if first not in ids or last not in ids:
-                problems.append(f"pair {n} names an unknown image")
+            if scene_mode and scene not in request.scene_types:
+                problems.append(f"pair {n} has an unknown scene type")
                 continue
-            if first == last:
-                problems.append(f"pair {n} uses one image twice")
-                continue
-            if unique and (first in used or last in used):
-                problems.append(f"pair {n} repeats an image")
-                continue
-            if (first, last) in seen_pairs:
-                problems.append(f"pair {n} repeats a pair")
-                continue
-            if scene_mode:
-                if scene not in request.scene_types:
-                    problems.append(f"pair {n} has an unknown scene type")
-                    continue
-                if scene in covered:
-                    problems.append(f"pair {n} repeats scene {scene}")
-                    continue
-                covered.add(scene)
             try:
                 score = max(0.0, min(1.0, float(item.get("score", 0.5))))
             except (TypeError, ValueError):
                 score = 0.5
-            used |= {first, last}
-            seen_pairs.add((first, last))
-            pairs.append(SelectedPair(first, last, scene, score,
-                                      str(item.get("reasoning") or "")[:500]))
+            candidates.append(SelectedPair(first, last, scene, score,
+                                           str(item.get("reasoning") or "")[:500]))
+        # The rules every selection obeys (ids exist, no photo twice, one pair per scene type)
+        # are checked in one place, the same check the pipelines run on any selector's answer.
+        pairs, dropped = check_pairs(candidates, ids, exclusive=unique,
+                                     one_per_type=scene_mode, distinct=True)
+        problems += dropped
         if len(pairs) > wanted:
             problems.append(f"{len(pairs)} pairs instead of {wanted}")
             pairs = pairs[:wanted]

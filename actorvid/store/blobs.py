@@ -24,7 +24,6 @@ from actorvid.store.db import Database
 
 CHUNK_SIZE = 1024 * 1024
 PIECE_SIZE = 256 * 1024  # what a reader yields at a time
-BLOB_WRITE_PIECE = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +60,18 @@ def write_blob(
     on_chunk: Callable[[memoryview | bytes], None] | None = None,
     blob_id: str | None = None,
     chunk_size: int = CHUNK_SIZE,
+    complete: bool = True,
 ) -> BlobInfo:
     """Stream ``pieces`` into a new blob and return its id, size and SHA-256.
 
-    ``max_size`` raises :class:`PayloadTooLarge` as soon as it is passed. ``on_first_bytes`` is
-    called once with the first chunk (at most ``chunk_size`` bytes) before it is stored, so a
-    caller can sniff magic bytes and raise to refuse the upload. ``on_chunk`` sees every chunk
-    (after ``on_first_bytes``, before it is stored), so a caller that needs another copy of the
-    bytes takes it in this same pass. On any error nothing is left.
+    One short write transaction per chunk. ``max_size`` raises :class:`PayloadTooLarge` as soon
+    as it is passed. ``on_first_bytes`` is called once with the first chunk (at most
+    ``chunk_size`` bytes) before it is stored, so a caller can sniff magic bytes and raise to
+    refuse the upload. ``on_chunk`` sees every chunk (after ``on_first_bytes``, before it is
+    stored), so a caller that needs another copy of the bytes takes it in this same pass. On
+    any error nothing is left. With ``complete=False`` the blob is left incomplete, to be
+    marked by :func:`mark_complete` in the same transaction as the row that refers to it (the
+    legacy import does); until then the next start removes it.
     """
     blob_id = blob_id or uuid.uuid4().hex
     with db.write() as conn:
@@ -111,18 +114,23 @@ def write_blob(
         if buffer or first:
             flush(bytes(buffer))
         buffer = bytearray()
-        with db.write() as conn:
-            conn.execute(
-                """
-                UPDATE blobs SET size = :size, sha256 = :sha256, complete = 1
-                WHERE id = :id
-                """,
-                {"size": size, "sha256": digest.hexdigest(), "id": blob_id},
-            )
+        info = BlobInfo(blob_id, size, digest.hexdigest(), chunk_size)
+        if complete:
+            with db.write() as conn:
+                mark_complete(conn, info)
     except BaseException:
         delete_blob(db, blob_id)
         raise
-    return BlobInfo(blob_id, size, digest.hexdigest(), chunk_size)
+    return info
+
+
+def mark_complete(conn: sqlite3.Connection, info: BlobInfo) -> BlobInfo:
+    """Finish a blob written with ``complete=False`` (inside the caller's write transaction)."""
+    conn.execute(
+        "UPDATE blobs SET size = :size, sha256 = :sha256, complete = 1 WHERE id = :id",
+        {"size": info.size, "sha256": info.sha256, "id": info.id},
+    )
+    return info
 
 
 def write_blob_from_file(db: Database, fileobj: BinaryIO, **kwargs: object) -> BlobInfo:
@@ -156,13 +164,6 @@ BLOB_REFERENCES = (
 _REFERENCED = " UNION ".join(
     f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL"
     for table, column in BLOB_REFERENCES)
-
-
-def unreferenced_blob_ids(conn: sqlite3.Connection) -> list[str]:
-    """Complete blobs that no row references (left by a process killed mid-way)."""
-    rows = conn.execute(
-        f"SELECT id FROM blobs WHERE complete = 1 AND id NOT IN ({_REFERENCED})").fetchall()
-    return [row[0] for row in rows]
 
 
 def delete_unreferenced(db: Database) -> int:

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from actorvid.errors import ServiceUnavailable, StoreError
+from actorvid.store.migrations import apply_migrations
 
 logger = logging.getLogger(__name__)
 
@@ -188,8 +189,6 @@ class Database:
 
 def open_database(path: Path | str, *, read_pool_size: int = 8, migrate: bool = True) -> Database:
     """Open ``path`` (creating it), apply pending migrations and return the :class:`Database`."""
-    from actorvid.store.migrations import apply_migrations
-
     path = Path(path)
     if str(path) != ":memory:" and path.parent and not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -21,12 +21,8 @@ JOB_TYPES = ("standard", "image_pairs", "property_video", "audio")
 JOB_STATUSES = ("pending", "storyboard_processing", "storyboard_ready", "video_processing",
                 "completed", "failed", "cancelled")
 TERMINAL_JOB_STATUSES = frozenset({"completed", "failed", "cancelled"})
-ACTIVE_JOB_STATUSES = tuple(s for s in JOB_STATUSES if s not in TERMINAL_JOB_STATUSES)
 SUB_JOB_STATUSES = ("pending", "processing", "completed", "failed", "cancelled")
 TERMINAL_SUB_JOB_STATUSES = frozenset({"completed", "failed", "cancelled"})
-# A sub-job is one provider prediction: a video ``clip`` of a scene, or one ``music`` segment
-# of the soundtrack chain.
-SUB_JOB_KINDS = ("clip", "music")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +80,8 @@ class SubJob:
     created_at: str
     updated_at: str
     failures: int = 0
+    # One provider prediction: a video "clip" of a scene, or one "music" segment of the
+    # soundtrack chain.
     kind: str = "clip"
 
     @property

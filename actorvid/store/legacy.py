@@ -1,21 +1,19 @@
 """Rows of the import from the old Python backend: the import ledger, staged blobs, old keys.
 
-A blob copied from the old file is written chunk by chunk (one short transaction each) but left
-``complete = 0``; the batch transaction that inserts the row referring to it also marks it
-complete. So a run killed between the two leaves only an incomplete blob, which
-:func:`actorvid.store.blobs.delete_incomplete` removes at the next start, never a finished blob
-nobody refers to.
+A blob copied from the old file is written chunk by chunk by
+:func:`actorvid.store.blobs.write_blob` (one short transaction each) but left ``complete = 0``;
+the batch transaction that inserts the row referring to it also marks it complete
+(:func:`actorvid.store.blobs.mark_complete`). So a run killed between the two leaves only an
+incomplete blob, which :func:`actorvid.store.blobs.delete_incomplete` removes at the next
+start, never a finished blob nobody refers to.
 """
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from actorvid.store.blobs import BLOB_WRITE_PIECE, CHUNK_SIZE, BlobInfo
 from actorvid.store.db import Database
 from actorvid.store.users import User, _user
 
@@ -53,76 +51,7 @@ def row_exists(conn: sqlite3.Connection, table: str, row_id: object) -> bool:
                         {"id": row_id}).fetchone() is not None
 
 
-# --- staged blobs -----------------------------------------------------------------------
-
-
-@dataclass
-class StagedBlob:
-    """A blob being copied: incomplete until :func:`finish_staged_blob` runs with its row."""
-
-    id: str
-    size: int = 0
-    sha256: str = ""
-
-
-def stage_blob(db: Database, pieces: Iterable[bytes], *, chunk_size: int = CHUNK_SIZE
-               ) -> StagedBlob:
-    """Stream ``pieces`` into a new, still incomplete blob (one transaction per chunk)."""
-    staged = StagedBlob(uuid.uuid4().hex)
-    with db.write() as conn:
-        conn.execute(
-            """
-            INSERT INTO blobs (id, size, chunk_size, complete, created_at)
-            VALUES (:id, 0, :chunk_size, 0, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-            """,
-            {"id": staged.id, "chunk_size": chunk_size},
-        )
-    digest = hashlib.sha256()
-    buffer = bytearray()
-    seq = 0
-
-    def flush(data: bytes | memoryview) -> None:
-        nonlocal seq
-        with db.write() as conn:
-            cur = conn.execute(
-                """
-                INSERT INTO blob_chunks (blob_id, seq, data)
-                VALUES (:blob_id, :seq, zeroblob(:size))
-                """,
-                {"blob_id": staged.id, "seq": seq, "size": len(data)},
-            )
-            view = memoryview(data)
-            with conn.blobopen("blob_chunks", "data", int(cur.lastrowid or 0)) as handle:
-                for start in range(0, len(view), BLOB_WRITE_PIECE):
-                    handle.write(view[start:start + BLOB_WRITE_PIECE])
-        seq += 1
-
-    try:
-        for piece in pieces:
-            if not piece:
-                continue
-            staged.size += len(piece)
-            digest.update(piece)
-            buffer += piece
-            while len(buffer) >= chunk_size:
-                flush(memoryview(buffer)[:chunk_size])
-                del buffer[:chunk_size]
-        if buffer or seq == 0:
-            flush(bytes(buffer))
-    except BaseException:
-        discard_blobs(db, [staged.id])
-        raise
-    staged.sha256 = digest.hexdigest()
-    return staged
-
-
-def finish_staged_blob(conn: sqlite3.Connection, staged: StagedBlob) -> BlobInfo:
-    """Mark a staged blob complete; call inside the transaction that inserts its row."""
-    conn.execute(
-        "UPDATE blobs SET size = :size, sha256 = :sha256, complete = 1 WHERE id = :id",
-        {"size": staged.size, "sha256": staged.sha256, "id": staged.id},
-    )
-    return BlobInfo(staged.id, staged.size, staged.sha256)
+# --- staged blobs (written by store.blobs.write_blob, complete=False) --------------------
 
 
 def discard_blobs(db: Database, blob_ids: Iterable[str]) -> None:

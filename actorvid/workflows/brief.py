@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actorvid.providers.models import scene_count_for_duration
+from actorvid.domain.models import scene_count_for_duration
 
 
 def target_duration(brief: dict[str, Any]) -> float:

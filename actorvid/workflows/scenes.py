@@ -17,6 +17,8 @@ from dataclasses import dataclass
 class SceneType:
     number: int
     name: str
+    # What the local selector matches photo tags and names on (providers/local.py); the one
+    # copy of these tags.
     ideal_tags: tuple[str, ...]
     purpose: str
     prompt: str
@@ -35,7 +37,7 @@ PROPERTY_SCENES: tuple[SceneType, ...] = (
               "Cinematic ambient opening, warm synth pads and soft strings, slow build, 90 BPM"),
     SceneType(2, "Refined Interiors",
               ("lobby", "interior", "lounge", "reception", "design", "furniture", "chandelier",
-               "living room"),
+               "living"),
               "Design and atmosphere of the shared spaces",
               "Lateral truck through the interior with gentle parallax across the furniture, "
               "soft reflections on polished surfaces. " + _STYLE,

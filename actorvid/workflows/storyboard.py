@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from actorvid.providers.base import SceneDraft, SelectedPair
-from actorvid.providers.models import (
+from actorvid.domain.drafts import SceneDraft, SelectedPair
+from actorvid.domain.models import (
     HAILUO_DURATIONS,
     VEO_DURATIONS,
     RenderSpec,

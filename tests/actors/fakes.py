@@ -11,7 +11,7 @@ import collections
 import json
 import threading
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
@@ -23,6 +23,7 @@ from actorvid.providers.base import ImageInput, MusicInput, Prediction, RenderIn
 from actorvid.store import jobs
 from actorvid.store.blobs import read_blob_bytes, write_blob
 from actorvid.store.db import Database
+from tests.fakes.server import serve_handler
 
 
 def scene_of(tag: str) -> str:
@@ -186,20 +187,16 @@ class FakeProviderServer:
                 else:
                     self._send(404, {"error": "not found"})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, name="fake-provider",
-                                       daemon=True)
+        self._serving = serve_handler(Handler, name="fake-provider")
+        self.url = ""
 
     def __enter__(self) -> FakeProviderServer:
-        self.thread.start()
+        server = self._serving.__enter__()
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
+        self._serving.__exit__(*exc)
 
 
 class HttpFakeProvider:

@@ -7,6 +7,7 @@ the machine; unknown names fail to resolve.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import socket
 import threading
@@ -23,6 +24,7 @@ from actorvid.api.context import AppContext
 from actorvid.config import Settings
 from actorvid.ingest import AssetIngestor
 from actorvid.media.ffmpeg import FFmpeg
+from tests.fakes.server import serve_handler
 
 FAKE_NAMES = {"cdn.example.com": ["127.0.0.1"], "evil.example.com": ["127.0.0.1"],
               "mixed.example.com": ["93.184.215.14", "10.1.2.3"],
@@ -182,7 +184,8 @@ class Remote:
         return self.url + path
 
 
-def _start_remote() -> Remote:
+@contextlib.contextmanager
+def _running_remote() -> Iterator[Remote]:
     holder: dict[str, Remote] = {}
 
     class RequestHandler(http.server.BaseHTTPRequestHandler):
@@ -203,32 +206,26 @@ def _start_remote() -> Remote:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
-    server.daemon_threads = True
-    remote = Remote(server)
-    holder["remote"] = remote
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                     daemon=True, name="remote-files").start()
-    return remote
+    with serve_handler(RequestHandler, name="remote-files", poll_interval=0.05) as server:
+        remote = Remote(server)
+        holder["remote"] = remote
+        try:
+            yield remote
+        finally:
+            remote.stop.set()  # before the server stops: handlers waiting on it let go
 
 
 @pytest.fixture
 def remote() -> Iterator[Remote]:
-    remote = _start_remote()
-    yield remote
-    remote.stop.set()
-    remote.server.shutdown()
-    remote.server.server_close()
+    with _running_remote() as remote:
+        yield remote
 
 
 @pytest.fixture
 def trap() -> Iterator[Remote]:
     """A second server no fetch may ever reach: its ``hits`` must stay empty."""
-    remote = _start_remote()
-    yield remote
-    remote.stop.set()
-    remote.server.shutdown()
-    remote.server.server_close()
+    with _running_remote() as remote:
+        yield remote
 
 
 # --- app wiring --------------------------------------------------------------------

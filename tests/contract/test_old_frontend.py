@@ -1,6 +1,6 @@
 """The old frontend's requests, shaped as it sent them, and the fields it read.
 
-Each test sends what the old client sent (``python_v3_api.md`` section 3) and asserts the names,
+Each test sends what the old client sent (its documented requests) and asserts the names,
 casing and types it decoded. Every response is also checked against our OpenAPI description,
 so the description and the wire cannot drift apart. Where we deliberately differ from the old
 backend, the test name or a comment says so: real status codes on errors (the old one sent

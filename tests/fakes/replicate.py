@@ -34,8 +34,8 @@ from urllib.parse import parse_qs, urlsplit
 import falcon
 import requests
 
-from actorvid.providers.models import MUSICGEN_VERSION
-from actorvid.providers.replicate import sign_webhook
+from actorvid.domain.models import MUSICGEN_VERSION
+from actorvid.webhooks import sign_webhook
 from tests.fakes.media import MediaCache, make_audio, make_video
 from tests.fakes.server import LoopbackServer
 

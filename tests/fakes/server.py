@@ -1,11 +1,19 @@
-"""Serve a WSGI app with waitress on 127.0.0.1 and an ephemeral port, in a background thread."""
+"""Loopback servers for tests, on 127.0.0.1 and an ephemeral port, in a background thread.
+
+:class:`LoopbackServer` serves a WSGI app (the fakes of Replicate and xAI) with waitress;
+:func:`serve_handler` serves an ``http.server`` handler, for fakes that need the raw socket a
+WSGI app never sees (a body cut short, a connection closed mid-way, Host headers).
+(``actorvid.serving.background_server`` serves our own app the way production does.)
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import requests
@@ -32,9 +40,11 @@ class LoopbackServer:
 
     def start(self, *, ready_path: str = "/__fake__/health", timeout: float = 10.0
               ) -> LoopbackServer:
+        # Our own socket map (waitress's public ``map`` argument): the loop below runs it.
+        self._sockets: dict[int, Any] = {}
         server = waitress.create_server(self.app, host="127.0.0.1", port=0,
                                         threads=self.threads, channel_timeout=30,
-                                        clear_untrusted_proxy_headers=True)
+                                        clear_untrusted_proxy_headers=True, map=self._sockets)
         self._server = server
         self.port = int(server.effective_port)  # type: ignore[union-attr]
         self._stopping = threading.Event()
@@ -55,9 +65,9 @@ class LoopbackServer:
     def _loop(self, server: Any) -> None:
         # waitress's own run() loops while any socket is open, keep-alive ones included; this
         # loop stops on request and closes every socket from the loop's own thread.
-        while not self._stopping.is_set() and server._map:
-            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
-        for channel in list(server._map.values()):
+        while not self._stopping.is_set() and self._sockets:
+            server.asyncore.loop(timeout=0.05, map=self._sockets, count=1)
+        for channel in list(self._sockets.values()):
             channel.close()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -72,3 +82,20 @@ class LoopbackServer:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 logger.error("%s server thread did not stop", self.name)
+
+
+@contextlib.contextmanager
+def serve_handler(handler: Callable[..., BaseHTTPRequestHandler], *, name: str = "loopback",
+                  poll_interval: float = 0.5) -> Iterator[ThreadingHTTPServer]:
+    """Serve ``handler`` until the block ends; the server's port is ``server_address[1]``."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": poll_interval},
+                              name=name, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)

@@ -1,4 +1,4 @@
-"""A fake xAI (and OpenAI-compatible) chat-completions server, following external_apis.md §3, §4.2.
+"""A fake xAI (and OpenAI-compatible) chat-completions server, following their API references.
 
 Replies come from a queue of scripted ones (``reply``, ``reply_json``, ``fail``, ``slow``);
 when the queue is empty a reply is synthesised from the request's ``response_format`` schema.

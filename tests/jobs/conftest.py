@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import http.server
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +23,7 @@ from actorvid.config import Settings, load_settings
 from actorvid.media.ffmpeg import FFmpeg
 from tests.conftest import ApiUser, make_user, serve_in_thread, wait_until
 from tests.fakes.replicate import FakeReplicate
+from tests.fakes.server import serve_handler
 from tests.fakes.xai import FakeXAI
 
 FAST = RuntimeOptions(poll_first=0.05, poll_factor=1.5, poll_max=0.3, poll_min=0.02,
@@ -156,20 +156,13 @@ def photo_server(tmp_path: Path) -> Iterator[Callable[[str, bytes], str]]:
     root = tmp_path / "photos"
     root.mkdir()
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    with serve_handler(handler, name="photos") as httpd:
 
-    def publish(name: str, data: bytes) -> str:
-        (root / name).write_bytes(data)
-        return f"http://127.0.0.1:{httpd.server_address[1]}/{name}"
+        def publish(name: str, data: bytes) -> str:
+            (root / name).write_bytes(data)
+            return f"http://127.0.0.1:{httpd.server_address[1]}/{name}"
 
-    try:
         yield publish
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
 
 
 def with_allowlist(settings: Settings, *entries: str) -> Settings:

@@ -10,7 +10,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from actorvid.config import Secret, Settings
-from actorvid.providers.models import VEO_MODEL
+from actorvid.domain.models import VEO_MODEL
 from tests.conftest import make_user, wait_until
 from tests.fakes.replicate import FakeReplicate
 from tests.jobs.conftest import FAST, Server, start_server

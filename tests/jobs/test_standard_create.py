@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from actorvid.config import Settings
-from actorvid.providers import models
+from actorvid.domain import models
 from tests.jobs.conftest import FAST, Server, png, start_server, with_allowlist
 
 

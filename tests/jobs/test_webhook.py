@@ -9,7 +9,7 @@ import falcon.testing
 import pytest
 
 from actorvid.app import build_app, create_context
-from actorvid.providers.replicate import sign_webhook
+from actorvid.webhooks import sign_webhook
 
 SECRET = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 

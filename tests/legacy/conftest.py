@@ -1,4 +1,4 @@
-"""An old backend's ``scenes.db``, built from its documented schema (python_v3_api.md §5).
+"""An old backend's ``scenes.db``, built from its documented schema.
 
 The DDL below is written from that description, not copied from the old code. The rows cover
 the odd cases an import meets: asset bytes in ``asset_blobs`` and inline ``blob_data``, an

@@ -13,8 +13,8 @@ import pytest
 from actorvid.api.context import AppContext
 from actorvid.app import build_app, create_context
 from actorvid.config import Settings
-from actorvid.legacy.credentials import LegacyKeyGuard
 from actorvid.legacy.importer import run_import
+from actorvid.legacy_hashes import LegacyKeyGuard
 from actorvid.security import hash_token
 from tests.legacy.conftest import OLD_KEY, OLD_KEY_2, OLD_PASSWORD, OldDb
 

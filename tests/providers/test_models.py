@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from actorvid.providers import models
+from actorvid.domain import models
 from actorvid.providers.replicate import ReplicateClient
 from tests.fakes.replicate import REGISTRY, FakeReplicate, cross_field_problem, validate_input
 

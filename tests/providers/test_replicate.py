@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from actorvid.domain import models
 from actorvid.errors import ProviderError
 from actorvid.media.ffmpeg import FFmpeg
-from actorvid.providers import models
 from actorvid.providers.base import (
     CreateOutcomeUnknown,
     MusicInput,

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import falcon
 import pytest
 
-from actorvid.providers import models
-from actorvid.providers.replicate import sign_webhook, verify_webhook
+from actorvid.domain import models
+from actorvid.webhooks import sign_webhook, verify_webhook
 from tests.fakes.replicate import FakeReplicate
 from tests.fakes.server import LoopbackServer
 

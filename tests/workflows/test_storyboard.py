@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actorvid.providers.base import SceneDraft, SelectedPair
+from actorvid.domain.drafts import SceneDraft, SelectedPair
 from actorvid.workflows.brand import first_brand_color
 from actorvid.workflows.scenes import PAIR_TEMPLATES, PROPERTY_SCENE_NAMES
 from actorvid.workflows.storyboard import (

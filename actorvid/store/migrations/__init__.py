@@ -13,14 +13,25 @@ import logging
 import pkgutil
 import sqlite3
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from actorvid.store.db import Database
+from typing import Protocol
 
 logger = logging.getLogger(__name__)
+
+
+class Writable(Protocol):
+    """What migrating needs of ``store.db.Database``: its path and a write transaction.
+
+    A protocol rather than the class, so ``store/db`` imports this package at its top and this
+    package never imports ``store/db`` back (that cycle used to hide inside a function).
+    """
+
+    path: Path
+
+    def write(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,7 @@ def current_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def apply_migrations(db: Database, *, target: int | None = None) -> list[int]:
+def apply_migrations(db: Writable, *, target: int | None = None) -> list[int]:
     """Apply every migration above the file's version (up to ``target``). Returns those applied."""
     applied: list[int] = []
     for migration in discover():

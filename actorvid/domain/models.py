@@ -2,7 +2,8 @@
 
 The workflows reuse these to build storyboards and cost estimates, and the Replicate client to
 build inputs, so a duration the storyboard shows is exactly the one the model receives and the
-model never answers 422 to an input we built. Sources: ``reference/external_apis.md`` §2.
+model never answers 422 to an input we built. Sources: each model's page and input schema on
+Replicate (``tests/fakes/replicate.py`` enforces the same rules).
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ def musicgen_input(*, prompt: str, duration: float, input_audio: str | None = No
 
 
 # --- prices ---------------------------------------------------------------------------------
-# One table. Replicate's own prices were not retrievable (external_apis.md §2): these are the
+# One table. Replicate's own prices were not retrievable when this was written: these are the
 # public list prices of other hosts, marked as estimates; change them here and nowhere else.
 
 

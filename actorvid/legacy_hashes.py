@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import bcrypt
 
+from actorvid.limits import TokenBucket
+
 BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 # The old backend (passlib/bcrypt) hashed at most the first 72 bytes of a password; bcrypt>=5
 # refuses longer input instead of truncating, so truncate exactly as the old side did.
@@ -52,8 +54,7 @@ class LegacyKeyGuard:
         self.miss_ttl = miss_ttl
         self.max_misses = max_misses
         self._monotonic = monotonic
-        self._tokens = self.capacity
-        self._updated = monotonic()
+        self._bucket = TokenBucket(rate, self.capacity, monotonic())
         self._lock = threading.Lock()
         self._misses: OrderedDict[str, float] = OrderedDict()
         self.checks = 0  # bcrypt checks made, for tests and logs
@@ -85,15 +86,10 @@ class LegacyKeyGuard:
         while True:
             with self._lock:
                 now = self._monotonic()
-                self._tokens = min(self.capacity,
-                                   self._tokens + (now - self._updated) * self.rate)
-                self._updated = now
-                # A hair of tolerance: refilled budget lands a float rounding short of 1.
-                if self._tokens >= 1.0 - 1e-9:
-                    self._tokens = max(0.0, self._tokens - 1.0)
+                wait = self._bucket.take(now)
+                if wait == 0.0:
                     self.checks += 1
                     return True
-                wait = (1.0 - self._tokens) / self.rate
             if now + wait >= deadline:
                 return False
             time.sleep(wait)
