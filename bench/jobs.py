@@ -10,7 +10,8 @@ Replicate running in this process, prints a table, and exits non-zero only when 
 - fanout: one job of N scenes, each prediction taking T seconds: render wall time / T
   (close to 1 when the scenes run in parallel; N when they run one after another).
 - load: J concurrent jobs × N scenes: all complete? ``database is locked`` count, the
-  server's peak RSS and thread count.
+  server's peak RSS and thread count, the peak summed RSS of its ffmpeg children, and how long
+  the last job completed after the last prediction.
 - poll: ``GET /api/v3/jobs/{id}`` requests per second and p50/p99 latency with C concurrent
   clients while jobs are rendering.
 """
@@ -51,14 +52,34 @@ def proc_status(pid: int) -> dict[str, int]:
     return out
 
 
+def children_of(pid: int) -> list[int]:
+    """Direct children of ``pid`` (every thread's ``children`` list: ffmpeg is started from
+    pool threads)."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as handle:
+                found += [int(c) for c in handle.read().split()]
+        except OSError:
+            continue
+    return found
+
+
 class Sampler(threading.Thread):
-    """Peak RSS and thread count of a process, sampled every 50 ms."""
+    """Peak RSS and thread count of a process, and the peak summed RSS and count of its child
+    processes (ffmpeg), sampled every 50 ms."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.pid = pid
         self.peak_rss_kib = 0
         self.peak_threads = 0
+        self.peak_children_rss_kib = 0
+        self.peak_children = 0
         self.stop_event = threading.Event()
 
     def run(self) -> None:
@@ -69,6 +90,16 @@ class Sampler(threading.Thread):
                 return
             self.peak_rss_kib = max(self.peak_rss_kib, status.get("VmRSS", 0))
             self.peak_threads = max(self.peak_threads, status.get("Threads", 0))
+            children = 0
+            rss = 0
+            for child in children_of(self.pid):
+                try:
+                    rss += proc_status(child).get("VmRSS", 0)
+                    children += 1
+                except OSError:
+                    continue
+            self.peak_children_rss_kib = max(self.peak_children_rss_kib, rss)
+            self.peak_children = max(self.peak_children, children)
 
 
 @contextmanager
@@ -132,7 +163,10 @@ def campaign_with_images(session: requests.Session, url: str, count: int = 4) ->
 
 def start_job(session: requests.Session, url: str, campaign_id: str, scenes: int) -> str:
     resp = session.post(url + "/api/v3/jobs/from-image-pairs", json={
-        "campaignId": campaign_id, "numPairs": scenes, "clipDuration": 4, "autoApprove": True})
+        # allowReuse: the campaign has 4 images; without reuse a job gets only the 2 scenes
+        # they make (the request's shortfall rule), not the N the table reports.
+        "campaignId": campaign_id, "numPairs": scenes, "clipDuration": 4, "autoApprove": True,
+        "allowReuse": True})
     resp.raise_for_status()
     return str(resp.json()["data"]["jobId"])
 
@@ -208,6 +242,10 @@ def bench_load(args: argparse.Namespace, workdir: Path) -> None:
             job_ids = [start_job(session, url, campaign, args.scenes) for _ in range(args.jobs)]
             status = wait_jobs(session, url, job_ids, timeout=args.timeout)
             wall = time.monotonic() - started
+            done_at = time.monotonic()
+            last_prediction = max((p.completed or 0.0 for p in fake.all_predictions()),
+                                  default=done_at)
+            after_predictions = done_at - last_prediction
             sampler.stop_event.set()
             sampler.join()
             completed = sum(1 for s in status.values() if s == "completed")
@@ -220,6 +258,11 @@ def bench_load(args: argparse.Namespace, workdir: Path) -> None:
                    ("wall time (s)", f"{wall:.1f}"),
                    ("server RSS before (MiB)", f"{baseline['VmRSS'] / 1024:.1f}"),
                    ("server peak RSS (MiB)", f"{sampler.peak_rss_kib / 1024:.1f}"),
+                   ("ffmpeg children: peak summed RSS (MiB)",
+                    f"{sampler.peak_children_rss_kib / 1024:.1f}"),
+                   ("ffmpeg children: peak count", sampler.peak_children),
+                   ("all predictions done → last job completed (s)",
+                    f"{after_predictions:.1f}"),
                    ("server threads before", baseline["Threads"]),
                    ("server peak threads", sampler.peak_threads)])
     finally:

@@ -52,7 +52,14 @@ from actorvid.actors.supervision import (
     ParentLink,
     SupervisedActor,
 )
-from actorvid.actors.workflow import FinishedVideo, JobWorkflow, PlannedScene, Storyboard
+from actorvid.actors.workflow import (
+    FinishedVideo,
+    JobWorkflow,
+    NormalisedClip,
+    PlannedScene,
+    ShotMaker,
+    Storyboard,
+)
 from actorvid.errors import Conflict
 from actorvid.store import jobs
 from actorvid.store.blobs import delete_blob
@@ -113,6 +120,10 @@ class JobActor(SupervisedActor):
         self.stage = ""
         self._work_token: int | None = None
         self._finishing = False
+        # Clips being normalised on the media pool (token → sub-job id), and those whose
+        # normalising failed (the finish step tries them again, once, and reports why).
+        self._normalising: dict[int, str] = {}
+        self._normalise_failed: set[str] = set()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -121,7 +132,8 @@ class JobActor(SupervisedActor):
 
     def describe_state(self) -> dict[str, Any]:
         return {"job_id": self.job_id, "status": self.status, "stage": self.stage,
-                "waiting_for": "pool" if self._work_token is not None else None}
+                "waiting_for": "pool" if self._work_token is not None else None,
+                "normalising": len(self._normalising)}
 
     def handle(self, message: Any) -> Any:
         if isinstance(message, Resume):
@@ -209,6 +221,9 @@ class JobActor(SupervisedActor):
                                                         owner=job.user_id)
 
     def _work_done(self, done: WorkDone) -> None:
+        if done.step == "normalise":
+            self._normalised(done)
+            return
         if done.token != self._work_token:
             return  # a late answer from before a cancel; ignore
         self._work_token = None
@@ -279,6 +294,7 @@ class JobActor(SupervisedActor):
             return
         with self.services.db.read() as conn:
             subs = jobs.list_sub_jobs(conn, job.id)
+        self._normalise_arrived(job, subs)
         unfinished = [s for s in subs if not s.terminal]
         if not unfinished:
             self._rendered(job, subs)
@@ -338,6 +354,8 @@ class JobActor(SupervisedActor):
             return
         with self.services.db.read() as conn:
             segments = jobs.list_sub_jobs(conn, job.id, kind="music")
+            clips = jobs.list_sub_jobs(conn, job.id)
+        self._normalise_arrived(job, clips)  # after a restart: while the music is made
         step = next_segment(segments)
         if isinstance(step, jobs.SubJob):
             if not self.supervision.known(scene_child_id(step.id)):
@@ -360,10 +378,51 @@ class JobActor(SupervisedActor):
             return
         with self.services.db.read() as conn:
             clips = [s for s in jobs.list_sub_jobs(conn, job.id) if s.status == "completed"]
+        self._normalise_arrived(job, clips)
+        if self._normalising:
+            return  # the last shots are being made: finish when they are stored
         workflow = self._workflow(job)
         self._work_token = self.services.media_pool.submit(self.actor_ref, "finish",
                                                            workflow.finish, job, clips,
                                                            owner=job.user_id)
+
+    # --- shots: each clip normalised as it arrives ----------------------------------------
+
+    def _normalise_arrived(self, job: jobs.Job, subs: Sequence[jobs.SubJob]) -> None:
+        """Start normalising every stored clip without a shot (new ones, and after a restart
+        those stored before it), on the media pool, overlapping the scenes still rendering."""
+        workflow = self._workflow(job)
+        if not isinstance(workflow, ShotMaker):
+            return
+        busy = set(self._normalising.values()) | self._normalise_failed
+        for sub in subs:
+            if sub.status != "completed" or not sub.clip_blob_id or sub.shot_blob_id \
+                    or sub.id in busy:
+                continue
+            token = self.services.media_pool.submit(self.actor_ref, "normalise",
+                                                    workflow.normalise, job, sub,
+                                                    owner=job.user_id)
+            self._normalising[token] = sub.id
+
+    def _normalised(self, done: WorkDone) -> None:
+        sub_id = self._normalising.pop(done.token, None)
+        if sub_id is None:
+            return  # from before a cancel or restart of this actor
+        if done.error is not None:
+            # Not fatal here: the finish step normalises it again and fails with the reason.
+            logger.warning("job %d scene %s: normalising failed: %s", self.job_id, sub_id,
+                           done.error)
+            self._normalise_failed.add(sub_id)
+        else:
+            made: NormalisedClip = done.value
+            try:
+                with self.services.db.write() as conn:
+                    jobs.record_shot(conn, made.sub_job_id, clip_blob_id=made.clip_blob_id,
+                                     shot_blob_id=made.shot_blob_id, now=self.services.now())
+            except Conflict:
+                delete_blob(self.services.db, made.shot_blob_id)  # made twice, or not wanted
+        if self._finishing and not self._normalising and self.status == "video_processing":
+            self._finish(self._load())
 
     def _finished(self, video: FinishedVideo) -> None:
         job = self._load()

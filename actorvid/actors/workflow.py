@@ -14,6 +14,10 @@ Where each method runs, so a workflow knows what it may do:
 - :meth:`JobWorkflow.finish` (stitch, soundtrack, store the video) runs on the bounded media pool
   (``Settings.media_workers``); it may run ffmpeg and write blobs. It can be run again after a
   crash, from the same stored clips, so it must not assume it runs once.
+- :meth:`ShotMaker.normalise` (a video workflow's optional extra) converts one stored clip into
+  the job's output format as it arrives, on the media pool, and returns the new blob; the
+  JobActor records it in the clip's row. It may run twice for a clip (a restart): the row keeps
+  the first and the actor deletes the other.
 
 A real workflow plugs in as ``ActorSystem(db, provider=..., workflows={"image_pairs":
 ImagePairsWorkflow(db, selector, writer), ...})``; pure decisions stay in ``actorvid.workflows``
@@ -68,6 +72,22 @@ class FinishedVideo:
     audio_blob_id: str | None = None
     # Paid work that is not a scene's prediction (selection, soundtrack), added to the job.
     extra_cost: float = 0.0
+
+
+@dataclass(frozen=True)
+class NormalisedClip:
+    """What :meth:`ShotMaker.normalise` returns: the shot blob made from the clip blob."""
+
+    sub_job_id: str
+    clip_blob_id: str
+    shot_blob_id: str
+
+
+@runtime_checkable
+class ShotMaker(Protocol):
+    def normalise(self, job: Job, clip: SubJob) -> NormalisedClip:
+        """Convert a stored clip into a shot in the job's output format and store it as a new
+        blob. On the media pool."""
 
 
 @runtime_checkable

@@ -39,17 +39,22 @@ TV_BT709 = ("format=yuv420p,"
             "setparams=range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709")
 
 
-def video_filter(width: int, height: int) -> str:
-    """Any picture → ``width``×``height`` (fit and pad, never stretched), tv-range BT.709
+def video_filter(width: int, height: int, fit: str = "pad") -> str:
+    """Any picture → ``width``×``height``, never stretched: ``pad`` fits it inside and fills the
+    rest with black, ``crop`` scales it to fill and crops the centre; tv-range BT.709
     ``yuv420p`` at a constant :data:`FPS`.
 
     ``in_range=auto`` reads the source's tag, so full-range JPEG stills (``yuvj420p``) are
     squeezed into 16–235 rather than merely relabelled.
     """
-    return (f"scale={width}:{height}:force_original_aspect_ratio=decrease"
-            f":in_range=auto:out_range=tv:out_color_matrix=bt709:flags=bicubic,"
-            f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,fps={FPS},"
-            f"{TV_BT709}")
+    scale = ":in_range=auto:out_range=tv:out_color_matrix=bt709:flags=bicubic"
+    if fit == "crop":
+        shape = (f"scale={width}:{height}:force_original_aspect_ratio=increase{scale},"
+                 f"crop={width}:{height}")
+    else:
+        shape = (f"scale={width}:{height}:force_original_aspect_ratio=decrease{scale},"
+                 f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black")
+    return f"{shape},setsar=1,fps={FPS},{TV_BT709}"
 
 
 def audio_format_filter() -> str:
@@ -66,10 +71,38 @@ def video_encoder_args(*, preset: str = "veryfast", crf: int = 21, fps: int = FP
             "-color_trc", "bt709", "-color_range", "tv", "-r", str(fps), "-fps_mode", "cfr"]
 
 
+# Audio samples per video frame (48000 / 30): a shot's sound is exactly this many samples per
+# frame, so sound and picture of every shot end together.
+SAMPLES_PER_FRAME = SAMPLE_RATE // FPS
+# The MP4 time base of every picture track (mp4's own default at 30 fps, stated so shots and
+# transition pieces always agree and their packets can be copied into one track).
+VIDEO_TIMESCALE = FPS * 512
+
+
+def shot_encoder_args(keyframes: Sequence[int] = ()) -> list[str]:
+    """The encoder of a normalised shot (and of a transition piece): the output's H.264, plus
+    what lets shots be joined by stream copy.
+
+    - no B-frames: decode order is display order, so any prefix of a shot is a whole picture
+      sequence and the concat demuxer's out points cut cleanly at any frame;
+    - ``stitchable``: x264 writes the same SPS/PPS for every shot, so one ``avcC`` fits all;
+    - IDR frames forced at ``keyframes`` (frame numbers): a copied part may begin there (the
+      frame after a transition window).
+    """
+    args = [*video_encoder_args(), "-bf", "0", "-x264-params", "stitchable=1",
+            "-video_track_timescale", str(VIDEO_TIMESCALE)]
+    if keyframes:
+        expr = "+".join(f"eq(n,{k})" for k in sorted(set(keyframes)))
+        args += ["-force_key_frames", f"expr:{expr}", "-forced-idr", "1"]
+    return args
+
+
 def audio_encoder_args(*, bitrate: str = "192k") -> list[str]:
-    """AAC-LC, 48 kHz, stereo."""
-    return ["-c:a", "aac", "-profile:a", "aac_low", "-b:a", bitrate, "-ar", str(SAMPLE_RATE),
-            "-ac", "2"]
+    """AAC-LC, 48 kHz, stereo. The ``fast`` coder: at 192 kb/s it sounds the same as the
+    default ``twoloop`` and encodes in half the time (measured 1.9 s vs 3.7 s of CPU for 56 s
+    of stereo on the loaded 2-core machine) — the sound is the one thing the finish encodes."""
+    return ["-c:a", "aac", "-profile:a", "aac_low", "-aac_coder", "fast", "-b:a", bitrate,
+            "-ar", str(SAMPLE_RATE), "-ac", "2"]
 
 
 def container_args() -> list[str]:

@@ -2,10 +2,10 @@
 "PREVIEW" mark, and a music bed — small and fast, never a deliverable.
 
 :func:`compose` is the one place that decides how a preview is assembled, so it composes the
-same pieces the finish step does: today :func:`~actorvid.media.stitch.stitch` (hard cuts) and
-:func:`~actorvid.media.stitch.mux_soundtrack`. Still to connect when they land (see the
-TODOs): the finish step's transition join (issue 17: crossfade/fadeblack between shots) and
-the title/end cards and bundled font (issue 18).
+same pieces the finish step does: :func:`~actorvid.media.stitch.stitch` (each shot normalised
+and joined by :func:`~actorvid.media.shots.join_shots` with the job's fit and transition, as
+the finish step joins its shots) and :func:`~actorvid.media.stitch.mux_soundtrack`. Still to
+connect when issue 18 lands (see the TODO): the title/end cards and the bundled font.
 """
 
 from __future__ import annotations
@@ -58,20 +58,20 @@ def compose(ffmpeg: FFmpeg, shots: Sequence[Path], output: Path, *, options: Cre
     """Assemble the preview from ``shots`` (in storyboard order) into ``output``; return its
     duration, which is the final video's for the same shots and options.
 
-    TODO(issue 17 merge): join with the finish step's transition function
-    (``options.transition``) instead of ``stitch``'s hard cuts.
     TODO(issue 18 merge): put ``options.title_card`` / ``end_card`` (``media/cards.py``) before
     and after the shots, and give :func:`mark_filter` the bundled font.
     """
     width, height = preview_size(options)
     joined = stitch(ffmpeg, shots, workdir / "joined.mp4", width=width, height=height,
-                    timeout=timeout)
+                    fit=options.fit, transition=options.transition, timeout=timeout)
     marked = workdir / "marked.mp4"
-    ffmpeg.run(["-i", str(joined.path), "-map", "0:v:0", "-vf", mark_filter(width, height),
-                *video_encoder_args(preset="veryfast", crf=26), "-an", *output_args(marked)],
-               timeout=timeout)
+    # The shots' own sound (silence from the local renderer) is copied: the music goes under it.
+    ffmpeg.run(["-i", str(joined.path), "-map", "0:v:0", "-map", "0:a:0",
+                "-vf", mark_filter(width, height),
+                *video_encoder_args(preset="veryfast", crf=26), "-c:a", "copy",
+                *output_args(marked)], timeout=timeout)
     mux_soundtrack(ffmpeg, marked, music, output, video_duration=joined.duration,
-                   timeout=timeout)
+                   volume=options.music_volume, timeout=timeout)
     return joined.duration
 
 

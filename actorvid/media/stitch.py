@@ -1,10 +1,9 @@
 """Stitch clips into one consistent MP4, and mux a soundtrack without ever cutting the video.
 
 Clips from different models (or the local renderer) differ in size, frame rate and whether
-they carry audio. The concat filter gets each one normalised first — scaled to fit the job's
-frame and padded (never stretched), constant frame rate, yuv420p, stereo 48 kHz audio trimmed
-or padded to the clip's own video length (silence where a clip has none) — so the output is
-one H.264/AAC stream whose duration is the sum of the clips, with ``+faststart`` for the web.
+they carry audio; each becomes a shot in the output format first (``actorvid.media.shots``),
+and the shots are joined by stream copy. The soundtrack mux copies the picture and encodes
+only the sound: the music under the clips' own sound, at −16 LUFS.
 """
 
 from __future__ import annotations
@@ -13,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from actorvid.domain.creative import DEFAULT_MUSIC_VOLUME, Transition
 from actorvid.errors import MediaError
-from actorvid.media.ffmpeg import FFmpeg, MediaInfo
+from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.output import (
     MUSIC_FADE_IN,
     MUSIC_FADE_OUT,
@@ -23,9 +23,8 @@ from actorvid.media.output import (
     loudness_filter,
     measure_loudness,
     output_args,
-    video_encoder_args,
-    video_filter,
 )
+from actorvid.media.shots import join_shots, normalise_shot
 
 
 @dataclass(frozen=True)
@@ -36,41 +35,21 @@ class StitchResult:
     height: int
 
 
-def _clip_filter(index: int, info: MediaInfo, width: int, height: int) -> str:
-    duration = info.duration or 0.0
-    video = (f"[{index}:v]{video_filter(width, height)},"
-             f"trim=duration={duration:.3f},setpts=PTS-STARTPTS[v{index}]")
-    if info.has_audio:
-        audio = (f"[{index}:a]{audio_format_filter()},"
-                 f"apad,atrim=duration={duration:.3f},asetpts=PTS-STARTPTS[a{index}]")
-    else:
-        audio = (f"anullsrc=r=48000:cl=stereo,atrim=duration={duration:.3f},"
-                 f"{audio_format_filter()}[a{index}]")
-    return f"{video};{audio}"
-
-
 def stitch(ffmpeg: FFmpeg, clips: Sequence[Path], output: Path, *, width: int, height: int,
+           fit: str = "pad", transition: Transition = Transition(),
            timeout: float = 1800.0) -> StitchResult:
-    """Concatenate ``clips`` in order into ``output`` at ``width``×``height``."""
+    """Concatenate ``clips`` in order into ``output`` at ``width``×``height``: each is
+    normalised into a shot (:func:`~actorvid.media.shots.normalise_shot`), then the shots are
+    joined by copy (:func:`~actorvid.media.shots.join_shots`). For clips stored without a
+    shot; a job's finish joins the shots made as its clips arrived."""
     if not clips:
         raise MediaError("There are no clips to stitch")
-    infos = [ffmpeg.probe(clip) for clip in clips]
-    for clip, info in zip(clips, infos, strict=True):
-        if not info.has_video or not info.duration:
-            raise MediaError(f"Clip {clip.name} has no readable video")
-    inputs: list[str] = []
-    for clip in clips:
-        inputs += ["-i", str(clip)]
-    parts = [_clip_filter(i, info, width, height) for i, info in enumerate(infos)]
-    joined = "".join(f"[v{i}][a{i}]" for i in range(len(clips)))
-    graph = ";".join(parts) + f";{joined}concat=n={len(clips)}:v=1:a=1[vout][aout]"
-    ffmpeg.run([
-        *inputs, "-filter_complex", graph, "-map", "[vout]", "-map", "[aout]",
-        *video_encoder_args(), *audio_encoder_args(), *output_args(output),
-    ], timeout=timeout)
-    result = ffmpeg.probe(output)
-    return StitchResult(output, result.duration or 0.0, result.width or width,
-                        result.height or height)
+    shots = [normalise_shot(ffmpeg, clip, output.parent / f"{output.stem}_shot{i:03d}.mp4",
+                            width=width, height=height, fit=fit, transition=transition,
+                            timeout=timeout)
+             for i, clip in enumerate(clips)]
+    joined = join_shots(ffmpeg, shots, output, transition=transition, timeout=timeout)
+    return StitchResult(output, joined.duration, width, height)
 
 
 def video_thumbnail(ffmpeg: FFmpeg, video: Path, output: Path, *, duration: float,
@@ -92,26 +71,31 @@ def fades(duration: float, fade_in: float, fade_out: float) -> str:
 
 def mux_soundtrack(ffmpeg: FFmpeg, video: Path, music: Path, output: Path, *,
                    video_duration: float, fade_in: float = MUSIC_FADE_IN,
-                   fade_out: float = MUSIC_FADE_OUT,
+                   fade_out: float = MUSIC_FADE_OUT, volume: float = DEFAULT_MUSIC_VOLUME,
                    timeout: float = 1800.0) -> Path:
-    """Lay ``music`` under ``video``: faded in at 0, faded out to end exactly at the last frame,
-    at −16 LUFS integrated with a true peak under −1 dBTP.
+    """Lay ``music`` under ``video``'s own sound: faded in at 0, faded out to end exactly at the
+    last frame, at ``volume`` (0–1) under the clips' sound, the mix at −16 LUFS integrated with
+    a true peak under −1 dBTP.
 
     The music is looped if short and cut if long; the picture is copied untouched, so the
     output has exactly the video's length (no ``-shortest`` cutting the video to the music).
-    The loudness is measured on the faded track first, then one gain is applied (two passes).
+    The loudness is measured on the mix first, then one gain is applied (two passes): with
+    silent clips the music level cancels out and the result is the music at −16 LUFS.
     """
     music_in = ["-stream_loop", "-1", "-i", str(music)]
-    shaped = (f"[{{n}}:a]{audio_format_filter()},"
-              f"atrim=duration={video_duration:.3f},apad,atrim=duration={video_duration:.3f},"
-              f"{fades(video_duration, fade_in, fade_out)}[a]")
-    measured = measure_loudness(ffmpeg, music_in, shaped.format(n=0), timeout=timeout)
-    graph = f"{shaped.format(n=1)};[a]{loudness_filter(measured)}[music]"
+    seconds = f"{video_duration:.3f}"
+    shaped = (f"[1:a]{audio_format_filter()},"
+              f"atrim=duration={seconds},apad,atrim=duration={seconds},"
+              f"{fades(video_duration, fade_in, fade_out)},volume={volume:.4f}[music];"
+              f"[0:a]{audio_format_filter()},apad,atrim=duration={seconds}[clips];"
+              f"[clips][music]amix=inputs=2:duration=first:normalize=0[a]")
+    inputs = ["-i", str(video), *music_in]
+    measured = measure_loudness(ffmpeg, inputs, shaped, timeout=timeout)
+    graph = f"{shaped};[a]{loudness_filter(measured)}[mix]"
     ffmpeg.run([
-        "-i", str(video), *music_in,
-        "-filter_complex", graph, "-map", "0:v:0", "-map", "[music]",
+        *inputs, "-filter_complex", graph, "-map", "0:v:0", "-map", "[mix]",
         "-c:v", "copy", *audio_encoder_args(),
-        "-t", f"{video_duration:.3f}", *output_args(output),
+        "-t", seconds, *output_args(output),
     ], timeout=timeout)
     return output
 

@@ -16,13 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from actorvid import tempspace
-from actorvid.actors.workflow import FinishedVideo, PlannedScene
+from actorvid.actors.workflow import FinishedVideo, NormalisedClip, PlannedScene
+from actorvid.domain.creative import DEFAULT_MUSIC_VOLUME, CreativeOptions
 from actorvid.domain.models import frame_size
 from actorvid.errors import MediaError
 from actorvid.media.ffmpeg import FFmpeg
-from actorvid.media.stitch import mux_soundtrack, stitch, video_thumbnail
+from actorvid.media.shots import Shot, join_shots, normalise_shot, read_shot
+from actorvid.media.stitch import mux_soundtrack, video_thumbnail
 from actorvid.pipelines.deps import PipelineDeps, PipelineError, owner_scope
-from actorvid.pipelines.soundtrack import SoundtrackMaker, plan_segments, planned
+from actorvid.pipelines.soundtrack import (
+    SoundtrackMaker,
+    plan_segments,
+    planned,
+    screen_times,
+)
 from actorvid.providers.base import ImageInput, MusicInput, RenderInput
 from actorvid.store import assets as asset_store
 from actorvid.store import blobs
@@ -94,7 +101,9 @@ class VideoPipeline:
         scenes = [board.get(c.scene_number, {}) for c in ordered]
         prompts = [s.get("musicPrompt") or pair_template(c.scene_number).music_prompt
                    for s, c in zip(scenes, ordered, strict=True)]
-        return planned(plan_segments(prompts, [float(c.duration) for c in ordered],
+        overlap = self.creative(job).transition.overlap
+        lengths = screen_times([float(c.duration) for c in ordered], overlap)
+        return planned(plan_segments(prompts, lengths,
                                      scene_types=[s.get("sceneType") or "" for s in scenes]))
 
     def render_input(self, job: Job, sub_job: SubJob) -> RenderInput | MusicInput:
@@ -117,10 +126,65 @@ class VideoPipeline:
             client = client_store.get_client(conn, job.client_id, scope=owner_scope(job))
         return first_brand_color(client.brand_guidelines if client else None)
 
-    # --- finish ---------------------------------------------------------------------------
+    # --- shots and finish -----------------------------------------------------------------
+
+    def creative(self, job: Job) -> CreativeOptions:
+        """The job's creative options (a job stored before them reads as the defaults)."""
+        return CreativeOptions.from_document(job.parameters.get("creative_options"))
+
+    def frame(self, job: Job) -> tuple[int, int]:
+        """The output frame: the creative options' when the job has them; else, as before
+        them, ``aspectRatio`` (or ``creative.videoSpecs.format``) at the scenes' resolution."""
+        if job.parameters.get("creative_options"):
+            return self.creative(job).frame_size()
+        aspect = (job.parameters.get("aspectRatio")
+                  or (job.parameters.get("creative") or {}).get("videoSpecs", {}).get("format")
+                  or "16:9")
+        scenes = (job.storyboard or {}).get("scenes") or [{}]
+        return frame_size(scenes[0].get("resolution") or "720p", aspect)
+
+    def normalise(self, job: Job, clip: SubJob) -> NormalisedClip:
+        """Convert a stored clip into the job's shot and store it (on the media pool, as the
+        clip arrives; the JobActor records the blob in the clip's row)."""
+        if not clip.clip_blob_id:
+            raise PipelineError(f"Scene {clip.scene_number} has no stored clip")
+        workdir = tempspace.make_dir(f"actorvid-job{job.id}-shot{clip.scene_number}-")
+        try:
+            shot = self._make_shot(job, clip, workdir, self.deps.ffmpeg())
+            with shot.path.open("rb") as handle:
+                blob = blobs.write_blob_from_file(self.deps.db, handle)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return NormalisedClip(clip.id, clip.clip_blob_id, blob.id)
+
+    def _make_shot(self, job: Job, clip: SubJob, workdir: Path, ffmpeg: FFmpeg) -> Shot:
+        assert clip.clip_blob_id is not None
+        options = self.creative(job)
+        width, height = self.frame(job)
+        source = workdir / f"clip_{clip.scene_number:03d}.mp4"
+        with source.open("wb") as handle:
+            blobs.copy_blob_to_file(self.deps.db, clip.clip_blob_id, handle)
+        return normalise_shot(ffmpeg, source, workdir / f"shot_{clip.scene_number:03d}.mp4",
+                              width=width, height=height, fit=options.fit,
+                              transition=options.transition)
+
+    def _shot(self, job: Job, clip: SubJob, workdir: Path, ffmpeg: FFmpeg) -> Shot:
+        """The clip's stored shot, or (a row from before shots, or one whose normalising
+        failed) a shot made now."""
+        if not clip.clip_blob_id:
+            raise PipelineError(f"Scene {clip.scene_number} has no stored clip")
+        if not clip.shot_blob_id:
+            logger.info("job %d: scene %d has no shot yet; normalising it now", job.id,
+                        clip.scene_number)
+            return self._make_shot(job, clip, workdir, ffmpeg)
+        path = workdir / f"shot_{clip.scene_number:03d}.mp4"
+        with path.open("wb") as handle:
+            blobs.copy_blob_to_file(self.deps.db, clip.shot_blob_id, handle)
+        return read_shot(path)
 
     def finish(self, job: Job, clips: Sequence[SubJob]) -> FinishedVideo:
-        """Stitch the completed clips in scene order, add the soundtrack, store the result."""
+        """Join the completed clips' shots in scene order (a stream copy; transitions encode
+        only their windows), lay the soundtrack under them, store the result."""
         with self.deps.db.read() as conn:
             every = job_store.list_sub_jobs(conn, job.id)
         failed = [s for s in every if s.status != "completed"]
@@ -128,33 +192,25 @@ class VideoPipeline:
         if not clips:
             raise PipelineError("No scene rendered")
         ffmpeg = self.deps.ffmpeg()
-        aspect = (job.parameters.get("aspectRatio")
-                  or (job.parameters.get("creative") or {}).get("videoSpecs", {}).get("format")
-                  or "16:9")
-        width, height = frame_size(clips[0].input.get("resolution") or "720p", aspect)
+        options = self.creative(job)
+        width, height = self.frame(job)
         workdir = tempspace.make_dir(f"actorvid-job{job.id}-")
         created: list[str] = []
         try:
-            paths = []
-            for clip in clips:
-                if not clip.clip_blob_id:
-                    raise PipelineError(f"Scene {clip.scene_number} has no stored clip")
-                path = workdir / f"clip_{clip.scene_number:03d}.mp4"
-                with path.open("wb") as handle:
-                    blobs.copy_blob_to_file(self.deps.db, clip.clip_blob_id, handle)
-                paths.append(path)
-            stitched = stitch(ffmpeg, paths, workdir / "stitched.mp4", width=width,
-                              height=height)
-            final_path = stitched.path
+            shots = [self._shot(job, clip, workdir, ffmpeg) for clip in clips]
+            joined = join_shots(ffmpeg, shots, workdir / "joined.mp4",
+                                transition=options.transition)
+            final_path = joined.path
             audio_info: dict[str, Any] | None = None
             audio_blob_id: str | None = None
             if job.parameters.get("generateAudio"):
                 final_path, audio_blob_id, audio_info = self.add_soundtrack(
-                    job, stitched.path, stitched.duration, workdir, ffmpeg)
+                    job, joined.path, joined.duration, workdir, ffmpeg,
+                    volume=options.music_volume)
                 if audio_blob_id:
                     created.append(audio_blob_id)
             thumb = video_thumbnail(ffmpeg, final_path, workdir / "thumb.jpg",
-                                    duration=stitched.duration)
+                                    duration=joined.duration)
             with final_path.open("rb") as handle:
                 video_blob = blobs.write_blob_from_file(self.deps.db, handle)
             created.append(video_blob.id)
@@ -168,9 +224,9 @@ class VideoPipeline:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         result: dict[str, Any] = {
-            "duration": round(stitched.duration, 3),
-            "width": stitched.width,
-            "height": stitched.height,
+            "duration": round(joined.duration, 3),
+            "width": width,
+            "height": height,
             "clipCount": len(clips),
             "partial": bool(failed),
             "failedScenes": [{"sceneNumber": s.scene_number, "status": s.status,
@@ -179,13 +235,14 @@ class VideoPipeline:
         }
         if audio_info is not None:
             result["audio"] = audio_info
-        logger.info("job %d: stitched %d clips into %.2fs (%d failed)", job.id, len(clips),
-                    stitched.duration, len(failed))
+        logger.info("job %d: joined %d shots into %.2fs (%d frames re-encoded, %d failed)",
+                    job.id, len(clips), joined.duration, joined.encoded_frames, len(failed))
         return FinishedVideo(video_blob.id, result, thumbnail_blob_id=thumb_blob.id,
                              audio_blob_id=audio_blob_id)
 
     def add_soundtrack(self, job: Job, video: Path, duration: float, workdir: Path,
-                       ffmpeg: FFmpeg) -> tuple[Path, str | None, dict[str, Any]]:
+                       ffmpeg: FFmpeg, *, volume: float = DEFAULT_MUSIC_VOLUME
+                       ) -> tuple[Path, str | None, dict[str, Any]]:
         """Lay the music segments made under ``video``; without them keep the silent video
         and say why."""
         maker = SoundtrackMaker(self.deps)
@@ -199,7 +256,7 @@ class VideoPipeline:
         try:
             track = maker.join(music, workdir, ffmpeg, total=duration)
             scored = mux_soundtrack(ffmpeg, video, track, workdir / "scored.mp4",
-                                    video_duration=duration)
+                                    video_duration=duration, volume=volume)
         except (PipelineError, MediaError) as exc:
             logger.warning("job %d: soundtrack failed, keeping the silent video: %s", job.id,
                            exc)

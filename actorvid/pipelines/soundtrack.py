@@ -58,6 +58,16 @@ def plan_segments(prompts: Sequence[str], clip_durations: Sequence[float], *,
     return segments
 
 
+def screen_times(clip_durations: Sequence[float], overlap: float) -> list[float]:
+    """Seconds each clip owns in a video whose joins overlap by ``overlap`` (a transition):
+    from the middle of the window before it to the middle of the one after. Planned with
+    these, the music changes in the middle of each transition and the track is exactly
+    the video's length (``video_seconds``)."""
+    last = len(clip_durations) - 1
+    return [d - (overlap / 2 if i > 0 else 0.0) - (overlap / 2 if i < last else 0.0)
+            for i, d in enumerate(clip_durations)]
+
+
 def joined_length(durations: Sequence[float], crossfade: float = CROSSFADE) -> float:
     return sum(durations) - crossfade * max(0, len(durations) - 1)
 

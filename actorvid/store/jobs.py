@@ -83,6 +83,8 @@ class SubJob:
     # One provider prediction: a video "clip" of a scene, or one "music" segment of the
     # soundtrack chain.
     kind: str = "clip"
+    # The clip normalised into the job's output format (None until it is).
+    shot_blob_id: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -112,7 +114,8 @@ JOB_COLUMNS = """id, user_id, client_id, campaign_id, type, status, stage, param
 
 SUB_JOB_COLUMNS = """id, job_id, scene_number, first_asset_id, last_asset_id, prompt, duration,
     model, provider, provider_id, attempt_tag, recreated_from, status, attempts, clip_blob_id,
-    cost, error, input, started_at, completed_at, created_at, updated_at, failures, kind"""
+    cost, error, input, started_at, completed_at, created_at, updated_at, failures, kind,
+    shot_blob_id"""
 
 
 def job_from_row(row: sqlite3.Row) -> Job:
@@ -134,6 +137,7 @@ def sub_job_from_row(row: sqlite3.Row) -> SubJob:
         row["attempts"], row["clip_blob_id"], row["cost"], row["error"],
         load_json(row["input"], {}), row["started_at"], row["completed_at"],
         row["created_at"], row["updated_at"], row["failures"], row["kind"],
+        row["shot_blob_id"],
     )
 
 
@@ -436,6 +440,22 @@ def complete_sub_job(conn: sqlite3.Connection, sub_job_id: str, *, clip_blob_id:
         {"id": sub_job_id, "clip_blob_id": clip_blob_id, "cost": cost, "now": now},
     )
     _changed(cur, f"sub-job {sub_job_id} is not processing")
+
+
+def record_shot(conn: sqlite3.Connection, sub_job_id: str, *, clip_blob_id: str,
+                shot_blob_id: str, now: str) -> None:
+    """Store the normalised shot of a completed clip, once: Conflict when the row no longer
+    holds that clip or has a shot already (the caller deletes its blob)."""
+    cur = conn.execute(
+        """
+        UPDATE sub_jobs SET shot_blob_id = :shot_blob_id, updated_at = :now
+        WHERE id = :id AND status = 'completed' AND clip_blob_id = :clip_blob_id
+          AND shot_blob_id IS NULL
+        """,
+        {"id": sub_job_id, "clip_blob_id": clip_blob_id, "shot_blob_id": shot_blob_id,
+         "now": now},
+    )
+    _changed(cur, f"sub-job {sub_job_id} cannot take a shot")
 
 
 def fail_sub_job(conn: sqlite3.Connection, sub_job_id: str, *, error: str, now: str,

@@ -1,0 +1,295 @@
+"""Shots: clips normalised once on arrival, joined later by stream copy.
+
+A *shot* is an MP4 already in the output format (``actorvid.media.output``): the job's exact
+frame, 30 fps CFR, tv-range BT.709 ``yuv420p`` H.264 without B-frames, and an AAC 48 kHz stereo
+track of exactly :data:`~actorvid.media.output.SAMPLES_PER_FRAME` samples per frame (silence when
+the clip had none). :func:`normalise_shot` makes one from any clip; :func:`join_shots` joins
+shots into a deliverable:
+
+- the picture is copied (concat demuxer, ``inpoint``/``outpoint`` per part); only a transition's
+  overlap window is decoded and encoded again, as one short *piece*;
+- the sound is decoded and encoded once for the whole video. AAC cannot be joined by copy
+  without error: every shot's stream starts with 1024 samples of encoder priming (an edit list
+  hides them in the shot, but the concat demuxer copies them into the middle of the video) and
+  ends on a padded frame, so each join would add about 21–43 ms of junk and the sound would
+  drift behind the picture. A few minutes of AAC decode and encode in well under a second.
+
+Keyframes: a copied part must start on an IDR frame. A shot made for a transition of ``s``
+seconds gets IDR frames at ``floor(s·30)`` and ``ceil(s·30)`` (the window rounded to whole
+frames either way, see :func:`overlaps`); a part may end anywhere, since without B-frames every
+prefix decodes. If a shot lacks the keyframe (one made for another transition), the piece grows
+to the shot's next keyframe instead — still never the whole shot.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from actorvid.domain.creative import Transition
+from actorvid.errors import MediaError
+from actorvid.media.ffmpeg import FFmpeg
+from actorvid.media.output import (
+    FPS,
+    SAMPLES_PER_FRAME,
+    TV_BT709,
+    audio_encoder_args,
+    audio_format_filter,
+    container_args,
+    output_args,
+    shot_encoder_args,
+    video_filter,
+)
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A normalised shot on disk: ``frames`` pictures at :data:`FPS`, keyframes at
+    ``keyframes`` (frame numbers, 0 first)."""
+
+    path: Path
+    frames: int
+    keyframes: tuple[int, ...]
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / FPS
+
+
+@dataclass(frozen=True)
+class Joined:
+    path: Path
+    frames: int
+    # Frames re-encoded (the transition pieces); the rest was copied.
+    encoded_frames: int
+
+    @property
+    def duration(self) -> float:
+        return self.frames / FPS
+
+
+def transition_keyframes(transition: Transition) -> list[int]:
+    """Frame numbers where a shot's copied part may have to start after ``transition``."""
+    if transition.overlap <= 0:
+        return []
+    exact = transition.overlap * FPS
+    return sorted({math.floor(exact), math.ceil(exact)} - {0})
+
+
+def overlaps(joins: int, transition: Transition) -> list[int]:
+    """Whole frames each of ``joins`` joins overlaps. Rounded so that the total after k joins
+    is ``round(k · seconds · 30)``: the video stays within half a frame of
+    :func:`~actorvid.domain.creative.video_seconds` however many joins there are."""
+    exact = transition.overlap * FPS
+    return [round((k + 1) * exact) - round(k * exact) for k in range(joins)]
+
+
+def normalise_shot(ffmpeg: FFmpeg, clip: Path, output: Path, *, width: int, height: int,
+                   fit: str = "crop", transition: Transition | None = None,
+                   timeout: float = 1800.0) -> Shot:
+    """Convert ``clip`` (any size, rate, pixel format, with or without sound) into a shot."""
+    info = ffmpeg.probe(clip)
+    if not info.has_video or not info.duration:
+        raise MediaError(f"Clip {clip.name} has no readable video")
+    frames = max(1, round(info.duration * FPS))
+    samples = frames * SAMPLES_PER_FRAME
+    # Clone the last frame if the source runs short, then cut at exactly ``frames``.
+    video = (f"[0:v]{video_filter(width, height, fit)},tpad=stop_mode=clone:stop_duration=1,"
+             f"trim=end_frame={frames},setpts=PTS-STARTPTS[v]")
+    if info.has_audio:
+        audio = (f"[0:a]{audio_format_filter()},apad,atrim=end_sample={samples},"
+                 f"asetpts=PTS-STARTPTS[a]")
+    else:
+        audio = f"anullsrc=r=48000:cl=stereo,atrim=end_sample={samples},{audio_format_filter()}[a]"
+    keyframes = transition_keyframes(transition or Transition())
+    ffmpeg.run(["-i", str(clip), "-filter_complex", f"{video};{audio}",
+                "-map", "[v]", "-map", "[a]", *shot_encoder_args(keyframes),
+                *audio_encoder_args(), *output_args(output)], timeout=timeout)
+    return read_shot(output)
+
+
+def read_shot(path: Path) -> Shot:
+    """A stored shot's frame count and keyframes, read from its MP4 index (no decoding)."""
+    frames, keyframes = video_index(path)
+    return Shot(path, frames, keyframes)
+
+
+def join_shots(ffmpeg: FFmpeg, shots: Sequence[Shot], output: Path, *,
+               transition: Transition = Transition(), timeout: float = 1800.0) -> Joined:
+    """Join ``shots`` in order with ``transition`` into ``output`` (``+faststart``).
+
+    The picture is copied except for the transition windows; the length is the shots' frames
+    minus one overlap per join (:func:`overlaps`). The sound of each shot is cut to its
+    picture's exact length and the shots' sounds are crossfaded over the same windows.
+    """
+    if not shots:
+        raise MediaError("There are no shots to join")
+    laps = overlaps(len(shots) - 1, transition)
+    workdir = output.parent
+    parts: list[tuple[Path, int, int]] = []  # (file, first frame, end frame) to copy
+    encoded = 0
+    start = 0  # where the current shot's copied part begins
+    for index, shot in enumerate(shots):
+        end = shot.frames - (laps[index] if index < len(laps) else 0)
+        if end < start:
+            raise MediaError(f"Shot {index + 1} is shorter than its transitions")
+        if end > start:
+            parts.append((shot.path, start, end))
+        if index == len(shots) - 1:
+            break
+        lap = laps[index]
+        nxt = shots[index + 1]
+        if lap == 0:
+            start = 0
+            continue
+        # The next shot's copied part starts on its first keyframe at or after the window.
+        resume = next((k for k in nxt.keyframes if k >= lap), nxt.frames)
+        piece = workdir / f"piece_{index + 1:03d}.mp4"
+        _transition_piece(ffmpeg, shot, nxt, piece, lap=lap, until=resume,
+                          kind=transition.kind, timeout=timeout)
+        parts.append((piece, 0, resume))
+        encoded += resume
+        start = resume
+    listing = workdir / f"{output.stem}.concat"
+    listing.write_text("ffconcat version 1.0\n" + "".join(
+        f"file '{_quoted(path)}'\ninpoint {_time(first)}\noutpoint {_time(last)}\n"
+        for path, first, last in parts))
+    frames = sum(last - first for _, first, last in parts)
+    inputs: list[str] = []
+    for shot in shots:
+        inputs += ["-i", str(shot.path)]
+    # auto_convert 0: keep the packets as stored (the default rewrites H.264 to Annex B and
+    # back, adding SPS/PPS to every keyframe); every part has the same avcC anyway.
+    ffmpeg.run(["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(listing), *inputs,
+                "-filter_complex", _sound(shots, laps), "-map", "0:v:0", "-map", "[a]",
+                "-c:v", "copy", *audio_encoder_args(), *container_args(), "-y", str(output)],
+               timeout=timeout)
+    return Joined(output, frames, encoded)
+
+
+def _transition_piece(ffmpeg: FFmpeg, left: Shot, right: Shot, piece: Path, *, lap: int,
+                      until: int, kind: str, timeout: float) -> None:
+    """The last ``lap`` frames of ``left`` blended into the first ``until`` of ``right`` (the
+    window, then up to ``right``'s next keyframe if it has none at the window's end)."""
+    blend = "fadeblack" if kind == "fadeblack" else "fade"
+    # Seek into the left shot (decoding starts at its keyframe before the window).
+    seek = (left.frames - lap) / FPS
+    graph = (f"[0:v]trim=end_frame={lap},setpts=PTS-STARTPTS[l];"
+             f"[1:v]trim=end_frame={until},setpts=PTS-STARTPTS[r];"
+             f"[l][r]xfade=transition={blend}:duration={lap / FPS:.6f}:offset=0,"
+             f"{TV_BT709}[v]")
+    ffmpeg.run(["-ss", f"{seek:.6f}", "-i", str(left.path), "-i", str(right.path),
+                "-filter_complex", graph, "-map", "[v]", "-an", *shot_encoder_args([0]),
+                "-frames:v", str(until), *output_args(piece)], timeout=timeout)
+    frames, _ = video_index(piece)
+    if frames != until:
+        raise MediaError(f"A transition piece came out {frames} frames long, not {until}")
+
+
+def _sound(shots: Sequence[Shot], laps: Sequence[int]) -> str:
+    """Each shot's sound cut to its picture, joined with crossfades over the windows."""
+    steps = [f"[{i + 1}:a]{audio_format_filter()},apad,"
+             f"atrim=end_sample={shot.frames * SAMPLES_PER_FRAME},asetpts=PTS-STARTPTS[s{i}]"
+             for i, shot in enumerate(shots)]
+    chain = "[s0]"
+    for i, lap in enumerate(laps, start=1):
+        out = f"[j{i}]"
+        if lap:
+            steps.append(f"{chain}[s{i}]acrossfade=ns={lap * SAMPLES_PER_FRAME}:c1=tri:c2=tri"
+                         f"{out}")
+        else:
+            steps.append(f"{chain}[s{i}]concat=n=2:v=0:a=1{out}")
+        chain = out
+    steps.append(f"{chain}anull[a]")
+    return ";".join(steps)
+
+
+def _time(frame: int) -> str:
+    """The time of ``frame`` in whole microseconds (the concat demuxer's precision), rounded
+    down: a bound rounded up would let the frame starting on it through."""
+    micros = frame * 1_000_000 // FPS
+    return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+
+def _quoted(path: Path) -> str:
+    return str(path.resolve()).replace("'", "'\\''")
+
+
+# --- the MP4 index ---------------------------------------------------------------------------
+
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+
+
+def video_index(path: Path) -> tuple[int, tuple[int, ...]]:
+    """(frame count, keyframe numbers) of the first video track of an MP4, from its ``stsz``
+    and ``stss`` boxes. Without ``stss`` every frame is a keyframe (ISO/IEC 14496-12)."""
+    data = _moov(path)
+    for trak in _boxes(data, 0, len(data), b"trak"):
+        body = data[trak[0]:trak[1]]
+        if not _handler_is_video(body):
+            continue
+        stsz = _first(body, b"stsz")
+        stss = _first(body, b"stss")
+        count = struct.unpack(">I", stsz[8:12])[0] if stsz else 0
+        if not stss:
+            return count, tuple(range(count))
+        entries = struct.unpack(">I", stss[4:8])[0]
+        numbers = struct.unpack(f">{entries}I", stss[8:8 + 4 * entries])
+        return count, tuple(n - 1 for n in numbers)
+    raise MediaError(f"{path.name} has no video track")
+
+
+def _handler_is_video(trak: bytes) -> bool:
+    hdlr = _first(trak, b"hdlr")
+    return bool(hdlr) and hdlr[8:12] == b"vide"
+
+
+def _moov(path: Path) -> bytes:
+    """The file's ``moov`` box (read alone: the media data may be hundreds of MiB)."""
+    with path.open("rb") as handle:
+        while header := handle.read(8):
+            if len(header) < 8:
+                break
+            size, kind = struct.unpack(">I4s", header)
+            extra = 0
+            if size == 1:
+                size = struct.unpack(">Q", handle.read(8))[0]
+                extra = 8
+            if kind == b"moov":
+                return header + handle.read(size - 8 - extra)
+            if size == 0:
+                break
+            handle.seek(size - 8 - extra, 1)
+    raise MediaError(f"{path.name} has no MP4 index")
+
+
+def _boxes(data: bytes, start: int, end: int, want: bytes) -> list[tuple[int, int]]:
+    """(start, end) of the bodies of every ``want`` box below ``start:end``, descending
+    through the container boxes of a track."""
+    found = []
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        head = 8
+        if size == 1:
+            size = struct.unpack(">Q", data[pos + 8:pos + 16])[0]
+            head = 16
+        elif size == 0:
+            size = end - pos
+        if size < head:
+            break
+        if kind == want:
+            found.append((pos + head, pos + size))
+        elif kind in _CONTAINERS:
+            found += _boxes(data, pos + head, pos + size, want)
+        pos += size
+    return found
+
+
+def _first(data: bytes, want: bytes) -> bytes:
+    """The body of the first ``want`` box in ``data`` (a track), or b""."""
+    spans = _boxes(data, 0, len(data), want)
+    return data[spans[0][0]:spans[0][1]] if spans else b""

@@ -1,0 +1,126 @@
+"""Shots joined by copy: exact lengths, transitions only in their windows, sound in sync.
+
+Solid-colour shots make a blend measurable: the mean colour of one frame (scaled to 1×1) tells
+red from green from a mix of both, and black from either.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from actorvid.domain.creative import Transition, video_seconds
+from actorvid.media import inspect
+from actorvid.media.ffmpeg import FFmpeg
+from actorvid.media.output import FPS
+from actorvid.media.shots import Shot, join_shots, normalise_shot, overlaps
+
+SIZE = (160, 90)
+FRAME = 1 / FPS
+
+
+@pytest.fixture(scope="module")
+def ffmpeg() -> FFmpeg:
+    return FFmpeg.locate()
+
+
+def solid(ffmpeg: FFmpeg, path: Path, color: str, seconds: float, *,
+          tone: int | None = None) -> Path:
+    """A model-like clip: its own size and rate (12 fps), with a tone or without sound."""
+    sound = ["-f", "lavfi", "-i", f"sine=frequency={tone}:duration={seconds}"] if tone else []
+    ffmpeg.run(["-f", "lavfi", "-i", f"color=c={color}:s=128x72:r=12:d={seconds}", *sound,
+                "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                *(["-c:a", "aac"] if tone else []), "-y", str(path)])
+    return path
+
+
+def shots_for(ffmpeg: FFmpeg, workdir: Path, transition: Transition,
+              colors: tuple[str, ...] = ("red", "lime", "blue")) -> list[Shot]:
+    return [normalise_shot(ffmpeg, solid(ffmpeg, workdir / f"{c}.mp4", c, 2.0),
+                           workdir / f"shot_{c}.mp4", width=SIZE[0], height=SIZE[1],
+                           transition=transition) for c in colors]
+
+
+def mean_rgb(ffmpeg: FFmpeg, path: Path, frame: int) -> tuple[int, int, int]:
+    proc = subprocess.run([ffmpeg.binary, "-v", "error", "-i", str(path), "-vf",
+                           f"select=eq(n\\,{frame}),scale=1:1:flags=area,format=rgb24",
+                           "-frames:v", "1", "-f", "rawvideo", "-"],
+                          capture_output=True, check=True, timeout=60)
+    red, green, blue = proc.stdout[:3]
+    return red, green, blue
+
+
+def packet_hashes(ffmpeg: FFmpeg, path: Path) -> list[str]:
+    """The MD5 of every video packet, as stored (no decoding)."""
+    proc = subprocess.run([ffmpeg.binary, "-v", "error", "-i", str(path), "-map", "0:v:0",
+                           "-c", "copy", "-f", "framemd5", "-"],
+                          capture_output=True, text=True, check=True, timeout=60)
+    return [line.rsplit(",", 1)[1].strip() for line in proc.stdout.splitlines()
+            if line and not line.startswith("#")]
+
+
+def test_a_crossfade_blends_only_its_windows_and_shortens_by_the_overlaps(ffmpeg, tmp_path):
+    transition = Transition("crossfade", 0.5)
+    shots = shots_for(ffmpeg, tmp_path, transition)
+    joined = join_shots(ffmpeg, shots, tmp_path / "out.mp4", transition=transition)
+
+    assert inspect.problems(ffmpeg, joined.path, soundtrack=False) == []
+    expected = video_seconds([s.seconds for s in shots], transition)
+    assert expected == pytest.approx(5.0)
+    for kind in ("v", "a"):
+        assert abs(inspect.stream_duration(ffmpeg, joined.path, kind) - expected) <= FRAME
+    assert inspect.frame_count(ffmpeg, joined.path) == joined.frames == 150
+    # Only the two 15-frame windows were encoded again.
+    assert joined.encoded_frames == 30
+    red, green, blue = mean_rgb(ffmpeg, joined.path, 45 + 7)  # the middle of window 1
+    assert 80 < red < 180 and 80 < green < 180 and blue < 40, (red, green, blue)
+    assert mean_rgb(ffmpeg, joined.path, 30)[0] > 220  # before the window: red alone
+
+
+def test_fadeblack_goes_through_black_at_the_join(ffmpeg, tmp_path):
+    transition = Transition("fadeblack", 0.5)
+    shots = shots_for(ffmpeg, tmp_path, transition, colors=("red", "lime"))
+    joined = join_shots(ffmpeg, shots, tmp_path / "out.mp4", transition=transition)
+    assert inspect.problems(ffmpeg, joined.path, soundtrack=False) == []
+    assert joined.frames == 120 - 15
+    # Dark around the middle of the window (frames 45–59), brightest channel of the darkest.
+    darkest = min(max(mean_rgb(ffmpeg, joined.path, n)) for n in range(50, 56))
+    assert darkest < 30, darkest
+    assert mean_rgb(ffmpeg, joined.path, 100)[1] > 220  # then lime
+
+
+def test_a_cut_copies_every_packet_and_keeps_the_sound_on_the_cuts(ffmpeg, tmp_path):
+    # Eleven 1 s shots, 10 joins, sound on every other one: each start and end of the tone
+    # must stay on its cut (AAC copied across joins would slip by ~21 ms per join).
+    clips = [solid(ffmpeg, tmp_path / f"c{i}.mp4", ("red", "blue")[i % 2], 1.0,
+                   tone=None if i % 2 == 0 else 1000) for i in range(11)]
+    shots = [normalise_shot(ffmpeg, clip, tmp_path / f"s{i}.mp4", width=SIZE[0],
+                            height=SIZE[1]) for i, clip in enumerate(clips)]
+    joined = join_shots(ffmpeg, shots, tmp_path / "out.mp4")
+
+    assert inspect.problems(ffmpeg, joined.path, soundtrack=False) == []
+    assert joined.encoded_frames == 0
+    assert packet_hashes(ffmpeg, joined.path) == [
+        h for shot in shots for h in packet_hashes(ffmpeg, shot.path)]
+    total = sum(s.frames for s in shots) / FPS
+    assert abs(inspect.stream_duration(ffmpeg, joined.path, "a") - total) <= FRAME
+    text = subprocess.run([ffmpeg.binary, "-hide_banner", "-i", str(joined.path), "-map",
+                           "0:a:0", "-af", "silencedetect=n=-40dB:d=0.2", "-f", "null", "-"],
+                          capture_output=True, text=True, timeout=60).stderr
+    edges = sorted(float(t) for t in re.findall(r"silence_(?:start|end): ([\d.]+)", text))
+    cuts = [float(k) for k in range(0, 12)]
+    assert len(edges) >= 10
+    for edge in edges:
+        nearest = min(cuts, key=lambda cut: abs(cut - edge))
+        assert abs(edge - nearest) <= 0.01, (edge, edges)
+
+
+def test_overlaps_stay_within_half_a_frame_of_the_formula():
+    for seconds in (0.25, 0.3, 0.5, 0.77, 1.0):
+        laps = overlaps(12, Transition("crossfade", seconds))
+        for joins in range(1, 13):
+            assert abs(sum(laps[:joins]) / FPS - joins * seconds) <= FRAME / 2 + 1e-9
+    assert overlaps(3, Transition("cut", 0.5)) == [0, 0, 0]
