@@ -29,6 +29,7 @@ from actorvid.api.media_routes import add_media_routes
 from actorvid.api.metrics import MetricsResource, RequestMetricsMiddleware
 from actorvid.api.middleware import AuthMiddleware, RequestIdMiddleware, StreamGuardMiddleware
 from actorvid.api.paths import API
+from actorvid.api.previews import add_preview_routes
 from actorvid.clock import Clock, IdFactory, new_uuid, utc_now
 from actorvid.config import Settings, load_settings
 from actorvid.ingest import AssetIngestor
@@ -82,6 +83,7 @@ def add_routes(app: falcon.App, ctx: AppContext) -> None:
     add_asset_routes(app, ctx)
     add_job_routes(app, ctx)
     add_media_routes(app, ctx)
+    add_preview_routes(app, ctx)
     if runtime is not None:
         app.add_route(f"{API}/debug/actors", DebugActorsResource(runtime.system))
     app.add_route("/metrics", MetricsResource(app_metrics(ctx), settings.metrics_token))

@@ -8,7 +8,7 @@ process (a second ``create_app`` on the same file reuses the running one), stopp
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,14 +19,16 @@ from actorvid.clock import Clock, IdFactory, new_uuid, utc_now
 from actorvid.config import Settings
 from actorvid.errors import MediaError
 from actorvid.ingest import AssetIngestor
-from actorvid.media.ffmpeg import FFmpeg, MediaSlots
+from actorvid.media.ffmpeg import PRIORITY_PREVIEW, FFmpeg, MediaSlots
+from actorvid.media.preview import PREVIEW_FPS
 from actorvid.metrics import NO_METRICS, PredictionEvents
 from actorvid.pipelines.audio import AudioPipeline
 from actorvid.pipelines.deps import PipelineDeps
 from actorvid.pipelines.jobs import ImagePairsPipeline, PropertyPipeline, StandardPipeline
+from actorvid.pipelines.preview import PreviewMaker
 from actorvid.providers.base import ImageInput
 from actorvid.providers.factory import Providers, build_providers
-from actorvid.providers.local import LocalSelector
+from actorvid.providers.local import LocalMusic, LocalRenderer, LocalSelector
 from actorvid.store import blobs
 from actorvid.store import jobs as job_store
 from actorvid.store.db import Database
@@ -46,6 +48,14 @@ class Runtime:
     def renderer_name(self) -> str:
         return self.providers.renderer.name
 
+    def preview_changed(self, job_id: int) -> None:
+        """A storyboard edit: the job's preview follows (the old one is stale already)."""
+        if self.system.running:
+            self.system.coordinator.refresh_preview(job_id)
+
+    def render_draft(self, preview_id: str) -> None:
+        self.system.coordinator.render_draft(preview_id)
+
     def poll_now(self, job_id: int, sub_job_id: str, provider_id: str) -> None:
         """A webhook says a prediction moved: let its scene look now instead of at its timer."""
         self.system.coordinator.poke_scene(job_id, sub_job_id, provider_id)
@@ -64,6 +74,8 @@ class Runtime:
         if self.owns_system:
             self.system.stop(timeout)
             self.providers.close()
+            if self.system.previews is not None:
+                self.system.previews.close()
 
 
 def start_runtime(settings: Settings, db: Database, accounts: Accounts, *,
@@ -95,15 +107,33 @@ def start_runtime(settings: Settings, db: Database, accounts: Accounts, *,
         music=providers.music, new_id=new_id, media_slots=media_slots, **overrides)
     video = {"image_pairs": ImagePairsPipeline(deps), "property_video": PropertyPipeline(deps),
              "standard": StandardPipeline(deps), "audio": AudioPipeline(deps)}
+    previews = preview_maker(deps, read_blob, ffmpeg)
     system = start_system(db, provider=providers.renderer, music=providers.music,
                           workflows=video,
                           options=options or RuntimeOptions.from_settings(settings),
-                          metrics=metrics)
+                          metrics=metrics, previews=previews)
     owns = system.provider is providers.renderer
     if not owns:
         providers.close()  # another create_app on this file runs the system and its providers
+        if previews is not None:
+            previews.close()
     runtime = Runtime(system, providers, deps, owns)
     return runtime
+
+
+def preview_maker(deps: PipelineDeps, read_blob: Callable[[str], Iterator[bytes]],
+                  ffmpeg: FFmpeg | None) -> PreviewMaker | None:
+    """Previews' own local providers (never the configured, maybe paid, ones): 15 fps shots
+    whose ffmpeg children queue behind paid work for the media slots. None without ffmpeg."""
+    if ffmpeg is None:
+        return None
+    low = ffmpeg.at_priority(PRIORITY_PREVIEW)
+    workers = max(1, deps.settings.media_workers)
+    # Outputs are fetched at once; a short retention keeps their temp copies few.
+    return PreviewMaker(deps, LocalRenderer(read_blob, ffmpeg=low, workers=workers,
+                                            fps=PREVIEW_FPS, preset="ultrafast",
+                                            retention=600.0),
+                        LocalMusic(read_blob, ffmpeg=low, workers=1, retention=600.0), low)
 
 
 def _ffmpeg_or_none(settings: Settings, slots: MediaSlots | None) -> FFmpeg | None:

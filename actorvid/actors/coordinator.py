@@ -18,7 +18,16 @@ from typing import Any
 import pykka
 
 from actorvid.actors.job import JobActor
-from actorvid.actors.messages import ApproveJob, CancelJob, PokeScene, Resume, StartJob
+from actorvid.actors.messages import (
+    ApproveJob,
+    CancelJob,
+    PokeScene,
+    RefreshPreview,
+    RenderDraft,
+    Resume,
+    StartJob,
+)
+from actorvid.actors.preview import PREVIEWS_ID, PreviewActor
 from actorvid.actors.services import Services
 from actorvid.actors.supervision import SupervisedActor
 from actorvid.actors.supervision_policy import ChildExited, ChildRecord, ChildSpec, ParentLink
@@ -67,6 +76,8 @@ class Coordinator(SupervisedActor):
             return _refusal(self._approve, message.job_id)
         elif isinstance(message, CancelJob):
             return _refusal(self._cancel, message.job_id)
+        elif isinstance(message, RefreshPreview):
+            self._preview(message.job_id)
         elif isinstance(message, PokeScene):
             record = self.supervision.get(job_child_id(message.job_id))
             if record is not None:
@@ -114,6 +125,12 @@ class Coordinator(SupervisedActor):
             labels={"job_id": job_id},
         ))
 
+    def _preview(self, job_id: int) -> None:
+        """A JobActor's storyboard or ending: the root hands it to the PreviewActor."""
+        if self.parent is not None:
+            with contextlib.suppress(pykka.ActorDeadError):
+                self.parent.ref.tell(RefreshPreview(job_id))
+
     def _approve(self, job_id: int) -> None:
         """``storyboard_ready`` → rendering; :class:`Conflict` (to an ``ask``) otherwise."""
         with self.services.db.write() as conn:
@@ -126,6 +143,7 @@ class Coordinator(SupervisedActor):
         with self.services.db.write() as conn:
             jobs.cancel_job(conn, job_id, now=self.services.now())
         logger.info("job %d: cancelled", job_id)
+        self._preview(job_id)
         record = self.supervision.get(job_child_id(job_id))
         if record is not None:
             with contextlib.suppress(pykka.ActorDeadError):
@@ -157,6 +175,12 @@ class RootSupervisor(SupervisedActor):
 
     def setup(self) -> None:
         self._start_coordinator()
+        services = self.services
+        if services.previews is not None:
+            self.start_child(ChildSpec(
+                PREVIEWS_ID,
+                lambda link: PreviewActor.start(services, services.previews, parent=link),
+                restart="permanent"))
 
     def _start_coordinator(self) -> None:
         services = self.services
@@ -166,6 +190,8 @@ class RootSupervisor(SupervisedActor):
 
     def start_child(self, spec: ChildSpec) -> pykka.ActorRef[Any]:
         ref = super().start_child(spec)
+        if spec.child_id != COORDINATOR_ID:
+            return ref
         # Commands that arrived while the Coordinator was restarting go to the new one.
         pending, self._undelivered = self._undelivered, []
         for message in pending:
@@ -173,6 +199,13 @@ class RootSupervisor(SupervisedActor):
         return ref
 
     def handle(self, message: Any) -> Any:
+        if isinstance(message, RefreshPreview | RenderDraft):
+            # Dropped when the PreviewActor is restarting: its start looks at every row again.
+            record = self.supervision.get(PREVIEWS_ID)
+            if record is not None:
+                with contextlib.suppress(pykka.ActorDeadError):
+                    record.ref.tell(message)
+            return None
         if isinstance(message, PokeScene):  # a hint: dropped when nobody is there
             record = self.supervision.get(COORDINATOR_ID)
             if record is not None:

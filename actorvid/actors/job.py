@@ -37,6 +37,7 @@ from actorvid.actors.messages import (
     CancelScene,
     PokeScene,
     PollPrediction,
+    RefreshPreview,
     Resume,
     SceneFailed,
     SceneFinished,
@@ -248,6 +249,7 @@ class JobActor(SupervisedActor):
         except Conflict:
             self._resume()  # cancelled meanwhile (or another writer): re-read and follow
             return
+        self._preview_changed()
         if storyboard.auto_approve:
             # Approval is the Coordinator's to write, whoever asks; it resumes us after.
             assert self.parent is not None
@@ -441,7 +443,15 @@ class JobActor(SupervisedActor):
             for blob_id in (video.video_blob_id, video.thumbnail_blob_id, video.audio_blob_id):
                 delete_blob(self.services.db, blob_id)
             logger.info("job %d: finished after it was %s", self.job_id, job.status)
+        self._preview_changed()
         self._resume()
+
+    def _preview_changed(self) -> None:
+        """The storyboard is written, or the job has ended: its preview follows (through the
+        Coordinator and the root to the PreviewActor)."""
+        if self.parent is not None:
+            with contextlib.suppress(pykka.ActorDeadError):
+                self.parent.ref.tell(RefreshPreview(self.job_id))
 
     # --- cancel ---------------------------------------------------------------------------
 

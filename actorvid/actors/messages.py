@@ -42,6 +42,21 @@ class PokeScene:
     provider_id: str
 
 
+@dataclass(frozen=True)
+class RefreshPreview:
+    """A job's storyboard or status changed: render its preview for the current storyboard,
+    cancel one that shows an older one, or remove it (issue 19). Idempotent."""
+
+    job_id: int
+
+
+@dataclass(frozen=True)
+class RenderDraft:
+    """A dry-run preview row was written (``rendering``): render it."""
+
+    preview_id: str
+
+
 # --- internal commands -----------------------------------------------------------------------
 
 
@@ -65,6 +80,11 @@ class CancelScene:
 
     job_id: int
     sub_job_id: str
+
+
+@dataclass(frozen=True)
+class PurgePreviews:
+    """Timer message: remove dry-run previews past their expiry."""
 
 
 # --- events ----------------------------------------------------------------------------------

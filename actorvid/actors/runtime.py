@@ -32,7 +32,14 @@ import pykka.debug
 
 from actorvid.actors import snapshot as snapshots
 from actorvid.actors.coordinator import RootSupervisor
-from actorvid.actors.messages import ApproveJob, CancelJob, PokeScene, StartJob
+from actorvid.actors.messages import (
+    ApproveJob,
+    CancelJob,
+    PokeScene,
+    RefreshPreview,
+    RenderDraft,
+    StartJob,
+)
 from actorvid.actors.pools import WorkPool
 from actorvid.actors.ratelimit import CreateLimiter
 from actorvid.actors.services import RuntimeOptions, Services
@@ -75,7 +82,7 @@ class CoordinatorHandle:
         self._root = root
         self._timeout = timeout
 
-    def tell(self, message: StartJob | PokeScene) -> None:
+    def tell(self, message: StartJob | PokeScene | RefreshPreview | RenderDraft) -> None:
         try:
             self._root.tell(message)
         except pykka.ActorDeadError:
@@ -104,6 +111,15 @@ class CoordinatorHandle:
     def cancel(self, job_id: int) -> None:
         self._ask(CancelJob(job_id))
 
+    def refresh_preview(self, job_id: int) -> None:
+        """The job's storyboard changed: its preview follows (a hint; a restart looks again)."""
+        with contextlib.suppress(ServiceUnavailable):
+            self.tell(RefreshPreview(job_id))
+
+    def render_draft(self, preview_id: str) -> None:
+        """A dry-run preview row was written: render it."""
+        self.tell(RenderDraft(preview_id))
+
     def poke_scene(self, job_id: int, sub_job_id: str, provider_id: str) -> None:
         """A webhook hint: the scene polls its prediction now instead of at its next timer."""
         with contextlib.suppress(ServiceUnavailable):  # a hint: polling finds it anyway
@@ -115,13 +131,14 @@ class ActorSystem:
                  workflows: Mapping[str, JobWorkflow],
                  options: RuntimeOptions | None = None,
                  music: PredictionService | None = None,
-                 metrics: PredictionEvents = NO_METRICS) -> None:
+                 metrics: PredictionEvents = NO_METRICS, previews: Any = None) -> None:
         self.db = db
         self.metrics = metrics
         self.provider = provider
         self.music = music or provider
         self.workflows = dict(workflows)
         self.options = options or RuntimeOptions()
+        self.previews = previews  # an actors.preview.PreviewRenderer, or None
         self._lock = threading.Lock()
         self._root: pykka.ActorRef[Any] | None = None
         self._services: Services | None = None
@@ -146,7 +163,10 @@ class ActorSystem:
                 io_pool=WorkPool("actorvid-io", opts.io_workers,
                                  per_owner=max(1, opts.io_workers // 2)), options=opts,
                 limiter=CreateLimiter(opts.creates_per_minute, burst=opts.create_burst),
-                metrics=self.metrics)
+                metrics=self.metrics, previews=self.previews,
+                # One worker: previews take turns, and their ffmpeg children queue behind
+                # every finish step for the media slots anyway.
+                preview_pool=WorkPool("actorvid-preview", 1))
             self._services = services
             self._stopped.clear()
             self._root = RootSupervisor.start(services)
@@ -197,6 +217,8 @@ class ActorSystem:
             logger.error("bug: %s survived the shutdown of %s", ref, self.db.path)
         services.io_pool.shutdown()
         services.media_pool.shutdown()
+        if services.preview_pool is not None:
+            services.preview_pool.shutdown()
         services.scheduler.stop()
         with _RUNNING_LOCK:
             if _RUNNING.get(_key(self.db.path)) is self:

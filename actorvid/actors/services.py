@@ -74,6 +74,10 @@ class Services:
     new_id: IdFactory = new_uuid
     # Prediction creates, failures and retries, counted for GET /metrics.
     metrics: PredictionEvents = NO_METRICS
+    # Previews (issue 19): what renders them (an ``actors.preview.PreviewRenderer``; None: no
+    # previews in this tree) and the pool they run on, apart from the finish steps' pool.
+    previews: Any = None
+    preview_pool: WorkPool | None = None
 
     def workflow_for(self, job_type: str) -> JobWorkflow | None:
         return self.workflows.get(job_type)

@@ -14,6 +14,7 @@ from typing import Any
 import falcon
 
 from actorvid.actors.runtime import CoordinatorHandle
+from actorvid.api import previews
 from actorvid.api.assets import url_import
 from actorvid.api.campaigns import load_campaign
 from actorvid.api.conditional import not_modified
@@ -46,6 +47,14 @@ from actorvid.workflows.scenes import pair_template
 from actorvid.workflows.storyboard import RenderOptions, estimate, pairs_storyboard, summarize
 
 VIDEO_MODELS = ("veo3", "hailuo")
+# Issue 19: a free local preview of the storyboard (default: yes, unless autoApprove).
+PREVIEW_FIELDS = (
+    Field("preview", "boolean", nullable=True,
+          description="Render a free local preview of the storyboard (default: true, "
+                      "false with autoApprove)"),
+    Field("keepPreview", "boolean", default=False,
+          description="Keep the preview after the job completes"),
+)
 ASPECTS = creative.ASPECT_RATIOS
 # The clip sizes the models take; the finished video is 720p unless 1080p is asked for.
 RESOLUTIONS = ("512p", "720p", "768p", "1080p")
@@ -90,6 +99,7 @@ _RENDER_FIELDS = (
     Field("autoApprove", "boolean", default=False),
     Field("generateAudio", "boolean", default=False),
     *CREATIVE_FIELDS,
+    *PREVIEW_FIELDS,
 )
 
 IMAGE_PAIRS = Schema((
@@ -176,6 +186,7 @@ STANDARD = Schema((
     # The brief's creative.videoSpecs.format names the ratio too; both given must agree.
     Field("aspectRatio", "string", nullable=True, enum=ASPECTS),
     *CREATIVE_FIELDS,
+    *PREVIEW_FIELDS,
 ), name="StandardJobRequest")
 
 DRY_RUN = Schema((
@@ -190,6 +201,11 @@ DRY_RUN = Schema((
     Field("context", "object", nullable=True),
     Field("adBasics", "object", nullable=True),
     Field("advanced", "object", nullable=True),
+    Field("preview", "boolean", default=False,
+          description="Also render a draft preview (kept one hour, never a job)"),
+    Field("assetIds", "array", nullable=True, max_items=60,
+          items=Field("assetId", "string", max_length=64),
+          description="Images for the draft preview, two per scene in order"),
 ), name="DryRunRequest")
 
 ACTION = Schema((
@@ -639,6 +655,11 @@ class DryRun:
                                                                       "videoModel": model}))
                     for model in VIDEO_MODELS}
         valid_until = isoformat_z(self.ctx.clock() + timedelta(hours=24))
+        preview = None
+        if body.get("preview"):
+            pairs = previews.draft_pairs(self.ctx, req, body.get("assetIds"), scenes)
+            preview = previews.start_draft(self.ctx, req, body, pairs_storyboard(pairs, options),
+                                           frame)
         ok(resp, {"estimatedCost": quote["estimatedCost"], "currency": "USD",
                   "breakdown": {"video_rendering": quote["estimatedCost"], "selection": 0.0,
                                 "soundtrack": 0.0},
@@ -652,7 +673,7 @@ class DryRun:
                   "adjustments": quote["adjustments"],
                   "costByModel": {model: q["estimatedCost"] for model, q in by_model.items()},
                   "creativeOptions": options_view(frame),
-                  "validUntil": valid_until})
+                  "validUntil": valid_until, "preview": preview})
 
 
 class JobItem:
@@ -669,7 +690,8 @@ class JobItem:
             job = job_store.get_job(conn, number, scope=scope)
             counts = job_views.job_counts(conn, job.id)
             subs = job_store.list_sub_jobs(conn, job.id)
-        ok(resp, job_view(job, counts, subs))
+            preview = previews.read_job_preview(conn, job)
+        ok(resp, {**job_view(job, counts, subs), "preview": preview})
 
     def on_post_approve(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
         job = load_job(self.ctx, req, job_id)
@@ -756,6 +778,7 @@ def _save_scenes(ctx: AppContext, job: Job, scenes: list[dict[str, Any]]) -> dic
     with ctx.db.write() as conn:
         job_views.replace_storyboard(conn, job.id, storyboard=board,
                                      estimated_cost=board["estimatedCost"], now=ctx.now())
+    previews.storyboard_changed(ctx, job.id)
     return board
 
 

@@ -52,9 +52,11 @@ from actorvid.api.operations import (
     OFFSET,
     PAGE,
     PUBLIC,
+    RANGE,
     STR,
     STR_OR_NULL,
     STRINGS,
+    TOKEN,
     Op,
     described,
     list_of,
@@ -79,6 +81,7 @@ from actorvid.store.campaigns import Campaign
 from actorvid.store.clients import Client
 from actorvid.store.job_views import JobCounts
 from actorvid.store.jobs import JOB_STATUSES, JOB_TYPES, SUB_JOB_STATUSES, Job, SubJob
+from actorvid.store.previews import STATUSES as PREVIEW_STATUSES
 from actorvid.store.users import ApiKey
 
 OPENAPI_PATH = "/api/openapi.json"
@@ -147,7 +150,8 @@ def serializer_keys() -> dict[str, list[str]]:
         "Client": list(clients.client_json(sample(Client))),
         "Campaign": list(campaigns.campaign_json(sample(Campaign))),
         "Asset": asset_keys,
-        "Job": list(jobs.job_view(job, JobCounts(), [])),
+        # The one job's view adds its preview (issue 19); lists leave it out.
+        "Job": [*jobs.job_view(job, JobCounts(), []), "preview"],
         "Progress": list(jobs.progress_view(job, JobCounts())),
         "Scene": list(jobs.scene_view(job, {"sceneNumber": 1, "duration": 1.0}, None)),
         "SubJob": list(jobs.sub_job_view(sample(SubJob, input={}))),
@@ -193,6 +197,7 @@ PROPERTY_TYPES: dict[str, dict[str, dict[str, Any]]] = {
         "creativeOptions": ref("CreativeOptions"), "provider": STR_OR_NULL,
         "campaignId": STR_OR_NULL, "clientId": STR_OR_NULL, "approvedAt": STR_OR_NULL,
         "createdAt": STR, "updatedAt": STR, "completedAt": STR_OR_NULL,
+        "preview": ref("Preview"),
     },
     "Progress": {
         "stage": STR, "percent": INT, "message": STR, "scenesTotal": INT,
@@ -229,13 +234,18 @@ _ASSET_COMMON = ("id", "userId", "clientId", "campaignId", "name", "url", "size"
                  "tags", "thumbnailBlobId", "sourceUrl", "type", "format", "contentType")
 
 
+# Keys some answers of a component leave out: a job list has no previews.
+_OPTIONAL_KEYS = frozenset({("Job", "preview")})
+
+
 def serializer_components() -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name, keys in serializer_keys().items():
         types = PROPERTY_TYPES.get(name, {})
         out[name] = {
             "type": "object",
-            "required": [k for k in keys if name != "Asset" or k in _ASSET_COMMON],
+            "required": [k for k in keys if (name != "Asset" or k in _ASSET_COMMON)
+                         and (name, k) not in _OPTIONAL_KEYS],
             "properties": {k: types.get(k, {}) for k in keys},
         }
     return out
@@ -282,6 +292,24 @@ def _hand_components() -> dict[str, dict[str, Any]]:
                                  "type": "object", "required": ["loc", "msg", "type"],
                                  "properties": {"loc": {"type": "array"}, "msg": STR,
                                                 "type": STR}}}}}}},
+        "Preview": {
+            "description": "A job's free local preview (issue 19). status: none (not asked "
+                           "for, or removed when the job completed), rendering, ready, failed, "
+                           "cancelled, or stale (it shows an earlier storyboard; a new one "
+                           "follows). url only when ready for the current storyboard.",
+            "type": "object", "required": ["status", "url", "renderedFor"],
+            "properties": {
+                "status": {"type": "string", "enum": ["none", *PREVIEW_STATUSES, "stale"]},
+                "url": STR_OR_NULL,
+                "renderedFor": {**STR_OR_NULL, "description": "the storyboard version shown"},
+                "duration": NUM_OR_NULL, "error": STR_OR_NULL}},
+        "DraftPreview": {
+            "description": "A dry-run's draft preview: polled here, kept one hour, never a job.",
+            "type": "object", "required": ["id", "status", "url", "renderedFor", "expiresAt"],
+            "properties": {
+                "id": STR, "status": {"type": "string", "enum": list(PREVIEW_STATUSES)},
+                "url": STR_OR_NULL, "renderedFor": STR, "duration": NUM_OR_NULL,
+                "error": STR_OR_NULL, "expiresAt": STR, "createdAt": STR}},
         "AudioInfo": {"type": "object", "required": ["status"],
                       "properties": {"status": STR, "requested": BOOL}},
         "CreativeOptions": _creative_options(),
@@ -353,7 +381,8 @@ def _dry_run_ok() -> dict[str, Any]:
                                            "description": "the same scenes with each video "
                                                           "model at this resolution"},
                            "creativeOptions": ref("CreativeOptions"),
-                           "validUntil": STR}}
+                           "validUntil": STR,
+                           "preview": {"oneOf": [ref("DraftPreview"), {"type": "null"}]}}}
 
 
 def _creative_options() -> dict[str, Any]:
@@ -373,6 +402,8 @@ def _creative_options() -> dict[str, Any]:
     }
     return {"type": "object", "required": list(properties), "properties": properties}
 
+
+PREVIEW_ID = _param("preview_id", {"type": "string", "maxLength": 64}, "path")
 
 _STATUS_FILTER = _param("status", {"type": "string", "enum": list(JOB_STATUSES)})
 
@@ -402,7 +433,11 @@ REMAINING_OPERATIONS: dict[tuple[str, str], Op] = {
         status=201, body=jobs.PROPERTY, errors=_job_errors()),
     (f"{API}/jobs/dry-run", "POST"): Op(
         "Estimate a job's cost from the request, without creating it", ("jobs",),
-        _dry_run_ok(), body=jobs.DRY_RUN, errors=(401, *_BODY)),
+        _dry_run_ok(), body=jobs.DRY_RUN, errors=(401, *_BODY, 503),
+        description="With \"preview\": true it also starts a draft preview (its own id, "
+                    "polled at /previews/{preview_id}, kept one hour, never a job); "
+                    "\"assetIds\" are its images, two per scene. 503 when this server "
+                    "renders no previews."),
     (f"{API}/jobs/{{job_id}}", "GET"): Op(
         "A job: status, progress, storyboard, scenes, video, costs", ("jobs",), ref("Job"),
         params=(JOB_ID,)),
@@ -457,6 +492,22 @@ REMAINING_OPERATIONS: dict[tuple[str, str], Op] = {
                 _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000,
                                  "default": 25}), OFFSET),
         errors=(401, 422)),
+    # --- previews (issue 19) ------------------------------------------------------------
+    **{(f"{API}/videos/{{job_id}}/preview", method): Op(
+        "The job's free local preview of its current storyboard (Range, ETag, HEAD)",
+        ("videos", "previews"), binary="video/mp4", params=(JOB_ID, TOKEN, RANGE),
+        security=BINARY_AUTH, errors=(*_COMMON, 409, 416),
+        description="404 when the job has no preview (turned off, not yet made, or removed "
+                    "when the job completed), 409 while it renders, when it failed, or when "
+                    "it shows an earlier storyboard; the error says which.")
+        for method in ("GET", "HEAD")},
+    (f"{API}/previews/{{preview_id}}", "GET"): Op(
+        "A dry-run's draft preview: status and url", ("previews",), ref("DraftPreview"),
+        params=(PREVIEW_ID,)),
+    **{(f"{API}/previews/{{preview_id}}/video", method): Op(
+        "A draft preview's video (Range, ETag, HEAD)", ("previews",), binary="video/mp4",
+        params=(PREVIEW_ID, RANGE), errors=(*_COMMON, 409, 416))
+        for method in ("GET", "HEAD")},
 }
 
 # Routes that exist only in some configurations (the actor tree needs the actor system).

@@ -8,6 +8,7 @@ binary.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -53,38 +54,58 @@ class MediaBusy(MediaError):
     """No ffmpeg slot came free within the caller's wait."""
 
 
+# Slot priorities: a lower number goes first. Paid work (finish steps, clip normalisation,
+# uploads) runs at NORMAL; free previews at PREVIEW, so they only ever take a slot nobody
+# else is waiting for.
+PRIORITY_NORMAL = 0
+PRIORITY_PREVIEW = 10
+BACKGROUND_NICE = 19  # the CPU niceness of ffmpeg children below PRIORITY_NORMAL
+
+
 class MediaSlots:
     """The one bound on ffmpeg processes of a process: at most ``limit`` at any moment.
 
     Every ffmpeg child — an upload's probe and thumbnail, a local render, a stitch, a mux —
     holds a slot for exactly as long as it runs, whoever started it, so
     ``ACTORVID_MEDIA_WORKERS=2`` means two ffmpeg processes, not two per pool.
+
+    A freed slot goes to a waiter of the most urgent ``priority`` (lowest number) first, so a
+    finish step waiting behind previews gets the next free slot before any of them. And a
+    less urgent caller never takes the last free slot (when there is more than one), so paid
+    work that arrives while previews run finds a slot at once instead of waiting for a
+    preview's ffmpeg to end.
     """
 
     def __init__(self, limit: int) -> None:
         self.limit = max(1, limit)
-        self._semaphore = threading.BoundedSemaphore(self.limit)
         self._busy = 0
-        self._waiting = 0
-        self._count_lock = threading.Lock()
+        self._waiters: dict[int, int] = {}  # priority -> callers waiting at it
+        self._changed = threading.Condition(threading.Lock())
 
-    def acquire(self, timeout: float | None = None) -> bool:
-        with self._count_lock:
-            self._waiting += 1
-        try:
-            if not self._semaphore.acquire(timeout=timeout):
-                return False
-        finally:
-            with self._count_lock:
-                self._waiting -= 1
-        with self._count_lock:
-            self._busy += 1
-        return True
+    def _may_take(self, priority: int) -> bool:
+        room = self.limit if priority <= PRIORITY_NORMAL or self.limit == 1 else self.limit - 1
+        return self._busy < room and not any(
+            count for level, count in self._waiters.items() if level < priority)
+
+    def acquire(self, timeout: float | None = None, *, priority: int = PRIORITY_NORMAL) -> bool:
+        with self._changed:
+            self._waiters[priority] = self._waiters.get(priority, 0) + 1
+            try:
+                if not self._changed.wait_for(lambda: self._may_take(priority), timeout):
+                    return False
+                self._busy += 1
+                return True
+            finally:
+                self._waiters[priority] -= 1
+                # A waiter leaving (served or timed out) may unblock less urgent ones.
+                self._changed.notify_all()
 
     def release(self) -> None:
-        with self._count_lock:
+        with self._changed:
+            if self._busy <= 0:
+                raise ValueError("MediaSlots released more often than acquired")
             self._busy -= 1
-        self._semaphore.release()
+            self._changed.notify_all()
 
     @property
     def busy(self) -> int:
@@ -93,7 +114,8 @@ class MediaSlots:
     @property
     def waiting(self) -> int:
         """Callers waiting for a slot (the metrics' queue length)."""
-        return self._waiting
+        with self._changed:
+            return sum(self._waiters.values())
 
 
 ProcessHook = Callable[[subprocess.Popen[bytes]], None]
@@ -107,6 +129,8 @@ class FFmpeg:
     slots: MediaSlots | None = field(default=None, compare=False, repr=False)
     # How long a caller waits for a free slot before giving up (MediaError "busy").
     slot_wait: float | None = field(default=None, compare=False, repr=False)
+    # Where its children queue for a slot (MediaSlots: lower goes first).
+    priority: int = field(default=PRIORITY_NORMAL, compare=False, repr=False)
 
     @classmethod
     def locate(cls, configured: str = "", *, slots: MediaSlots | None = None) -> FFmpeg:
@@ -114,12 +138,17 @@ class FFmpeg:
 
     def waiting_at_most(self, seconds: float) -> FFmpeg:
         """The same binary and slots, for a caller that must not wait longer for a slot."""
-        return FFmpeg(self.binary, self.slots, seconds)
+        return FFmpeg(self.binary, self.slots, seconds, self.priority)
+
+    def at_priority(self, priority: int) -> FFmpeg:
+        """The same binary and slots, queueing for a slot at ``priority``."""
+        return FFmpeg(self.binary, self.slots, self.slot_wait, priority)
 
     def _communicate(self, cmd: list[str], *, timeout: float, input_bytes: bytes | None,
                      on_process: ProcessHook | None) -> tuple[int, bytes, bytes]:
         slots = self.slots
-        if slots is not None and not slots.acquire(timeout=self.slot_wait):
+        if slots is not None and not slots.acquire(timeout=self.slot_wait,
+                                                   priority=self.priority):
             raise MediaBusy("Media processing is busy; try again")
         try:
             try:
@@ -128,6 +157,11 @@ class FFmpeg:
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             except OSError as exc:
                 raise MediaError(f"ffmpeg could not be started ({exc.strerror})") from None
+            if self.priority > PRIORITY_NORMAL:
+                # Less urgent work also yields the CPU: a preview's ffmpeg running beside a
+                # finish step gets what the finish step leaves (nice 19), not half the cores.
+                with contextlib.suppress(OSError, AttributeError):
+                    os.setpriority(os.PRIO_PROCESS, proc.pid, BACKGROUND_NICE)
             if on_process is not None:
                 on_process(proc)
             try:

@@ -99,12 +99,14 @@ def with_cards(deps: PipelineDeps, job: Job, options: CreativeOptions, shots: Se
 
 def render_cards(ffmpeg: FFmpeg, options: CreativeOptions, first_still: Path | None,
                  last_still: Path | None, workdir: Path, *,
-                 guidelines: dict[str, object] | None = None) -> CardShots:
+                 guidelines: dict[str, object] | None = None,
+                 size: tuple[int, int] | None = None) -> CardShots:
     """:func:`card_shots` without the job: the cards of ``options`` in the brand of
-    ``guidelines`` (defaults when None)."""
+    ``guidelines`` (defaults when None), at ``size`` (default: the job's frame; a preview
+    asks for its own smaller one)."""
     primary, secondary = brand_colors(guidelines)
     weight = brand_font_weight(guidelines)
-    width, height = options.frame_size()
+    width, height = size or options.frame_size()
 
     def render(card: Card | None, still: Path | None, name: str) -> Path | None:
         if card is None:

@@ -158,7 +158,7 @@ BLOB_REFERENCES = (
     ("assets", "blob_id"), ("assets", "thumbnail_blob_id"),
     ("jobs", "video_blob_id"), ("jobs", "thumbnail_blob_id"), ("jobs", "audio_blob_id"),
     ("sub_jobs", "clip_blob_id"), ("sub_jobs", "shot_blob_id"),
-    ("local_predictions", "output_blob_id"),
+    ("local_predictions", "output_blob_id"), ("previews", "blob_id"),
 )
 
 _REFERENCED = " UNION ".join(

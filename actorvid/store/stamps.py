@@ -28,16 +28,18 @@ def _digest(*parts: object) -> str:
 
 
 def job_stamp(conn: sqlite3.Connection, job_id: int, *, scope: Scope) -> str | None:
-    """The stamp of job ``job_id`` and its sub-jobs (progress is derived from those rows);
-    ``None`` when no such job is visible to ``scope`` (the caller then answers 404 as usual).
-    One query: the job by primary key, its sub-jobs by the ``(job_id, kind, scene_number)``
-    unique index."""
+    """The stamp of job ``job_id``, its sub-jobs (progress is derived from those rows) and its
+    preview; ``None`` when no such job is visible to ``scope`` (the caller then answers 404
+    as usual). One query: the job by primary key, its sub-jobs by the ``(job_id, kind,
+    scene_number)`` unique index, its preview by the unique ``job_id``."""
     row = conn.execute(
         f"""
         SELECT j.updated_at, j.status,
                (SELECT count(*) || '/' || ifnull(max(s.updated_at), '') || '/' ||
                        group_concat(s.status, ',')
-                FROM sub_jobs s WHERE s.job_id = j.id)
+                FROM sub_jobs s WHERE s.job_id = j.id),
+               (SELECT p.status || '/' || p.rendered_for || '/' || p.updated_at
+                FROM previews p WHERE p.job_id = j.id)
         FROM jobs j WHERE j.id = :id AND {_visible(scope, 'j')}
         """,
         {"id": job_id, **scope.params},

@@ -1,0 +1,76 @@
+"""Pure decisions about previews (issue 19): which storyboard version a preview shows, and
+whether a job gets one.
+
+``rendered_for`` is a short hash of the canonical storyboard and creative options, so an edit
+changes it at once — there is no counter to keep in step with the edits, and any reader can
+tell whether a stored preview still shows the current storyboard by computing it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from actorvid.domain.creative import CreativeOptions
+
+# Statuses in which a job's storyboard can still be shown before it is paid for.
+PREVIEW_STATUSES = ("storyboard_ready",)
+# Dry-run previews live this long.
+DRAFT_TTL_SECONDS = 3600
+
+
+def creative_options(parameters: Mapping[str, Any]) -> CreativeOptions:
+    """The job's creative options (``parameters["creative_options"]``, issue 18); older jobs
+    and requests without them keep their ``aspectRatio`` / ``videoSpecs.format``."""
+    stored = parameters.get("creative_options")
+    if stored:
+        return CreativeOptions.from_document(stored)
+    aspect = (parameters.get("aspectRatio")
+              or ((parameters.get("creative") or {}).get("videoSpecs") or {}).get("format")
+              or "16:9")
+    return CreativeOptions.from_document(
+        {"aspectRatio": aspect if aspect in ("16:9", "9:16", "1:1") else "16:9"})
+
+
+def rendered_for(storyboard: Mapping[str, Any] | None, options: CreativeOptions) -> str:
+    """The version of (storyboard, options) a preview shows: 12 hex digits of a SHA-256."""
+    canonical = json.dumps({"storyboard": storyboard or {}, "options": options.to_document()},
+                           sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def job_rendered_for(storyboard: Mapping[str, Any] | None, parameters: Mapping[str, Any]
+                     ) -> str:
+    return rendered_for(storyboard, creative_options(parameters))
+
+
+def wants_preview(parameters: Mapping[str, Any], status: str) -> bool:
+    """A job shows a preview while its storyboard awaits approval, unless the request said
+    ``preview: false``; an ``autoApprove`` job is never waited on, so it gets one only when
+    asked (``preview: true``), and then also while it renders."""
+    wish = _preview_wish(parameters)
+    if wish is False:
+        return False
+    if _auto_approve(parameters):
+        return wish is True and status in ("storyboard_ready", "video_processing")
+    return status in PREVIEW_STATUSES
+
+
+def keep_after_completion(parameters: Mapping[str, Any]) -> bool:
+    return bool(parameters.get("keepPreview") or
+                (parameters.get("advanced") or {}).get("keepPreview"))
+
+
+def _preview_wish(parameters: Mapping[str, Any]) -> bool | None:
+    for source in (parameters, parameters.get("advanced") or {}):
+        value = source.get("preview")
+        if isinstance(value, bool):
+            return value
+    return None
+
+
+def _auto_approve(parameters: Mapping[str, Any]) -> bool:
+    return bool(parameters.get("autoApprove")
+                or (parameters.get("advanced") or {}).get("autoApprove"))

@@ -1,0 +1,195 @@
+"""Render a preview (issue 19) with the local providers only.
+
+The scenes go to a :class:`~actorvid.providers.local.LocalRenderer` and the bed to a
+:class:`~actorvid.providers.local.LocalMusic` built for previews alone (360p, 15 fps, at the
+media slots' preview priority) — never to ``Services.providers``, so no key configured for
+paid work can ever be used by a preview. Each shot is as long as the clip the final video
+gets for its scene (the same whole-second rounding as ``VideoPipeline.render_input``), and
+:func:`actorvid.media.preview.compose` joins them as the finish step does.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from actorvid import tempspace
+from actorvid.actors.preview import RenderedPreview
+from actorvid.domain.creative import CreativeOptions
+from actorvid.domain.preview import creative_options
+from actorvid.errors import MediaError, ProviderError
+from actorvid.media.ffmpeg import FFmpeg
+from actorvid.media.preview import (
+    PREVIEW_RESOLUTION,
+    CancellableFFmpeg,
+    CancelToken,
+    PreviewCancelled,
+    compose,
+    preview_size,
+)
+from actorvid.pipelines.cards import render_cards, scene_still
+from actorvid.pipelines.deps import PipelineDeps
+from actorvid.providers.base import ImageInput, MusicInput, Prediction, RenderInput
+from actorvid.providers.local import LocalMusic, LocalRenderer
+from actorvid.store import assets as asset_store
+from actorvid.store import blobs
+from actorvid.store import clients as client_store
+from actorvid.store.jobs import Job
+from actorvid.store.models import Scope
+from actorvid.store.previews import Preview
+from actorvid.workflows.brand import first_brand_color
+
+logger = logging.getLogger(__name__)
+
+# How long one wait for a prediction's notice lasts before asking it again (a lost notice
+# costs at most this much).
+_NOTICE_WAIT = 1.0
+
+
+class PreviewMaker:
+    """Makes previews from storyboards; :meth:`close` stops its local providers."""
+
+    def __init__(self, deps: PipelineDeps, renderer: LocalRenderer, music: LocalMusic,
+                 ffmpeg: FFmpeg) -> None:
+        self.deps = deps
+        self.renderer = renderer
+        self.music = music
+        self.ffmpeg = ffmpeg
+        self._notices: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+        for service in (renderer, music):
+            service.on_change = self._notice
+
+    # --- what the PreviewActor calls ------------------------------------------------------
+
+    def render_job(self, job: Job, token: CancelToken) -> RenderedPreview | None:
+        return self.render(job.user_id, job.client_id, job.storyboard or {},
+                           creative_options(job.parameters), token)
+
+    def render_draft(self, preview: Preview, token: CancelToken) -> RenderedPreview | None:
+        data = preview.input
+        return self.render(preview.user_id, data.get("clientId"), data.get("storyboard") or {},
+                           CreativeOptions.from_document(data.get("options")), token)
+
+    def close(self) -> None:
+        self.renderer.close()
+        self.music.close()
+
+    # --- the work -------------------------------------------------------------------------
+
+    def render(self, user_id: int, client_id: str | None, storyboard: Mapping[str, Any],
+               options: CreativeOptions, token: CancelToken) -> RenderedPreview | None:
+        """Render, store and return the preview; None when ``token`` was cancelled (nothing
+        is left behind then)."""
+        scenes = sorted(storyboard.get("scenes") or [], key=lambda s: s["sceneNumber"])
+        if not scenes:
+            raise MediaError("The storyboard has no scenes to preview")
+        workdir = tempspace.make_dir("actorvid-preview-")
+        try:
+            inputs = [self.shot_input(user_id, client_id, scene, options) for scene in scenes]
+            total = options.video_seconds([float(i.duration) for i in inputs])
+            bed = MusicInput("preview bed", max(1, math.ceil(total)),
+                             scene_type=str(scenes[0].get("sceneType") or ""))
+            made = [self._start(self.renderer, i, token) for i in inputs]
+            music = self._start(self.music, bed, token)
+            shots = [self._fetch(self.renderer, p, token, workdir / f"shot_{n:03d}.mp4")
+                     for n, p in enumerate(made, start=1)]
+            track = self._fetch(self.music, music, token, workdir / "bed.mp3")
+            ffmpeg = CancellableFFmpeg(self.ffmpeg.binary, self.ffmpeg.slots,
+                                       self.ffmpeg.slot_wait, self.ffmpeg.priority, token)
+            shots = self._with_cards(ffmpeg, user_id, client_id, options, shots, workdir)
+            output = workdir / "preview.mp4"
+            duration = compose(ffmpeg, shots, output, options=options, music=track,
+                               workdir=workdir)
+            token.check()
+            with output.open("rb") as handle:
+                blob = blobs.write_blob_from_file(self.deps.db, handle)
+            return RenderedPreview(blob.id, round(duration, 3))
+        except PreviewCancelled:
+            return None
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _with_cards(self, ffmpeg: FFmpeg, user_id: int, client_id: str | None,
+                    options: CreativeOptions, shots: list[Path], workdir: Path) -> list[Path]:
+        """``[title, *shots, end]``: the job's cards, drawn as the finish step draws them
+        (over the first and last scene, in the client's brand) at the preview's size."""
+        if not options.cards():
+            return shots
+        first = scene_still(ffmpeg, shots[0], workdir / "first_still.png", last=False)
+        last = scene_still(ffmpeg, shots[-1], workdir / "last_still.png", last=True)
+        cards = render_cards(ffmpeg, options, first, last, workdir,
+                             guidelines=self._guidelines(user_id, client_id),
+                             size=preview_size(options))
+        return cards.around(shots)
+
+    def shot_input(self, user_id: int, client_id: str | None, scene: Mapping[str, Any],
+                   options: CreativeOptions) -> RenderInput:
+        """The local render of one scene: its photos, its clip's length, at 360p."""
+        first = self._image(user_id, scene.get("firstAssetId"))
+        last = self._image(user_id, scene.get("lastAssetId")) or first
+        return RenderInput(model="veo3", first_frame=first, last_frame=last,
+                           prompt=str(scene.get("prompt") or ""),
+                           duration=int(round(float(scene["duration"]))),
+                           aspect_ratio=options.aspect_ratio,
+                           resolution=PREVIEW_RESOLUTION,
+                           background="" if first else self._brand_color(user_id, client_id))
+
+    def _image(self, user_id: int, asset_id: str | None) -> ImageInput | None:
+        if not asset_id:
+            return None
+        with self.deps.db.read() as conn:
+            asset = asset_store.get_asset(conn, asset_id, scope=Scope(user_id))
+        if asset is None or asset.asset_type != "image":
+            raise MediaError(f"Image {asset_id} of the storyboard no longer exists")
+        return ImageInput(asset.id, asset.content_type, asset.size, asset.blob_id)
+
+    def _guidelines(self, user_id: int, client_id: str | None) -> dict[str, Any] | None:
+        if not client_id:
+            return None
+        with self.deps.db.read() as conn:
+            client = client_store.get_client(conn, client_id, scope=Scope(user_id))
+        return client.brand_guidelines if client else None
+
+    def _brand_color(self, user_id: int, client_id: str | None) -> str:
+        return first_brand_color(self._guidelines(user_id, client_id))
+
+    def _notice(self, prediction_id: str) -> None:
+        with self._lock:
+            event = self._notices.setdefault(prediction_id, threading.Event())
+        event.set()
+
+    def _start(self, service: LocalRenderer | LocalMusic, inputs: RenderInput | MusicInput,
+               token: CancelToken) -> Prediction:
+        token.check()
+        prediction = service.create(inputs, tag=f"preview-{id(token)}")
+        token.on_cancel(lambda: service.cancel(prediction.id))
+        return prediction
+
+    def _fetch(self, service: LocalRenderer | LocalMusic, prediction: Prediction,
+               token: CancelToken, dest: Path) -> Path:
+        """Wait for ``prediction`` (woken by its notice) and download its output."""
+        with self._lock:
+            event = self._notices.setdefault(prediction.id, threading.Event())
+        try:
+            while not (prediction := service.get(prediction.id)).terminal:
+                token.check()
+                event.wait(_NOTICE_WAIT)
+        finally:
+            with self._lock:
+                self._notices.pop(prediction.id, None)
+        token.check()
+        if prediction.status != "succeeded":
+            raise MediaError(f"A preview shot could not be rendered: {prediction.error}")
+        with dest.open("wb") as handle:
+            try:
+                service.download(prediction, handle)
+            except ProviderError as exc:
+                raise MediaError(f"A preview shot was lost: {exc.message}") from None
+        return dest
+
