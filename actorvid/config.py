@@ -165,6 +165,8 @@ class Settings:
     session_ttl_seconds: int = 5 * 24 * 3600
     access_token_ttl_seconds: int = 2 * 3600
     cookie_secure: bool = False
+    # Whether a job that does not say gets a free local preview of its storyboard (issue 19).
+    previews: bool = True
     cors_origins: tuple[str, ...] = ()
     # A response whose bytes the client has not taken for this long is dropped; large
     # binary bodies in flight at once, in all and per user (past them: 429 + Retry-After).
@@ -277,6 +279,7 @@ def load_settings(
         access_token_ttl_seconds=_int(env, "ACTORVID_ACCESS_TOKEN_TTL_SECONDS",
                                       Settings.access_token_ttl_seconds, minimum=60),
         cookie_secure=_bool(env, "ACTORVID_COOKIE_SECURE", False),
+        previews=_bool(env, "ACTORVID_PREVIEWS", True),
         cors_origins=_list(env, "ACTORVID_CORS_ORIGINS"),
         scrypt_params=_scrypt(env, "ACTORVID_SCRYPT_PARAMS"),
         send_timeout_seconds=_float(env, "ACTORVID_SEND_TIMEOUT_SECONDS",

@@ -34,6 +34,7 @@ from actorvid.domain import creative
 from actorvid.domain.creative import Card, CreativeOptions, Transition
 from actorvid.domain.drafts import SelectedPair
 from actorvid.domain.models import scene_count_for_duration
+from actorvid.domain.preview import preview_wish
 from actorvid.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from actorvid.ingest import AssetIngestor, AssetSpec
 from actorvid.media.cards import undrawable
@@ -465,6 +466,9 @@ def start_job(ctx: AppContext, req: falcon.Request, *, type_: str, parameters: d
     A request the server cannot take (the actor system is down) leaves no row behind.
     """
     handle = coordinator(ctx)
+    if not ctx.settings.previews and preview_wish(parameters) is None:
+        # The server's default for requests that do not say (ACTORVID_PREVIEWS).
+        parameters = {**parameters, "preview": False}
     with ctx.db.write() as conn:
         job = job_store.create_job(conn, user_id=req.context.user.id, type=type_,
                                    parameters=parameters, now=ctx.now(),

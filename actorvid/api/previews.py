@@ -134,8 +134,9 @@ def _why_missing(job: Job) -> str:
                 "(send keepPreview: true to keep it)")
     if not wants_preview(parameters, "storyboard_ready") and not wants_preview(
             parameters, "video_processing"):
-        return (f"Job {job.id} has no preview: the request turned previews off "
-                "(preview: false, or autoApprove without preview: true)")
+        return (f"Job {job.id} has no preview: previews are off for it (the request said "
+                "preview: false, or autoApprove without preview: true, or this server "
+                "makes previews only when asked)")
     if job.status in ("pending", "storyboard_processing"):
         return f"Job {job.id} has no preview yet: its storyboard is still being written"
     return f"Job {job.id} has no preview"

@@ -50,7 +50,7 @@ def wants_preview(parameters: Mapping[str, Any], status: str) -> bool:
     """A job shows a preview while its storyboard awaits approval, unless the request said
     ``preview: false``; an ``autoApprove`` job is never waited on, so it gets one only when
     asked (``preview: true``), and then also while it renders."""
-    wish = _preview_wish(parameters)
+    wish = preview_wish(parameters)
     if wish is False:
         return False
     if _auto_approve(parameters):
@@ -63,7 +63,9 @@ def keep_after_completion(parameters: Mapping[str, Any]) -> bool:
                 (parameters.get("advanced") or {}).get("keepPreview"))
 
 
-def _preview_wish(parameters: Mapping[str, Any]) -> bool | None:
+def preview_wish(parameters: Mapping[str, Any]) -> bool | None:
+    """What the request said about a preview (``preview``, or the brief's
+    ``advanced.preview``); None when it said nothing."""
     for source in (parameters, parameters.get("advanced") or {}):
         value = source.get("preview")
         if isinstance(value, bool):
