@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from actorvid.domain.models import normalize_aspect
+
 AspectRatio = Literal["16:9", "9:16", "1:1"]
 Resolution = Literal["720p", "1080p"]
 Fit = Literal["crop", "pad"]
@@ -129,6 +131,20 @@ class CreativeOptions:
             music_volume=float(document["musicVolume"]) if document.get("musicVolume")
             is not None else DEFAULT_MUSIC_VOLUME,
         )
+
+
+def job_options(parameters: Mapping[str, Any]) -> CreativeOptions:
+    """A job's creative options from its stored parameters. A job stored before the options
+    existed keeps the ratio it asked for then (``aspectRatio`` or a brief's
+    ``creative.videoSpecs.format``), with every other option at its default."""
+    stored = parameters.get(PARAMETERS_KEY)
+    if stored:
+        return CreativeOptions.from_document(stored)
+    aspect = (parameters.get("aspectRatio")
+              or ((parameters.get("creative") or {}).get("videoSpecs") or {}).get("format")
+              or "16:9")
+    return CreativeOptions(aspect_ratio=aspect if aspect in ASPECT_RATIOS
+                           else normalize_aspect(str(aspect)))  # type: ignore[arg-type]
 
 
 def frame_size(resolution: str, aspect_ratio: str) -> tuple[int, int]:

@@ -13,25 +13,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from actorvid.domain.creative import CreativeOptions
+from actorvid.domain.creative import CreativeOptions, job_options
 
 # Statuses in which a job's storyboard can still be shown before it is paid for.
 PREVIEW_STATUSES = ("storyboard_ready",)
 # Dry-run previews live this long.
 DRAFT_TTL_SECONDS = 3600
-
-
-def creative_options(parameters: Mapping[str, Any]) -> CreativeOptions:
-    """The job's creative options (``parameters["creative_options"]``, issue 18); older jobs
-    and requests without them keep their ``aspectRatio`` / ``videoSpecs.format``."""
-    stored = parameters.get("creative_options")
-    if stored:
-        return CreativeOptions.from_document(stored)
-    aspect = (parameters.get("aspectRatio")
-              or ((parameters.get("creative") or {}).get("videoSpecs") or {}).get("format")
-              or "16:9")
-    return CreativeOptions.from_document(
-        {"aspectRatio": aspect if aspect in ("16:9", "9:16", "1:1") else "16:9"})
 
 
 def rendered_for(storyboard: Mapping[str, Any] | None, options: CreativeOptions) -> str:
@@ -43,7 +30,7 @@ def rendered_for(storyboard: Mapping[str, Any] | None, options: CreativeOptions)
 
 def job_rendered_for(storyboard: Mapping[str, Any] | None, parameters: Mapping[str, Any]
                      ) -> str:
-    return rendered_for(storyboard, creative_options(parameters))
+    return rendered_for(storyboard, job_options(parameters))
 
 
 def wants_preview(parameters: Mapping[str, Any], status: str) -> bool:

@@ -12,19 +12,25 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from actorvid import tempspace
 from actorvid.actors.workflow import FinishedVideo, NormalisedClip, PlannedScene
-from actorvid.domain.creative import DEFAULT_MUSIC_VOLUME, PARAMETERS_KEY, CreativeOptions
+from actorvid.domain.creative import (
+    DEFAULT_MUSIC_VOLUME,
+    PARAMETERS_KEY,
+    CreativeOptions,
+    job_options,
+)
 from actorvid.domain.models import frame_size
 from actorvid.errors import MediaError
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.shots import Shot, join_shots, normalise_shot, read_shot
 from actorvid.media.stitch import mux_soundtrack, video_thumbnail
 from actorvid.pipelines.cards import music_lengths, with_cards
-from actorvid.pipelines.deps import PipelineDeps, PipelineError, owner_scope
+from actorvid.pipelines.deps import PipelineDeps, PipelineError, owner_scope, stored_image
 from actorvid.pipelines.soundtrack import (
     SoundtrackMaker,
     plan_segments,
@@ -77,21 +83,16 @@ class VideoPipeline:
 
     def image_input(self, job: Job, asset_id: str | None) -> ImageInput | None:
         """The stored image a scene animates; None for a scene without one (it renders from
-        its prompt alone). An image that no longer exists is an error, not a text scene."""
+        its prompt alone). With a public base URL it carries a short-lived URL of ours."""
         if not asset_id:
             return None
-        with self.deps.db.read() as conn:
-            asset = asset_store.get_asset(conn, asset_id, scope=owner_scope(job))
-        if asset is None or asset.asset_type != "image":
-            raise PipelineError(f"Image {asset_id} of the storyboard no longer exists")
-        access_url = ""
+        image = stored_image(self.deps, asset_id, owner_scope(job))
         base = self.deps.settings.public_base_url
-        if base:
-            token = self.deps.accounts.mint_access_token(
-                job.user_id, asset_store.access_resource(asset.id))
-            access_url = f"{base}/api/v3/assets/{asset.id}/data?token={token}"
-        return ImageInput(asset.id, asset.content_type, asset.size, asset.blob_id, access_url,
-                          width=asset.width or 0, height=asset.height or 0)
+        if not base:
+            return image
+        token = self.deps.accounts.mint_access_token(
+            job.user_id, asset_store.access_resource(asset_id))
+        return replace(image, access_url=f"{base}/api/v3/assets/{asset_id}/data?token={token}")
 
     def soundtrack(self, job: Job, clips: Sequence[SubJob]) -> Sequence[PlannedScene]:
         """One music segment per rendered clip, when the request asked for a soundtrack."""
@@ -137,19 +138,17 @@ class VideoPipeline:
     # --- shots and finish -----------------------------------------------------------------
 
     def creative(self, job: Job) -> CreativeOptions:
-        """The job's creative options (a job stored before them reads as the defaults)."""
-        return CreativeOptions.from_document(job.parameters.get("creative_options"))
+        """The job's creative options (a job stored before them keeps its ratio, the rest
+        reads as the defaults)."""
+        return job_options(job.parameters)
 
     def frame(self, job: Job) -> tuple[int, int]:
         """The output frame: the creative options' when the job has them; else, as before
         them, ``aspectRatio`` (or ``creative.videoSpecs.format``) at the scenes' resolution."""
-        if job.parameters.get("creative_options"):
+        if job.parameters.get(PARAMETERS_KEY):
             return self.creative(job).frame_size()
-        aspect = (job.parameters.get("aspectRatio")
-                  or (job.parameters.get("creative") or {}).get("videoSpecs", {}).get("format")
-                  or "16:9")
         scenes = (job.storyboard or {}).get("scenes") or [{}]
-        return frame_size(scenes[0].get("resolution") or "720p", aspect)
+        return frame_size(scenes[0].get("resolution") or "720p", self.creative(job).aspect_ratio)
 
     def normalise(self, job: Job, clip: SubJob) -> NormalisedClip:
         """Convert a stored clip into the job's shot and store it (on the media pool, as the

@@ -11,7 +11,8 @@ from actorvid.clock import IdFactory, new_uuid
 from actorvid.config import Settings
 from actorvid.ingest import AssetIngestor
 from actorvid.media.ffmpeg import FFmpeg, MediaSlots
-from actorvid.providers.base import PredictionService, Selector, StoryboardWriter
+from actorvid.providers.base import ImageInput, PredictionService, Selector, StoryboardWriter
+from actorvid.store import assets as asset_store
 from actorvid.store.db import Database
 from actorvid.store.jobs import Job
 from actorvid.store.models import Scope
@@ -57,3 +58,14 @@ class PipelineDeps:
 
 def owner_scope(job: Job) -> Scope:
     return Scope(job.user_id)
+
+
+def stored_image(deps: PipelineDeps, asset_id: str, scope: Scope) -> ImageInput:
+    """The stored image a scene animates, as a provider input. An image that no longer
+    exists is an error, not a text scene."""
+    with deps.db.read() as conn:
+        asset = asset_store.get_asset(conn, asset_id, scope=scope)
+    if asset is None or asset.asset_type != "image":
+        raise PipelineError(f"Image {asset_id} of the storyboard no longer exists")
+    return ImageInput(asset.id, asset.content_type, asset.size, asset.blob_id,
+                      width=asset.width or 0, height=asset.height or 0)

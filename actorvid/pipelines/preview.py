@@ -20,8 +20,7 @@ from typing import Any
 
 from actorvid import tempspace
 from actorvid.actors.preview import RenderedPreview
-from actorvid.domain.creative import CreativeOptions
-from actorvid.domain.preview import creative_options
+from actorvid.domain.creative import CreativeOptions, job_options
 from actorvid.errors import MediaError, ProviderError
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.preview import (
@@ -33,10 +32,9 @@ from actorvid.media.preview import (
     preview_size,
 )
 from actorvid.pipelines.cards import render_cards, scene_still
-from actorvid.pipelines.deps import PipelineDeps
+from actorvid.pipelines.deps import PipelineDeps, stored_image
 from actorvid.providers.base import ImageInput, MusicInput, Prediction, RenderInput
 from actorvid.providers.local import LocalMusic, LocalRenderer
-from actorvid.store import assets as asset_store
 from actorvid.store import blobs
 from actorvid.store import clients as client_store
 from actorvid.store.jobs import Job
@@ -69,7 +67,7 @@ class PreviewMaker:
 
     def render_job(self, job: Job, token: CancelToken) -> RenderedPreview | None:
         return self.render(job.user_id, job.client_id, job.storyboard or {},
-                           creative_options(job.parameters), token)
+                           job_options(job.parameters), token)
 
     def render_draft(self, preview: Preview, token: CancelToken) -> RenderedPreview | None:
         data = preview.input
@@ -141,13 +139,7 @@ class PreviewMaker:
                            background="" if first else self._brand_color(user_id, client_id))
 
     def _image(self, user_id: int, asset_id: str | None) -> ImageInput | None:
-        if not asset_id:
-            return None
-        with self.deps.db.read() as conn:
-            asset = asset_store.get_asset(conn, asset_id, scope=Scope(user_id))
-        if asset is None or asset.asset_type != "image":
-            raise MediaError(f"Image {asset_id} of the storyboard no longer exists")
-        return ImageInput(asset.id, asset.content_type, asset.size, asset.blob_id)
+        return stored_image(self.deps, asset_id, Scope(user_id)) if asset_id else None
 
     def _guidelines(self, user_id: int, client_id: str | None) -> dict[str, Any] | None:
         if not client_id:

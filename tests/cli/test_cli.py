@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.conftest import announced_port
@@ -92,6 +93,7 @@ def test_serve_first_start_prints_key_and_stops_on_sigterm(tmp_path):
             proc.wait()
 
 
+@pytest.mark.timeout(700)
 def test_demo_makes_a_video_offline(tmp_path):
     from actorvid.media import inspect
     from actorvid.media.ffmpeg import FFmpeg
