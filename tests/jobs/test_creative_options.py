@@ -104,7 +104,7 @@ def test_a_brief_takes_the_options_too_and_its_two_ratios_must_agree(offline):
 
 
 def test_on_replicate_each_model_gets_the_ratio_its_way_and_the_dry_run_prices_it(
-        remote, fake_replicate):
+        remote, fake_replicate, tmp_path):
     api = remote.api
     dry = {res: api.post("/api/v3/jobs/dry-run", json={
         "numPairs": 2, "clipDuration": 6, "resolution": res,
@@ -115,8 +115,10 @@ def test_on_replicate_each_model_gets_the_ratio_its_way_and_the_dry_run_prices_i
     assert dry["720p"]["hailuo"] < dry["1080p"]["hailuo"]
     campaign = api.campaign()
     api.images(campaign["id"], 2)  # 320×240 photos: 4:3, the shape of no video
-    api.pairs_job(campaign["id"], numPairs=1, videoModel="hailuo", aspectRatio="1:1")
-    api.pairs_job(campaign["id"], numPairs=1, videoModel="veo3", aspectRatio="1:1")
+    made = [api.pairs_job(campaign["id"], numPairs=1, videoModel="hailuo", aspectRatio="1:1",
+                          transition="fadeblack"),
+            api.pairs_job(campaign["id"], numPairs=1, videoModel="veo3", aspectRatio="1:1",
+                          transition="crossfade")]
     wait_until(lambda: len(fake_replicate.journal.inputs()) >= 2, timeout=120,
                message="both clips to be asked for")
     (hailuo,) = fake_replicate.journal.inputs("minimax/hailuo-02")
@@ -125,6 +127,11 @@ def test_on_replicate_each_model_gets_the_ratio_its_way_and_the_dry_run_prices_i
     assert png_size(hailuo["first_frame_image"]) == (240, 240)
     assert png_size(hailuo["last_frame_image"]) == (240, 240)
     assert veo["aspect_ratio"] == "16:9" and png_size(veo["image"]) == (320, 180)
+    # Whatever shape each model sent back, the finished video is the square frame.
+    for job_id in made:
+        job = api.wait_status(job_id, "completed", timeout=180)
+        info = FFmpeg.locate().probe(download(api, job["videoUrl"], tmp_path / f"{job_id}.mp4"))
+        assert (info.width, info.height) == (720, 720), job_id
 
 
 @pytest.mark.timeout(300)  # six local 4 s renders at 720p: about 100 s on a loaded 2-core box
