@@ -32,6 +32,7 @@ def progress_view(job: Job, counts: job_views.JobCounts) -> dict[str, Any]:
 
 
 def audio_view(job: Job) -> dict[str, Any]:
+    """The job's soundtrack: not requested, requested, being made, or what was made."""
     if not job.parameters.get("generateAudio") and job.type != "audio":
         return {"status": "not_requested"}
     audio = (job.result or {}).get("audio")

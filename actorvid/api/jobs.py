@@ -7,7 +7,8 @@ so no two writers can make it move backwards.
 
 The request schemas and their parsing are in ``api/job_requests.py``, the views in
 ``api/job_views.py``, the helpers in ``api/job_access.py``; the scene routes are in
-``api/scenes.py``, the galleries in ``api/galleries.py``. Prices come from
+``api/scenes.py``, one job's routes in ``api/job_item.py``, the galleries in
+``api/galleries.py``. Prices come from
 ``workflows/editing.py``, the API's one door into ``workflows/``.
 """
 
@@ -26,18 +27,14 @@ from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok, ok_page
 from actorvid.api.galleries import AiVideos, GeneratedVideos
 from actorvid.api.job_access import (
-    approve,
-    cancel,
     check_client,
     coordinator,
     image_count,
-    load_job,
-    parse_job_id,
     renderer_name,
     start_job,
 )
+from actorvid.api.job_item import JobItem
 from actorvid.api.job_requests import (
-    ACTION,
     CREATIVE_OPTIONS_KEY,
     DRY_RUN,
     IMAGE_PAIRS,
@@ -47,15 +44,13 @@ from actorvid.api.job_requests import (
     creative_options,
     standard_frame,
 )
-from actorvid.api.job_views import audio_view, job_view, options_view, sub_job_view
+from actorvid.api.job_views import audio_view, job_view, options_view
 from actorvid.api.operations import (
     ADJUSTMENTS,
     BODY,
     CAMPAIGN_FILTER,
     CLIENT_FILTER,
-    COMMON,
     INT,
-    JOB_ID,
     NUM,
     PAGE,
     STR,
@@ -69,7 +64,7 @@ from actorvid.api.operations import (
     ref,
 )
 from actorvid.api.paths import API
-from actorvid.api.scenes import SceneCollection, SceneItem, regenerate_scene
+from actorvid.api.scenes import SceneCollection, SceneItem
 from actorvid.api.validation import pagination, query_enum, query_str, read_json
 from actorvid.clock import isoformat_z
 from actorvid.domain.models import scene_count_for_duration
@@ -96,9 +91,6 @@ def _pairs_created(job_id: dict[str, Any]) -> dict[str, Any]:
                            "totalScenes": INT, "message": STR}}
 
 
-_ACTION_OK = {"type": "object", "required": ["message"],
-              "properties": {"message": STR, "jobId": STR, "status": STR,
-                             "scene": ref("Scene")}}
 _DRY_RUN_OK = {
     "type": "object", "required": ["estimatedCost", "currency", "breakdown", "validUntil"],
     "properties": {"estimatedCost": NUM, "currency": {"const": "USD"},
@@ -111,8 +103,7 @@ _DRY_RUN_OK = {
                                                   "model at this resolution"},
                    "creativeOptions": ref("CreativeOptions"), "validUntil": STR,
                    "preview": {"oneOf": [ref("DraftPreview"), {"type": "null"}]}}}
-# Approve and cancel answer 409 from a state that does not allow them, 503 without actors.
-_STATE_ERRORS = (*COMMON, 409, 503)
+
 
 
 # --- resources ------------------------------------------------------------------------------
@@ -332,84 +323,6 @@ class DryRun:
                   "costByModel": {model: q["estimatedCost"] for model, q in by_model.items()},
                   "creativeOptions": options_view(frame),
                   "validUntil": valid_until, "preview": preview})
-
-
-class JobItem:
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
-
-    @described(Op(
-        "A job: status, progress, storyboard, scenes, video, costs", ("jobs",), ref("Job"),
-        params=(JOB_ID,)))
-    def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
-        number = parse_job_id(job_id)
-        scope = req.context.scope
-        # One borrowed connection: the stamp, then (only when it changed) the answer's rows.
-        with self.ctx.db.read() as conn:
-            if not_modified(req, resp, stamps.job_stamp(conn, number, scope=scope)):
-                return
-            job = job_store.get_job(conn, number, scope=scope)
-            counts = job_views.job_counts(conn, job.id)
-            subs = job_store.list_sub_jobs(conn, job.id)
-            preview = previews.read_job_preview(conn, job)
-        ok(resp, {**job_view(job, counts, subs), "preview": preview})
-
-    @described(Op(
-        "Approve the storyboard and start rendering (only from storyboard_ready)",
-        ("jobs",), _ACTION_OK, params=(JOB_ID,), errors=_STATE_ERRORS))
-    def on_post_approve(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
-        job = load_job(self.ctx, req, job_id)
-        approve(self.ctx, job)
-        ok(resp, {"message": "Storyboard approved, video rendering started",
-                  "jobId": str(job.id), "status": "video_processing"})
-
-    @described(Op(
-        "Cancel a job and stop its work", ("jobs",), _ACTION_OK, params=(JOB_ID,),
-        errors=_STATE_ERRORS))
-    def on_post_cancel(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
-        job = load_job(self.ctx, req, job_id)
-        cancel(self.ctx, job)
-        ok(resp, {"message": "Job cancelled successfully", "jobId": str(job.id),
-                  "status": "cancelled"})
-
-    @described(Op(
-        "approve | cancel | regenerate_scene (payload.sceneId)", ("jobs",), _ACTION_OK,
-        params=(JOB_ID,), body=ACTION, errors=(*COMMON, *BODY, 409, 503)))
-    def on_post_actions(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
-        body = read_json(req, ACTION, max_bytes=self.ctx.settings.max_json_bytes)
-        job = load_job(self.ctx, req, job_id)
-        payload = body.get("payload") or {}
-        if body["action"] == "approve":
-            approve(self.ctx, job)
-            ok(resp, {"message": "Storyboard approved, video rendering started"})
-        elif body["action"] == "cancel":
-            cancel(self.ctx, job)
-            ok(resp, {"message": "Job cancelled successfully"})
-        else:
-            scene_id = payload.get("sceneId")
-            if not isinstance(scene_id, str) or not scene_id:
-                raise ValidationFailed.field(
-                    ["body", "payload", "sceneId"],
-                    "sceneId is required in payload for REGENERATE_SCENE action", "missing")
-            scene = regenerate_scene(self.ctx, job, scene_id, str(payload.get("feedback") or ""))
-            ok(resp, {"message": "Scene regenerated successfully", "scene": scene})
-
-    @described(Op(
-        "The job's clip renders with a status summary", ("jobs",),
-        {"type": "object", "required": ["subJobs", "summary"],
-         "properties": {"subJobs": list_of("SubJob"),
-                        "summary": {"type": "object", "additionalProperties": INT}}},
-        params=(JOB_ID,)))
-    def on_get_subjobs(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
-        job = load_job(self.ctx, req, job_id)
-        with self.ctx.db.read() as conn:
-            subs = job_store.list_sub_jobs(conn, job.id)
-        summary = {"total": len(subs)}
-        for status in ("pending", "processing", "completed", "failed", "cancelled"):
-            summary[status] = sum(1 for s in subs if s.status == status)
-        ok(resp, {"subJobs": [sub_job_view(s) for s in subs], "summary": summary})
-
-
 
 
 def add_job_routes(app: falcon.App, ctx: AppContext, prefix: str = API) -> None:
