@@ -162,7 +162,7 @@ class JobPreviewVideo:
 
     def access_token_resource(self, params: dict[str, Any]) -> str:
         # The job's video token plays its preview too (media_routes.video_resource; not
-        # imported, as media_routes imports the job routes that import this module).
+        # imported, as media_routes imports api/job_access.py, which imports this module).
         return f"video:{params.get('job_id', '')}"
 
     @described(Op(

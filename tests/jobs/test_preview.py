@@ -147,7 +147,7 @@ def test_an_edit_cancels_the_render_and_the_next_preview_shows_it(offline, tmp_p
     api.wait_status(off, "storyboard_ready", timeout=120)
     assert preview_of(api, off) == {"status": "none", "url": None, "renderedFor": None}
     missing = api.get(f"/api/v3/videos/{off}/preview")
-    assert missing.status_code == 404 and "turned previews off" in missing.json()["error"]
+    assert missing.status_code == 404 and "previews are off for it" in missing.json()["error"]
 
     # A draft from a dry-run: its own id, a poll route, a video, an hour of life, no job.
     jobs_before = api.get("/api/v3/jobs").json()["meta"]
