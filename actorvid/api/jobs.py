@@ -1,4 +1,4 @@
-"""``/api/v3/jobs``: create video jobs, list and follow them, approve, cancel.
+"""``/api/v3/jobs``: create video jobs, list them, price them; every job route registered here.
 
 Handlers validate, write the first row and tell the Coordinator; they never render, select or
 call a paid provider themselves. What a job *is* comes from the rows: status and stage from
@@ -8,8 +8,8 @@ so no two writers can make it move backwards.
 The request schemas and their parsing are in ``api/job_requests.py``, the views in
 ``api/job_views.py``, the helpers in ``api/job_access.py``; the scene routes are in
 ``api/scenes.py``, one job's routes in ``api/job_item.py``, the galleries in
-``api/galleries.py``. Prices come from
-``workflows/editing.py``, the API's one door into ``workflows/``.
+``api/galleries.py``. Quotes come from ``workflows/editing.py``, which decides every price
+and storyboard edit the API shows.
 """
 
 from __future__ import annotations
@@ -103,7 +103,6 @@ _DRY_RUN_OK = {
                                                   "model at this resolution"},
                    "creativeOptions": ref("CreativeOptions"), "validUntil": STR,
                    "preview": {"oneOf": [ref("DraftPreview"), {"type": "null"}]}}}
-
 
 
 # --- resources ------------------------------------------------------------------------------
