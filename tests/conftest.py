@@ -65,7 +65,11 @@ def settings(tmp_path: Path) -> Settings:
                           "ACTORVID_DATA_DIR": str(tmp_path),
                           "ACTORVID_PROVIDER": "local",
                           # A fifth of the production cost: most tests create users.
-                          "ACTORVID_SCRYPT_PARAMS": TEST_SCRYPT}, dotenv=None)
+                          "ACTORVID_SCRYPT_PARAMS": TEST_SCRYPT,
+                          # Previews only where a test asks (tests/jobs/test_preview.py and
+                          # the README walk-through keep the production default): a background
+                          # render for every job awaiting approval would cost the suite minutes.
+                          "ACTORVID_PREVIEWS": "off"}, dotenv=None)
 
 
 @pytest.fixture

@@ -70,7 +70,8 @@ def server_env(tmp_path: Path, db_path: Path, **extra: str) -> dict[str, str]:
     test's cheap password hashing."""
     env = {**os.environ, "ACTORVID_DB": str(db_path), "ACTORVID_DATA_DIR": str(tmp_path),
            "ACTORVID_POLL_FIRST_SECONDS": "0.1", "ACTORVID_POLL_MAX_SECONDS": "0.5",
-           "ACTORVID_SCRYPT_PARAMS": TEST_SCRYPT, "PYTHONPATH": str(REPO)}
+           "ACTORVID_SCRYPT_PARAMS": TEST_SCRYPT, "PYTHONPATH": str(REPO),
+           "ACTORVID_PREVIEWS": "off"}  # as in tests/conftest.py's settings
     for key in ("REPLICATE_API_KEY", "XAI_API_KEY", "OPENAI_API_KEY"):
         env.pop(key, None)
     env.update(extra)

@@ -8,7 +8,8 @@ arguments from here, so the outputs agree bit-for-bit on format and can be joine
 
 Loudness: a soundtrack is brought to −16 LUFS integrated (EBU R128, the web-video norm) with a
 true peak at most −1 dBTP, in two passes — measure with ``loudnorm``, then apply the measured
-values in linear mode (one gain for the whole track, so the music's dynamics survive).
+values in linear mode (one gain for the whole track, so the music's dynamics survive; see
+:func:`loudness_filter`).
 """
 
 from __future__ import annotations
@@ -144,20 +145,44 @@ def _loudnorm(extra: str = "") -> str:
 
 
 def measure_loudness(ffmpeg: FFmpeg, inputs: Sequence[str], chain: str, *,
-                     timeout: float = 600.0) -> Loudness:
-    """Run ``chain`` (a filter graph ending in ``[a]``) and measure its loudness."""
-    proc = ffmpeg.run([*inputs, "-filter_complex",
-                       f"{chain};[a]{_loudnorm(':print_format=json')}[m]",
+                     keep: Path | None = None, timeout: float = 600.0) -> Loudness:
+    """Run ``chain`` (a filter graph ending in ``[a]``) and measure its loudness.
+
+    With ``keep``, the same run also writes what it measured to that file as 32-bit float
+    PCM (WAV), so the second pass reads the finished mix instead of building it again.
+    """
+    measure = _loudnorm(":print_format=json")
+    if keep is None:
+        tail = f"[a]{measure}[m]"
+        kept: list[str] = []
+    else:
+        tail = f"[a]asplit=2[k][l];[l]{measure}[m]"
+        kept = ["-map", "[k]", "-c:a", "pcm_f32le", "-y", str(keep)]
+    proc = ffmpeg.run([*inputs, "-filter_complex", f"{chain};{tail}", *kept,
                        "-map", "[m]", "-f", "null", "-"], timeout=timeout)
     return parse_loudnorm(proc.stderr.decode("utf-8", "replace"))
 
 
-def loudness_filter(measured: Loudness) -> str:
-    """The second pass: one gain to −16 LUFS (linear), back to 48 kHz.
+def linear_gain(measured: Loudness) -> float | None:
+    """The one gain (dB) that brings the track to −16 LUFS, or None when it would push the
+    true peak over the ceiling (or the track is too quiet to gate) — ``loudnorm``'s own test
+    for its linear mode."""
+    gain = LOUDNESS_LUFS - measured.integrated
+    if measured.threshold <= -70.0 or measured.true_peak + gain > TRUE_PEAK_DBTP:
+        return None
+    return gain
 
-    ``loudnorm`` falls back to its dynamic mode by itself when one gain would push the true
-    peak over the ceiling, so the peak limit always holds.
+
+def loudness_filter(measured: Loudness) -> str:
+    """The second pass: one gain to −16 LUFS (linear), at 48 kHz.
+
+    Where one gain keeps the true peak under the ceiling this is a plain ``volume`` filter:
+    it is what ``loudnorm``'s linear mode applies, without its resampling to 192 kHz and back
+    (most of its cost). Otherwise ``loudnorm`` in its dynamic mode, which holds the peak limit.
     """
+    gain = linear_gain(measured)
+    if gain is not None:
+        return f"volume={gain:.3f}dB,{audio_format_filter()}"
     return (_loudnorm(f":measured_I={measured.integrated}:measured_TP={measured.true_peak}"
                       f":measured_LRA={measured.lra}:measured_thresh={measured.threshold}"
                       f":offset={measured.offset}:linear=true")

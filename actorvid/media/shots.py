@@ -8,11 +8,14 @@ shots into a deliverable:
 
 - the picture is copied (concat demuxer, ``inpoint``/``outpoint`` per part); only a transition's
   overlap window is decoded and encoded again, as one short *piece*;
-- the sound is decoded and encoded once for the whole video. AAC cannot be joined by copy
-  without error: every shot's stream starts with 1024 samples of encoder priming (an edit list
-  hides them in the shot, but the concat demuxer copies them into the middle of the video) and
-  ends on a padded frame, so each join would add about 21–43 ms of junk and the sound would
-  drift behind the picture. A few minutes of AAC decode and encode in well under a second.
+- the sound is decoded and encoded once for the whole video (with a soundtrack, not here at
+  all: ``sound=False`` joins the picture alone and :func:`~actorvid.media.stitch.score_shots`
+  joins the shots' sound in the soundtrack's own pass, :func:`sound_graph`). AAC cannot be
+  joined by copy without error: every shot's stream starts with 1024 samples of encoder
+  priming (an edit list hides them in the shot, but the concat demuxer copies them into the
+  middle of the video) and ends on a padded frame, so each join would add about 21–43 ms of
+  junk and the sound would drift behind the picture. A few minutes of AAC decode and encode
+  in well under a second.
 
 Keyframes: a copied part must start on an IDR frame. A shot made for a transition of ``s``
 seconds gets IDR frames at ``floor(s·30)`` and ``ceil(s·30)`` (the window rounded to whole
@@ -87,6 +90,11 @@ def overlaps(joins: int, transition: Transition) -> list[int]:
     return [round((k + 1) * exact) - round(k * exact) for k in range(joins)]
 
 
+def joined_frames(shots: Sequence[Shot], transition: Transition) -> int:
+    """The length in frames of :func:`join_shots`'s output, known before joining."""
+    return sum(shot.frames for shot in shots) - sum(overlaps(len(shots) - 1, transition))
+
+
 def normalise_shot(ffmpeg: FFmpeg, clip: Path, output: Path, *, width: int, height: int,
                    fit: str = "crop", transition: Transition | None = None,
                    timeout: float = 1800.0) -> Shot:
@@ -118,12 +126,14 @@ def read_shot(path: Path) -> Shot:
 
 
 def join_shots(ffmpeg: FFmpeg, shots: Sequence[Shot], output: Path, *,
-               transition: Transition = Transition(), timeout: float = 1800.0) -> Joined:
+               transition: Transition = Transition(), sound: bool = True,
+               timeout: float = 1800.0) -> Joined:
     """Join ``shots`` in order with ``transition`` into ``output`` (``+faststart``).
 
     The picture is copied except for the transition windows; the length is the shots' frames
     minus one overlap per join (:func:`overlaps`). The sound of each shot is cut to its
-    picture's exact length and the shots' sounds are crossfaded over the same windows.
+    picture's exact length and the shots' sounds are crossfaded over the same windows
+    (:func:`sound_graph`); without ``sound`` the output is the picture alone, a pure copy.
     """
     if not shots:
         raise MediaError("There are no shots to join")
@@ -159,13 +169,16 @@ def join_shots(ffmpeg: FFmpeg, shots: Sequence[Shot], output: Path, *,
         for path, first, last in parts))
     frames = sum(last - first for _, first, last in parts)
     inputs: list[str] = []
-    for shot in shots:
-        inputs += ["-i", str(shot.path)]
+    audio = ["-an"]
+    if sound:
+        for shot in shots:
+            inputs += ["-i", str(shot.path)]
+        audio = ["-filter_complex", sound_graph(shots, laps), "-map", "[a]",
+                 *audio_encoder_args()]
     # auto_convert 0: keep the packets as stored (the default rewrites H.264 to Annex B and
     # back, adding SPS/PPS to every keyframe); every part has the same avcC anyway.
     ffmpeg.run(["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(listing), *inputs,
-                "-filter_complex", _sound(shots, laps), "-map", "0:v:0", "-map", "[a]",
-                "-c:v", "copy", *audio_encoder_args(), *container_args(), "-y", str(output)],
+                "-map", "0:v:0", "-c:v", "copy", *audio, *container_args(), "-y", str(output)],
                timeout=timeout)
     return Joined(output, frames, encoded)
 
@@ -189,9 +202,12 @@ def _transition_piece(ffmpeg: FFmpeg, left: Shot, right: Shot, piece: Path, *, l
         raise MediaError(f"A transition piece came out {frames} frames long, not {until}")
 
 
-def _sound(shots: Sequence[Shot], laps: Sequence[int]) -> str:
-    """Each shot's sound cut to its picture, joined with crossfades over the windows."""
-    steps = [f"[{i + 1}:a]{audio_format_filter()},apad,"
+def sound_graph(shots: Sequence[Shot], laps: Sequence[int], *, first: int = 1,
+                label: str = "a") -> str:
+    """Each shot's sound cut to its picture, joined with crossfades over the windows (the
+    ``laps`` of :func:`overlaps`): a filter graph over inputs ``first``… (one per shot, in
+    order) ending in ``[label]``."""
+    steps = [f"[{first + i}:a]{audio_format_filter()},apad,"
              f"atrim=end_sample={shot.frames * SAMPLES_PER_FRAME},asetpts=PTS-STARTPTS[s{i}]"
              for i, shot in enumerate(shots)]
     chain = "[s0]"
@@ -203,8 +219,40 @@ def _sound(shots: Sequence[Shot], laps: Sequence[int]) -> str:
         else:
             steps.append(f"{chain}[s{i}]concat=n=2:v=0:a=1{out}")
         chain = out
-    steps.append(f"{chain}anull[a]")
+    steps.append(f"{chain}anull[{label}]")
     return ";".join(steps)
+
+
+# An AAC frame of digital silence is 6 bytes (ffmpeg's encoder); the first frame, which also
+# carries the priming, a few more. Anything audible takes more than 8 bytes a frame.
+_SILENT_FRAME_BYTES = 8
+
+
+def is_silent(path: Path) -> bool:
+    """Whether a shot's sound is digital silence (the silence :func:`normalise_shot` gives a
+    clip without sound), read from its MP4 index: every AAC frame about empty.
+
+    Lets a soundtrack skip decoding and mixing the shots' sound when there is none (Hailuo
+    clips, the local renderer, cards) without decoding anything to find out.
+    """
+    data = _moov(path)
+    for trak in _boxes(data, 0, len(data), b"trak"):
+        body = data[trak[0]:trak[1]]
+        hdlr = _first(body, b"hdlr")
+        if hdlr[8:12] != b"soun":
+            continue
+        stsz = _first(body, b"stsz")
+        if len(stsz) < 12:
+            return False
+        size, count = struct.unpack(">II", stsz[4:12])
+        if not count:
+            return True
+        if size:
+            return size <= _SILENT_FRAME_BYTES
+        sizes = struct.unpack(f">{count}I", stsz[12:12 + 4 * count])
+        # Allow the priming frame and the last one, which may carry a little more.
+        return sum(sizes) <= _SILENT_FRAME_BYTES * count + 64
+    return True
 
 
 def _time(frame: int) -> str:

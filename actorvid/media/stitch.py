@@ -24,7 +24,15 @@ from actorvid.media.output import (
     measure_loudness,
     output_args,
 )
-from actorvid.media.shots import join_shots, normalise_shot
+from actorvid.media.shots import (
+    Joined,
+    Shot,
+    is_silent,
+    join_shots,
+    normalise_shot,
+    overlaps,
+    sound_graph,
+)
 
 
 @dataclass(frozen=True)
@@ -69,34 +77,85 @@ def fades(duration: float, fade_in: float, fade_out: float) -> str:
             f"afade=t=out:st={max(0.0, duration - fade_out):.3f}:d={fade_out:.3f}")
 
 
+@dataclass(frozen=True)
+class ClipSound:
+    """The clips' own sound under a soundtrack: ``files`` as ffmpeg inputs 0…, and a filter
+    graph over them ending in ``[clips]``."""
+
+    files: tuple[Path, ...]
+    graph: str
+
+
 def mux_soundtrack(ffmpeg: FFmpeg, video: Path, music: Path, output: Path, *,
                    video_duration: float, fade_in: float = MUSIC_FADE_IN,
                    fade_out: float = MUSIC_FADE_OUT, volume: float = DEFAULT_MUSIC_VOLUME,
                    timeout: float = 1800.0) -> Path:
-    """Lay ``music`` under ``video``'s own sound: faded in at 0, faded out to end exactly at the
-    last frame, at ``volume`` (0–1) under the clips' sound, the mix at −16 LUFS integrated with
-    a true peak under −1 dBTP.
+    """Lay ``music`` under ``video``'s own sound (:func:`lay_soundtrack`)."""
+    return lay_soundtrack(ffmpeg, video, music, output, video_duration=video_duration,
+                          sound=ClipSound((video,), "[0:a]anull[clips]"), fade_in=fade_in,
+                          fade_out=fade_out, volume=volume, timeout=timeout)
+
+
+def score_shots(ffmpeg: FFmpeg, shots: Sequence[Shot], music: Path, output: Path, *,
+                transition: Transition = Transition(), volume: float = DEFAULT_MUSIC_VOLUME,
+                timeout: float = 1800.0) -> Joined:
+    """Join ``shots`` and lay ``music`` (exactly the joined length) under them, encoding the
+    sound once: the picture is joined by copy without sound (:func:`join_shots`), and the
+    shots' sound is joined inside the soundtrack's own pass — or left out when every shot is
+    silent (:func:`~actorvid.media.shots.is_silent`), the mix then being the music alone."""
+    picture = join_shots(ffmpeg, shots, output.with_name(f"{output.stem}_picture.mp4"),
+                         transition=transition, sound=False, timeout=timeout)
+    sound = None
+    if not all(is_silent(shot.path) for shot in shots):
+        laps = overlaps(len(shots) - 1, transition)
+        sound = ClipSound(tuple(shot.path for shot in shots),
+                          sound_graph(shots, laps, first=0, label="clips"))
+    try:
+        lay_soundtrack(ffmpeg, picture.path, music, output, video_duration=picture.duration,
+                       sound=sound, volume=volume, timeout=timeout)
+    finally:
+        picture.path.unlink(missing_ok=True)
+    return Joined(output, picture.frames, picture.encoded_frames)
+
+
+def lay_soundtrack(ffmpeg: FFmpeg, picture: Path, music: Path, output: Path, *,
+                   video_duration: float, sound: ClipSound | None,
+                   fade_in: float = MUSIC_FADE_IN, fade_out: float = MUSIC_FADE_OUT,
+                   volume: float = DEFAULT_MUSIC_VOLUME, timeout: float = 1800.0) -> Path:
+    """``picture``'s video with ``music`` under the clips' ``sound`` (None: silent clips):
+    the music faded in at 0 and out to end exactly at the last frame, at ``volume`` (0–1)
+    under the clips' sound, the mix at −16 LUFS integrated with a true peak under −1 dBTP.
 
     The music is looped if short and cut if long; the picture is copied untouched, so the
     output has exactly the video's length (no ``-shortest`` cutting the video to the music).
-    The loudness is measured on the mix first, then one gain is applied (two passes): with
-    silent clips the music level cancels out and the result is the music at −16 LUFS.
+    Two runs, one encode: the first builds the mix once, measures its loudness and keeps it
+    as PCM; the second applies one gain to that PCM, encodes AAC and muxes it with the copied
+    picture. With silent clips the mix is the music alone — its level cancels out under the
+    one gain, so ``volume`` does not matter and the clips' sound is never decoded.
     """
-    music_in = ["-stream_loop", "-1", "-i", str(music)]
     seconds = f"{video_duration:.3f}"
-    shaped = (f"[1:a]{audio_format_filter()},"
-              f"atrim=duration={seconds},apad,atrim=duration={seconds},"
-              f"{fades(video_duration, fade_in, fade_out)},volume={volume:.4f}[music];"
-              f"[0:a]{audio_format_filter()},apad,atrim=duration={seconds}[clips];"
-              f"[clips][music]amix=inputs=2:duration=first:normalize=0[a]")
-    inputs = ["-i", str(video), *music_in]
-    measured = measure_loudness(ffmpeg, inputs, shaped, timeout=timeout)
-    graph = f"{shaped};[a]{loudness_filter(measured)}[mix]"
-    ffmpeg.run([
-        *inputs, "-filter_complex", graph, "-map", "0:v:0", "-map", "[mix]",
-        "-c:v", "copy", *audio_encoder_args(),
-        "-t", seconds, *output_args(output),
-    ], timeout=timeout)
+    shaped = (f"{audio_format_filter()},atrim=duration={seconds},apad,atrim=duration={seconds},"
+              f"{fades(video_duration, fade_in, fade_out)}")
+    if sound is None:
+        inputs = ["-stream_loop", "-1", "-i", str(music)]
+        graph = f"[0:a]{shaped}[a]"
+    else:
+        inputs = [arg for path in sound.files for arg in ("-i", str(path))]
+        inputs += ["-stream_loop", "-1", "-i", str(music)]
+        graph = (f"{sound.graph};"
+                 f"[clips]{audio_format_filter()},apad,atrim=duration={seconds}[c];"
+                 f"[{len(sound.files)}:a]{shaped},volume={volume:.4f}[music];"
+                 f"[c][music]amix=inputs=2:duration=first:normalize=0[a]")
+    mix = output.with_name(f"{output.stem}_mix.wav")
+    try:
+        measured = measure_loudness(ffmpeg, inputs, graph, keep=mix, timeout=timeout)
+        ffmpeg.run([
+            "-i", str(picture), "-i", str(mix), "-map", "0:v:0", "-map", "1:a:0",
+            "-c:v", "copy", "-af", loudness_filter(measured), *audio_encoder_args(),
+            "-t", seconds, *output_args(output),
+        ], timeout=timeout)
+    finally:
+        mix.unlink(missing_ok=True)
     return output
 
 

@@ -19,7 +19,6 @@ from typing import Any
 from actorvid import tempspace
 from actorvid.actors.workflow import FinishedVideo, NormalisedClip, PlannedScene
 from actorvid.domain.creative import (
-    DEFAULT_MUSIC_VOLUME,
     PARAMETERS_KEY,
     CreativeOptions,
     job_options,
@@ -27,8 +26,16 @@ from actorvid.domain.creative import (
 from actorvid.domain.models import frame_size
 from actorvid.errors import MediaError
 from actorvid.media.ffmpeg import FFmpeg
-from actorvid.media.shots import Shot, join_shots, normalise_shot, read_shot
-from actorvid.media.stitch import mux_soundtrack, video_thumbnail
+from actorvid.media.output import FPS
+from actorvid.media.shots import (
+    Joined,
+    Shot,
+    join_shots,
+    joined_frames,
+    normalise_shot,
+    read_shot,
+)
+from actorvid.media.stitch import score_shots, video_thumbnail
 from actorvid.pipelines.cards import music_lengths, with_cards
 from actorvid.pipelines.deps import PipelineDeps, PipelineError, owner_scope, stored_image
 from actorvid.pipelines.soundtrack import (
@@ -207,17 +214,18 @@ class VideoPipeline:
             shots = [self._shot(job, clip, workdir, ffmpeg) for clip in clips]
             # The title and end cards (when asked for) join as the first and last shots.
             shots = with_cards(self.deps, job, options, shots, workdir, ffmpeg)
-            joined = join_shots(ffmpeg, shots, workdir / "joined.mp4",
-                                transition=options.transition)
-            final_path = joined.path
             audio_info: dict[str, Any] | None = None
             audio_blob_id: str | None = None
+            joined: Joined | None = None
             if job.parameters.get("generateAudio"):
-                final_path, audio_blob_id, audio_info = self.add_soundtrack(
-                    job, joined.path, joined.duration, workdir, ffmpeg,
-                    volume=options.music_volume)
+                joined, audio_blob_id, audio_info = self.add_soundtrack(
+                    job, shots, workdir, ffmpeg, options=options)
                 if audio_blob_id:
                     created.append(audio_blob_id)
+            if joined is None:
+                joined = join_shots(ffmpeg, shots, workdir / "joined.mp4",
+                                    transition=options.transition)
+            final_path = joined.path
             thumb = video_thumbnail(ffmpeg, final_path, workdir / "thumb.jpg",
                                     duration=joined.duration)
             with final_path.open("rb") as handle:
@@ -249,28 +257,30 @@ class VideoPipeline:
         return FinishedVideo(video_blob.id, result, thumbnail_blob_id=thumb_blob.id,
                              audio_blob_id=audio_blob_id)
 
-    def add_soundtrack(self, job: Job, video: Path, duration: float, workdir: Path,
-                       ffmpeg: FFmpeg, *, volume: float = DEFAULT_MUSIC_VOLUME
-                       ) -> tuple[Path, str | None, dict[str, Any]]:
-        """Lay the music segments made under ``video``; without them keep the silent video
-        and say why."""
+    def add_soundtrack(self, job: Job, shots: Sequence[Shot], workdir: Path, ffmpeg: FFmpeg,
+                       *, options: CreativeOptions
+                       ) -> tuple[Joined | None, str | None, dict[str, Any]]:
+        """Join ``shots`` with the music segments made laid under them, the sound encoded
+        once (:func:`~actorvid.media.stitch.score_shots`); without them None (the caller
+        joins the shots alone, the video without music) and say why."""
         maker = SoundtrackMaker(self.deps)
         music = maker.made(job)
         provider = getattr(self.deps.music, "name", "")
         if not music.complete:
             logger.warning("job %d: soundtrack failed, keeping the silent video: %s", job.id,
                            music.error)
-            return video, None, {"status": "failed", "requested": True, "error": music.error,
-                                 "provider": provider, "cost": music.cost}
+            return None, None, {"status": "failed", "requested": True, "error": music.error,
+                                "provider": provider, "cost": music.cost}
+        duration = joined_frames(shots, options.transition) / FPS
         try:
             track = maker.join(music, workdir, ffmpeg, total=duration)
-            scored = mux_soundtrack(ffmpeg, video, track, workdir / "scored.mp4",
-                                    video_duration=duration, volume=volume)
+            scored = score_shots(ffmpeg, shots, track, workdir / "scored.mp4",
+                                 transition=options.transition, volume=options.music_volume)
         except (PipelineError, MediaError) as exc:
             logger.warning("job %d: soundtrack failed, keeping the silent video: %s", job.id,
                            exc)
-            return video, None, {"status": "failed", "requested": True,
-                                 "error": "The music could not be laid under the video"}
+            return None, None, {"status": "failed", "requested": True,
+                                "error": "The music could not be laid under the video"}
         with track.open("rb") as handle:
             audio = blobs.write_blob_from_file(self.deps.db, handle)
         return scored, audio.id, {

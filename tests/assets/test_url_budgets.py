@@ -70,7 +70,9 @@ def test_a_flood_of_slow_bulk_imports_stalls_neither_the_server_nor_another_user
             started = time.perf_counter()
             assert requests.get(live.url + "/health", timeout=30).status_code == 200
             latencies.append(time.perf_counter() - started)
-        assert statistics.quantiles(latencies, n=100)[98] < 1.0, latencies
+        # A stalled server would answer only when the batches' deadline frees its threads;
+        # the bound leaves room for a loaded machine and still tells the two apart.
+        assert statistics.quantiles(latencies, n=100)[98] < DEADLINE / 3, latencies
 
         for thread in flood:
             thread.join(timeout=60)
@@ -85,5 +87,8 @@ def test_a_flood_of_slow_bulk_imports_stalls_neither_the_server_nor_another_user
             summary = resp.json()["data"]["summary"]
             assert summary == {"total": 8, "successful": 0, "failed": 8}
             errors = {r["error"] for r in resp.json()["data"]["results"]}
-            assert errors == {"Failed to download: the time budget of 6 s for fetching URLs "
-                              "ran out"}
+            # Which time limit ends a dripping fetch first (the batch's budget or one
+            # download's own limit) depends on scheduling; either is the right answer.
+            assert errors and errors <= {
+                "Failed to download: the time budget of 6 s for fetching URLs ran out",
+                "Failed to download: the download took too long"}, errors

@@ -79,7 +79,8 @@ def test_stalled_downloads_neither_pin_the_server_nor_live_forever(
         asset_id = uploaded.json()["data"]["id"]
         api.images(campaign["id"], 2)
         job = api.post("/api/v3/jobs/from-image-pairs", json={
-            "campaignId": campaign["id"], "numPairs": 1, "clipDuration": 4}).json()["data"]
+            "campaignId": campaign["id"], "numPairs": 1, "clipDuration": 4,
+            "preview": False}).json()["data"]
 
         rss_before = _rss_mib(server.proc.pid)
         sockets = [_stalled_download(server, asset_id) for _ in range(16)]
@@ -95,7 +96,9 @@ def test_stalled_downloads_neither_pin_the_server_nor_live_forever(
         # The polls above ran while the stalled downloads were held (none had timed out).
         assert server.logged("dropping a connection") == 0 or (
             time.monotonic() - started >= SEND_TIMEOUT)
-        assert statistics.quantiles(latencies, n=100)[98] < 1.0, latencies
+        # A pinned server would answer only as stalled downloads are dropped (SEND_TIMEOUT);
+        # the bound leaves room for a loaded machine and still tells the two apart.
+        assert statistics.quantiles(latencies, n=100)[98] < SEND_TIMEOUT * 2 / 3, latencies
         # Held output is bounded by waitress's 1 MiB buffer per stream, not the asset's size.
         assert _rss_mib(server.proc.pid) - rss_before < 48
 

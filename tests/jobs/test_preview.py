@@ -8,9 +8,13 @@ length against the final video's, its photo order, and no prediction made for it
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from actorvid.config import Settings
 from actorvid.media.ffmpeg import FFmpeg
 from tests.conftest import wait_until
 from tests.jobs.conftest import COLORS, Api, download, probe
@@ -21,6 +25,13 @@ RGB = {"red": (255, 0, 0), "green": (0, 128, 0), "blue": (0, 0, 255), "orange": 
        "magenta": (255, 0, 255), "white": (255, 255, 255), "gray": (128, 128, 128),
        "brown": (165, 42, 42), "pink": (255, 192, 203), "navy": (0, 0, 128),
        "olive": (128, 128, 0)}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The production default: every job awaiting approval gets a preview (the rest of the
+    suite turns previews off to save CPU)."""
+    return replace(settings, previews=True)
 
 
 def mean_color(video: Path, at: float) -> tuple[int, int, int]:
@@ -147,7 +158,7 @@ def test_an_edit_cancels_the_render_and_the_next_preview_shows_it(offline, tmp_p
     api.wait_status(off, "storyboard_ready", timeout=120)
     assert preview_of(api, off) == {"status": "none", "url": None, "renderedFor": None}
     missing = api.get(f"/api/v3/videos/{off}/preview")
-    assert missing.status_code == 404 and "previews are off for it" in missing.json()["error"]
+    assert missing.status_code == 404 and "previews are off" in missing.json()["error"]
 
     # A draft from a dry-run: its own id, a poll route, a video, an hour of life, no job.
     jobs_before = api.get("/api/v3/jobs").json()["meta"]
