@@ -20,7 +20,8 @@ from actorvid.api.binary import send_blob
 from actorvid.api.campaigns import load_campaign
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok
-from actorvid.api.jobs import load_job, progress_view, start_job
+from actorvid.api.job_access import load_job, start_job
+from actorvid.api.job_views import progress_view
 from actorvid.api.operations import (
     BINARY_AUTH,
     BOOL,

@@ -4,25 +4,18 @@ The description is built from two sources that must agree:
 
 * the routes Falcon actually serves (:func:`served_operations`, through ``falcon.inspect``), and
 * the :class:`~actorvid.api.operations.Op` of each responder, written next to it with
-  ``@described`` (and, for api/jobs.py's resources until they move, the path-keyed
-  :data:`REMAINING_OPERATIONS`): summary, tags, parameters and responses. Request bodies
+  ``@described``: summary, tags, parameters and responses. Request bodies
   come from the ``Schema`` objects the resources validate with (``.json_schema()``), never
-  written twice; response components take their property names from the serializers
-  themselves (:func:`serializer_keys`).
+  written twice; the response components are built in ``api/components.py``, which takes
+  their property names from the serializers themselves.
 
 A route without an operation is still described (as "undocumented", so the page shows it),
-and ``tests/contract`` fails on it; a remaining-table entry without a route is left out and
-fails there too. The description is built on first request, after every route is registered.
-
-Over 400 lines for now (issue 16): the response components (:func:`serializer_keys`,
-:data:`PROPERTY_TYPES`, :func:`_hand_components`) and the remaining table are being changed by
-two other branches this round; after the merge the table moves next to api/jobs.py's
-responders and the components into their own module.
+and ``tests/contract`` fails on it. The description is built on first request, after every
+route is registered.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import re
@@ -35,54 +28,22 @@ import falcon
 import falcon.inspect
 from openapi_ui_bundles import swagger_ui
 
-from actorvid.api import asset_views, auth, campaigns, clients, jobs
+from actorvid.api import components
 from actorvid.api.context import AppContext
 from actorvid.api.examples import EXAMPLES
 from actorvid.api.operations import (
     AUTH,
     BINARY_AUTH,
-    BOOL,
-    INT,
-    JOB_ID,
     JSON,
-    NUM,
-    NUM_OR_NULL,
-    OBJ,
-    OBJ_OR_NULL,
-    OFFSET,
-    PAGE,
     PUBLIC,
-    RANGE,
     STR,
-    STR_OR_NULL,
-    STRINGS,
-    TOKEN,
     Op,
     described,
-    list_of,
-    message,
-    nullable,
     operation_for,
     ref,
 )
-from actorvid.api.operations import BODY as _BODY
-from actorvid.api.operations import CAMPAIGN_FILTER as _CAMPAIGN_FILTER
-from actorvid.api.operations import CLIENT_FILTER as _CLIENT_FILTER
-from actorvid.api.operations import COMMON as _COMMON
-from actorvid.api.operations import job_errors as _job_errors
 from actorvid.api.operations import param as _param
-from actorvid.api.paths import API
 from actorvid.api.validation import Schema
-from actorvid.domain import creative
-from actorvid.media.magic import ASSET_TYPES
-from actorvid.store.assets import Asset
-from actorvid.store.campaigns import STATUSES as CAMPAIGN_STATUSES
-from actorvid.store.campaigns import Campaign
-from actorvid.store.clients import Client
-from actorvid.store.job_views import JobCounts
-from actorvid.store.jobs import JOB_STATUSES, JOB_TYPES, SUB_JOB_STATUSES, Job, SubJob
-from actorvid.store.previews import STATUSES as PREVIEW_STATUSES
-from actorvid.store.users import ApiKey
 
 OPENAPI_PATH = "/api/openapi.json"
 DOCS_PATH = "/api/docs"
@@ -114,405 +75,6 @@ def envelope_of(data: dict[str, Any], *, page: bool = False) -> dict[str, Any]:
                            "meta": ref("PageMeta" if page else "Meta")}}
 
 
-# A value the server changed (e.g. a duration snapped to what the model allows): shown, not hid.
-ADJUSTMENTS = {"type": "array", "items": {
-    "type": "object", "required": ["field", "requested", "used", "note"],
-    "properties": {"field": STR, "requested": {}, "used": {}, "note": STR}}}
-
-
-def _placeholder(annotation: str) -> Any:
-    # Serializer keys do not depend on values, so any value of the right kind will do.
-    if "None" in annotation:
-        return None
-    for prefix, value in (("int", 0), ("float", 0.0), ("str", ""), ("bool", False),
-                          ("dict", {}), ("tuple", ()), ("list", [])):
-        if annotation.startswith(prefix):
-            return value
-    return None
-
-
-def sample(cls: type, **overrides: Any) -> Any:
-    """An instance of a store dataclass with placeholder values, to run a serializer on."""
-    values = {f.name: _placeholder(str(f.type)) for f in dataclasses.fields(cls)
-              if f.default is dataclasses.MISSING}
-    return cls(**{**values, **overrides})
-
-
-def serializer_keys() -> dict[str, list[str]]:
-    """Every component's property names, as the serializers emit them (in their order)."""
-    job = sample(Job, parameters={}, progress={})
-    asset_keys: list[str] = []
-    for asset_type in ASSET_TYPES:
-        for key in asset_views.asset_json(sample(Asset, asset_type=asset_type, format="x")):
-            if key not in asset_keys:
-                asset_keys.append(key)
-    return {
-        "Client": list(clients.client_json(sample(Client))),
-        "Campaign": list(campaigns.campaign_json(sample(Campaign))),
-        "Asset": asset_keys,
-        # The one job's view adds its preview (issue 19); lists leave it out.
-        "Job": [*jobs.job_view(job, JobCounts(), []), "preview"],
-        "Progress": list(jobs.progress_view(job, JobCounts())),
-        "Scene": list(jobs.scene_view(job, {"sceneNumber": 1, "duration": 1.0}, None)),
-        "SubJob": list(jobs.sub_job_view(sample(SubJob, input={}))),
-        "ApiKey": list(auth.api_key_json(sample(ApiKey))),
-    }
-
-
-# Property types of the serializer-backed components. Names come from serializer_keys(); a
-# key missing here is rendered as "any value" and the contract tests fail on it.
-PROPERTY_TYPES: dict[str, dict[str, dict[str, Any]]] = {
-    "Client": {
-        "id": STR, "name": STR, "description": STR, "homepage": STR_OR_NULL,
-        "brandGuidelines": OBJ_OR_NULL, "metadata": OBJ_OR_NULL, "createdAt": STR,
-        "updatedAt": STR,
-    },
-    "Campaign": {
-        "id": STR, "clientId": STR, "name": STR, "goal": STR,
-        "status": {"type": "string", "enum": list(CAMPAIGN_STATUSES)},
-        "productUrl": STR_OR_NULL, "brief": OBJ_OR_NULL, "metadata": OBJ_OR_NULL,
-        "createdAt": STR, "updatedAt": STR,
-    },
-    "Asset": {
-        "id": STR, "userId": STR, "clientId": STR_OR_NULL, "campaignId": STR_OR_NULL,
-        "name": STR, "url": STR, "size": INT, "uploadedAt": STR, "tags": STRINGS,
-        "thumbnailBlobId": STR_OR_NULL, "sourceUrl": STR_OR_NULL,
-        "type": {"type": "string", "enum": list(ASSET_TYPES)}, "format": STR,
-        "contentType": STR,
-        # Type-specific: image/video width and height, video/audio duration (int seconds, as
-        # the old contract had it) next to the exact durationSeconds.
-        "width": INT, "height": INT, "thumbnailUrl": STR_OR_NULL, "duration": INT,
-        "durationSeconds": NUM_OR_NULL, "waveformUrl": STR_OR_NULL,
-        "pageCount": nullable("integer"),
-    },
-    "Job": {
-        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "integer id, as text"},
-        "type": {"type": "string", "enum": list(JOB_TYPES)},
-        "status": {"type": "string", "enum": list(JOB_STATUSES)},
-        "progress": ref("Progress"), "storyboard": OBJ_OR_NULL,
-        "scenes": list_of("Scene"), "videoUrl": STR_OR_NULL, "thumbnailUrl": STR_OR_NULL,
-        "duration": NUM_OR_NULL, "clipCount": nullable("integer"), "partial": BOOL,
-        "failedScenes": {"type": "array"}, "error": STR_OR_NULL, "estimatedCost": NUM,
-        "actualCost": NUM, "audio": ref("AudioInfo"),
-        "creativeOptions": ref("CreativeOptions"), "provider": STR_OR_NULL,
-        "campaignId": STR_OR_NULL, "clientId": STR_OR_NULL, "approvedAt": STR_OR_NULL,
-        "createdAt": STR, "updatedAt": STR, "completedAt": STR_OR_NULL,
-        "preview": ref("Preview"),
-    },
-    "Progress": {
-        "stage": STR, "percent": INT, "message": STR, "scenesTotal": INT,
-        "scenesCompleted": INT, "scenesFailed": INT, "currentStep": INT, "totalSteps": INT,
-    },
-    "Scene": {
-        "id": STR_OR_NULL, "jobId": INT, "sceneNumber": INT, "duration": NUM,
-        "description": STR_OR_NULL, "script": STR_OR_NULL, "shotType": STR_OR_NULL,
-        "transition": STR_OR_NULL, "assets": STRINGS, "metadata": OBJ_OR_NULL,
-        "sceneType": STR_OR_NULL, "prompt": STR_OR_NULL, "firstAssetId": STR_OR_NULL,
-        "lastAssetId": STR_OR_NULL, "model": STR_OR_NULL, "provider": STR_OR_NULL,
-        "estimatedCost": NUM_OR_NULL, "adjustments": ADJUSTMENTS,
-        "status": {"type": "string", "enum": ["planned", *SUB_JOB_STATUSES]},
-        "clipUrl": STR_OR_NULL, "error": STR_OR_NULL, "createdAt": STR, "updatedAt": STR,
-    },
-    "SubJob": {
-        "id": STR, "jobId": INT, "subJobNumber": INT, "image1AssetId": STR_OR_NULL,
-        "image2AssetId": STR_OR_NULL, "replicatePredictionId": STR_OR_NULL,
-        "provider": STR_OR_NULL, "modelId": STR, "inputParameters": OBJ,
-        "status": {"type": "string", "enum": list(SUB_JOB_STATUSES)}, "progress": NUM,
-        "videoUrl": STR_OR_NULL, "durationSeconds": NUM_OR_NULL,
-        "estimatedCost": NUM_OR_NULL, "actualCost": NUM, "errorMessage": STR_OR_NULL,
-        "retryCount": INT, "startedAt": STR_OR_NULL, "completedAt": STR_OR_NULL,
-        "createdAt": STR, "updatedAt": STR,
-    },
-    "ApiKey": {
-        "id": INT, "name": STR, "prefix": STR_OR_NULL, "is_active": BOOL, "created_at": STR,
-        "last_used": STR_OR_NULL, "expires_at": STR_OR_NULL,
-    },
-}
-
-# Keys every object of the component carries (the Asset's type-specific keys are optional).
-_ASSET_COMMON = ("id", "userId", "clientId", "campaignId", "name", "url", "size", "uploadedAt",
-                 "tags", "thumbnailBlobId", "sourceUrl", "type", "format", "contentType")
-
-
-# Keys some answers of a component leave out: a job list has no previews.
-_OPTIONAL_KEYS = frozenset({("Job", "preview")})
-
-
-def serializer_components() -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for name, keys in serializer_keys().items():
-        types = PROPERTY_TYPES.get(name, {})
-        out[name] = {
-            "type": "object",
-            "required": [k for k in keys if (name != "Asset" or k in _ASSET_COMMON)
-                         and (name, k) not in _OPTIONAL_KEYS],
-            "properties": {k: types.get(k, {}) for k in keys},
-        }
-    return out
-
-
-def _hand_components() -> dict[str, dict[str, Any]]:
-    """Components whose keys are built inline in a responder, written out here."""
-    ai_video = {
-        "id": STR, "jobId": INT, "subJobNumber": INT, "modelId": STR, "videoUrl": STR,
-        "thumbnailUrl": STR, "status": STR, "durationSeconds": NUM, "progress": NUM,
-        "errorMessage": STR, "createdAt": STR, "completedAt": STR, "prompt": STR,
-        "assetIds": STRINGS,
-    }
-    generated = {
-        "jobId": INT, "id": STR, "type": STR, "status": STR, "campaignId": STR_OR_NULL,
-        "clientId": STR_OR_NULL, "videoUrl": STR, "thumbnailUrl": STR_OR_NULL,
-        "duration": NUM_OR_NULL, "estimatedCost": NUM, "actualCost": NUM, "createdAt": STR,
-        "completedAt": STR_OR_NULL,
-    }
-    audio_status = {
-        "jobId": INT, "audio_id": INT, "status": {"type": "string", "enum": list(JOB_STATUSES)},
-        "progress": ref("Progress"), "audio": OBJ_OR_NULL, "total_duration": NUM_OR_NULL,
-        "scenes_processed": INT, "audio_url": STR, "model_used": STR, "error": STR_OR_NULL,
-        "createdAt": STR, "updatedAt": STR,
-    }
-    return {
-        "Meta": {"type": "object", "required": ["timestamp", "requestId"],
-                 "properties": {"timestamp": STR, "requestId": STR}},
-        "PageMeta": {"type": "object",
-                     "required": ["timestamp", "requestId", "total", "page", "limit", "offset"],
-                     "properties": {"timestamp": STR, "requestId": STR, "total": INT,
-                                    "page": INT, "limit": INT, "offset": INT}},
-        "Error": {
-            "description": "Every error, whatever its status: data null, a sentence in "
-                           "error, a machine code in meta (validation errors list every bad "
-                           "field in meta.details).",
-            "type": "object", "required": ["data", "error", "meta"],
-            "properties": {
-                "data": {"type": "null"}, "error": STR,
-                "meta": {"type": "object", "required": ["timestamp", "requestId", "code"],
-                         "properties": {
-                             "timestamp": STR, "requestId": STR, "code": STR,
-                             "details": {"type": "array", "items": {
-                                 "type": "object", "required": ["loc", "msg", "type"],
-                                 "properties": {"loc": {"type": "array"}, "msg": STR,
-                                                "type": STR}}}}}}},
-        "Preview": {
-            "description": "A job's free local preview (issue 19). status: none (not asked "
-                           "for, or removed when the job completed), rendering, ready, failed, "
-                           "cancelled, or stale (it shows an earlier storyboard; a new one "
-                           "follows). url only when ready for the current storyboard.",
-            "type": "object", "required": ["status", "url", "renderedFor"],
-            "properties": {
-                "status": {"type": "string", "enum": ["none", *PREVIEW_STATUSES, "stale"]},
-                "url": STR_OR_NULL,
-                "renderedFor": {**STR_OR_NULL, "description": "the storyboard version shown"},
-                "duration": NUM_OR_NULL, "error": STR_OR_NULL}},
-        "DraftPreview": {
-            "description": "A dry-run's draft preview: polled here, kept one hour, never a job.",
-            "type": "object", "required": ["id", "status", "url", "renderedFor", "expiresAt"],
-            "properties": {
-                "id": STR, "status": {"type": "string", "enum": list(PREVIEW_STATUSES)},
-                "url": STR_OR_NULL, "renderedFor": STR, "duration": NUM_OR_NULL,
-                "error": STR_OR_NULL, "expiresAt": STR, "createdAt": STR}},
-        "AudioInfo": {"type": "object", "required": ["status"],
-                      "properties": {"status": STR, "requested": BOOL}},
-        "CreativeOptions": _creative_options(),
-        "AiVideo": {"type": "object", "required": list(ai_video), "properties": ai_video},
-        "GeneratedVideo": {"type": "object", "required": list(generated),
-                           "properties": generated},
-        "AudioStatus": {"type": "object", "required": ["jobId", "status", "audio_url"],
-                        "properties": audio_status},
-        "ActorNode": {
-            "description": "One actor of the live tree. snake_case keys on purpose: the "
-                           "actor system's own field names, for operators (not part of the "
-                           "old contract). Labels such as job_id, scene_id and scene_number "
-                           "appear on the actors they belong to.",
-            "type": "object",
-            "required": ["kind", "urn", "state", "mailbox", "responding", "children"],
-            "properties": {
-                "kind": STR, "urn": STR, "child_id": STR_OR_NULL, "job_id": INT,
-                "scene_id": STR, "scene_number": INT, "state": OBJ_OR_NULL, "mailbox": INT,
-                "started_at": STR_OR_NULL, "restarts": INT, "last_message": STR_OR_NULL,
-                "last_message_at": STR_OR_NULL, "responding": BOOL, "alive": BOOL,
-                "children": {"type": "array", "items": ref("ActorNode")}}},
-        "Health": {"type": "object", "required": ["status", "database", "actors"],
-                   "properties": {"status": {"type": "string",
-                                             "enum": ["healthy", "unhealthy"]},
-                                  "database": STR, "actors": STR}},
-    }
-
-
-# --- the remaining operations table --------------------------------------------------------
-#
-# Every other operation is described next to its responder (``@described``, api/operations.py).
-# These are the resources of api/jobs.py, which other work is changing this round: the lead
-# moves them next to their responders after the merge. A route found in neither place is
-# described as "undocumented" and fails tests/contract.
-
-
-def _job_created() -> dict[str, Any]:
-    return {"type": "object", "required": ["id", "status", "createdAt"], "properties": {
-        "id": {"type": "string", "pattern": "^[0-9]+$"},
-        "status": {"type": "string", "enum": list(JOB_STATUSES)}, "assetIds": STRINGS,
-        "scenes": {"type": "array"}, "audio": ref("AudioInfo"), "estimatedCost": NUM,
-        "createdAt": STR, "updatedAt": STR}}
-
-
-def _pairs_created(job_id: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "required": ["jobId", "id", "status", "campaignId", "message"],
-            "properties": {"jobId": job_id, "id": STR,
-                           "status": {"type": "string", "enum": list(JOB_STATUSES)},
-                           "campaignId": STR, "totalAssets": INT, "propertyName": STR,
-                           "totalScenes": INT, "message": STR}}
-
-
-def _action_ok() -> dict[str, Any]:
-    return {"type": "object", "required": ["message"],
-            "properties": {"message": STR, "jobId": STR, "status": STR,
-                           "scene": ref("Scene")}}
-
-
-def _dry_run_ok() -> dict[str, Any]:
-    return {"type": "object",
-            "required": ["estimatedCost", "currency", "breakdown", "validUntil"],
-            "properties": {"estimatedCost": NUM, "currency": {"const": "USD"},
-                           "breakdown": {"type": "object",
-                                         "additionalProperties": NUM},
-                           "scenes": INT, "clipDuration": NUM, "totalDuration": NUM,
-                           "model": STR, "resolution": STR_OR_NULL, "provider": STR,
-                           "adjustments": ADJUSTMENTS,
-                           "costByModel": {"type": "object", "additionalProperties": NUM,
-                                           "description": "the same scenes with each video "
-                                                          "model at this resolution"},
-                           "creativeOptions": ref("CreativeOptions"),
-                           "validUntil": STR,
-                           "preview": {"oneOf": [ref("DraftPreview"), {"type": "null"}]}}}
-
-
-def _creative_options() -> dict[str, Any]:
-    """The creative options as a job and a dry-run show them (what the request asked, with
-    the defaults filled in, and the frame they make)."""
-    fields = {f.name: f.json_schema() for f in jobs.CREATIVE_FIELDS}
-    for name in ("titleCard", "endCard"):
-        fields[name] = {**jobs.CARD.json_schema(), "type": ["object", "null"]}
-    properties = {
-        "aspectRatio": {"type": "string", "enum": list(creative.ASPECT_RATIOS)},
-        "resolution": {"type": "string", "enum": list(creative.RESOLUTIONS),
-                       "description": "of the finished video (clips of other sizes are "
-                                      "scaled to it)"},
-        **fields,
-        "frameSize": {"type": "object", "required": ["width", "height"],
-                      "properties": {"width": INT, "height": INT}},
-    }
-    return {"type": "object", "required": list(properties), "properties": properties}
-
-
-PREVIEW_ID = _param("preview_id", {"type": "string", "maxLength": 64}, "path")
-
-_STATUS_FILTER = _param("status", {"type": "string", "enum": list(JOB_STATUSES)})
-
-
-REMAINING_OPERATIONS: dict[tuple[str, str], Op] = {
-    # --- jobs -----------------------------------------------------------------------------
-    (f"{API}/jobs", "GET"): Op(
-        "List the caller's jobs", ("jobs",), list_of("Job"), page=True,
-        params=(_STATUS_FILTER, *_CAMPAIGN_FILTER, *_CLIENT_FILTER, *PAGE), errors=(401, 422)),
-    (f"{API}/jobs", "POST"): Op(
-        "Create a standard (brief-driven) job; work starts at once, poll GET /jobs/{id}",
-        ("jobs",), _job_created(), status=201, body=jobs.STANDARD,
-        description="creative.assets[].url items are fetched during the request (one budget "
-                    "of ACTORVID_INGEST_DEADLINE_SECONDS, a URL-import slot: 429 past them; "
-                    "a URL fetched before for this client is reused), so assetIds lists the "
-                    "images the job uses; a URL that cannot be fetched refuses the request "
-                    "(422, or 502 for the remote server's failure). A brief without images "
-                    "is fine: its scenes render from their prompts. estimatedCost is priced "
-                    "like POST /jobs/dry-run.",
-        errors=_job_errors(429, 502)),
-    (f"{API}/jobs/from-image-pairs", "POST"): Op(
-        "Create a job from a campaign's images (pairs chosen for you)", ("jobs",),
-        _pairs_created({"type": "string", "pattern": "^[0-9]+$"}), status=201,
-        body=jobs.IMAGE_PAIRS, errors=_job_errors()),
-    (f"{API}/jobs/from-property-photos", "POST"): Op(
-        "Create a property video job from 14+ photos", ("jobs",), _pairs_created(INT),
-        status=201, body=jobs.PROPERTY, errors=_job_errors()),
-    (f"{API}/jobs/dry-run", "POST"): Op(
-        "Estimate a job's cost from the request, without creating it", ("jobs",),
-        _dry_run_ok(), body=jobs.DRY_RUN, errors=(401, *_BODY, 503),
-        description="With \"preview\": true it also starts a draft preview (its own id, "
-                    "polled at /previews/{preview_id}, kept one hour, never a job); "
-                    "\"assetIds\" are its images, two per scene. 503 when this server "
-                    "renders no previews."),
-    (f"{API}/jobs/{{job_id}}", "GET"): Op(
-        "A job: status, progress, storyboard, scenes, video, costs", ("jobs",), ref("Job"),
-        params=(JOB_ID,)),
-    (f"{API}/jobs/{{job_id}}/approve", "POST"): Op(
-        "Approve the storyboard and start rendering (only from storyboard_ready)",
-        ("jobs",), _action_ok(), params=(JOB_ID,), errors=(*_COMMON, 409, 503)),
-    (f"{API}/jobs/{{job_id}}/cancel", "POST"): Op(
-        "Cancel a job and stop its work", ("jobs",), _action_ok(), params=(JOB_ID,),
-        errors=(*_COMMON, 409, 503)),
-    (f"{API}/jobs/{{job_id}}/actions", "POST"): Op(
-        "approve | cancel | regenerate_scene (payload.sceneId)", ("jobs",), _action_ok(),
-        params=(JOB_ID,), body=jobs.ACTION, errors=(*_COMMON, *_BODY, 409, 503)),
-    (f"{API}/jobs/{{job_id}}/sub-jobs", "GET"): Op(
-        "The job's clip renders with a status summary", ("jobs",),
-        {"type": "object", "required": ["subJobs", "summary"],
-         "properties": {"subJobs": list_of("SubJob"),
-                        "summary": {"type": "object", "additionalProperties": INT}}},
-        params=(JOB_ID,)),
-    (f"{API}/jobs/{{job_id}}/scenes", "GET"): Op(
-        "The storyboard's scenes", ("scenes",),
-        {"type": "object", "required": ["scenes"], "properties": {"scenes": list_of("Scene")}},
-        params=(JOB_ID,)),
-    (f"{API}/jobs/{{job_id}}/scenes/{{scene_id}}", "GET"): Op(
-        "One scene", ("scenes",), ref("Scene"), params=(JOB_ID,)),
-    (f"{API}/jobs/{{job_id}}/scenes/{{scene_id}}", "PUT"): Op(
-        "Edit a scene while the storyboard awaits approval", ("scenes",), ref("Scene"),
-        description="Absent or null fields are kept, except \"firstAssetId\": null, which "
-                    "takes the scene's images away: it then renders from its prompt alone.",
-        params=(JOB_ID,), body=jobs.SCENE_UPDATE.as_partial(),
-        errors=(*_COMMON, *_BODY, 409)),
-    (f"{API}/jobs/{{job_id}}/scenes/{{scene_id}}", "PATCH"): Op(
-        "Edit a scene (same as PUT)", ("scenes",), ref("Scene"), params=(JOB_ID,),
-        body=jobs.SCENE_UPDATE.as_partial(), errors=(*_COMMON, *_BODY, 409)),
-    (f"{API}/jobs/{{job_id}}/scenes/{{scene_id}}", "DELETE"): Op(
-        "Remove a scene from the storyboard", ("scenes",), message(), params=(JOB_ID,),
-        errors=(*_COMMON, 409)),
-    (f"{API}/jobs/{{job_id}}/scenes/{{scene_id}}/regenerate", "POST"): Op(
-        "Rewrite a scene's prompt with feedback", ("scenes",), ref("Scene"),
-        params=(JOB_ID,), body=jobs.REGENERATE, errors=(*_COMMON, *_BODY, 409)),
-    (f"{API}/ai-videos", "GET"): Op(
-        "The gallery's clips (every field non-null)", ("jobs", "videos"),
-        {"type": "object", "required": ["videos", "total"],
-         "properties": {"videos": list_of("AiVideo"), "total": INT}},
-        params=(_param("limit", {"type": "integer", "minimum": 1, "maximum": 100,
-                                 "default": 20}), OFFSET,
-                _param("status", {"type": "string", "enum": ["all", *SUB_JOB_STATUSES],
-                                  "default": "completed"})),
-        errors=(401, 422)),
-    (f"{API}/generated-videos", "GET"): Op(
-        "Finished videos", ("jobs", "videos"), list_of("GeneratedVideo"), page=True,
-        params=(*_CAMPAIGN_FILTER, *_CLIENT_FILTER,
-                _param("limit", {"type": "integer", "minimum": 1, "maximum": 1000,
-                                 "default": 25}), OFFSET),
-        errors=(401, 422)),
-    # --- previews (issue 19) ------------------------------------------------------------
-    **{(f"{API}/videos/{{job_id}}/preview", method): Op(
-        "The job's free local preview of its current storyboard (Range, ETag, HEAD)",
-        ("videos", "previews"), binary="video/mp4", params=(JOB_ID, TOKEN, RANGE),
-        security=BINARY_AUTH, errors=(*_COMMON, 409, 416),
-        description="404 when the job has no preview (turned off, not yet made, or removed "
-                    "when the job completed), 409 while it renders, when it failed, or when "
-                    "it shows an earlier storyboard; the error says which.")
-        for method in ("GET", "HEAD")},
-    (f"{API}/previews/{{preview_id}}", "GET"): Op(
-        "A dry-run's draft preview: status and url", ("previews",), ref("DraftPreview"),
-        params=(PREVIEW_ID,)),
-    **{(f"{API}/previews/{{preview_id}}/video", method): Op(
-        "A draft preview's video (Range, ETag, HEAD)", ("previews",), binary="video/mp4",
-        params=(PREVIEW_ID, RANGE), errors=(*_COMMON, 409, 416))
-        for method in ("GET", "HEAD")},
-}
-
-# Routes that exist only in some configurations (the actor tree needs the actor system).
-OPTIONAL_ROUTES = frozenset({(f"{API}/debug/actors", "GET")})
-
 _STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 206: "Partial content",
                 304: "Not modified", 400: "Malformed request", 401: "Not authenticated",
                 403: "Forbidden", 404: "Not found (or not the caller's)",
@@ -543,7 +105,7 @@ def served_operation_table(app: falcon.App) -> dict[tuple[str, str], Op | None]:
     Read through ``falcon.inspect`` (Falcon's public view of the compiled router); the responders
     Falcon generates for unmapped methods (405, the default OPTIONS) are marked ``internal``.
     It names each route's resource class and each method's responder, under which ``@described``
-    filed the operation; the remaining table is keyed by path and method.
+    filed the operation.
     """
     out: dict[tuple[str, str], Op | None] = {}
     for route in falcon.inspect.inspect_routes(app):
@@ -551,16 +113,14 @@ def served_operation_table(app: falcon.App) -> dict[tuple[str, str], Op | None]:
         for method in route.methods:
             if method.internal:
                 continue
-            out[(path, method.method)] = REMAINING_OPERATIONS.get((path, method.method)) or (
-                operation_for(route.class_name, method.function_name, method.method, path))
+            out[(path, method.method)] = operation_for(route.class_name, method.function_name,
+                                                       method.method, path)
     return out
 
 
-def check_table(app: falcon.App) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
-    """(served but not described, in the remaining table but not served)."""
-    served = served_operation_table(app)
-    undocumented = {key for key, op in served.items() if op is None}
-    return undocumented, set(REMAINING_OPERATIONS) - set(served) - OPTIONAL_ROUTES
+def check_table(app: falcon.App) -> set[tuple[str, str]]:
+    """The served ``(path, METHOD)`` pairs no responder describes."""
+    return {key for key, op in served_operation_table(app).items() if op is None}
 
 
 # --- building the description ---------------------------------------------------------------
@@ -645,7 +205,7 @@ def build_description(app: falcon.App, *, server_url: str | None = None) -> dict
                                 "codes and still carry it. " + KEY_CASE},
         "paths": paths,
         "components": {
-            "schemas": {**_hand_components(), **serializer_components()},
+            "schemas": components.schemas(),
             "securitySchemes": {
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
                 "bearer": {"type": "http", "scheme": "bearer",

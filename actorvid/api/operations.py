@@ -51,6 +51,10 @@ STR_OR_NULL = nullable("string")
 NUM_OR_NULL = nullable("number")
 OBJ_OR_NULL = nullable("object")
 STRINGS = {"type": "array", "items": STR}
+# A value the server changed (e.g. a duration snapped to what the model allows): shown, not hid.
+ADJUSTMENTS = {"type": "array", "items": {
+    "type": "object", "required": ["field", "requested", "used", "note"],
+    "properties": {"field": STR, "requested": {}, "used": {}, "note": STR}}}
 
 
 def list_of(name: str) -> dict[str, Any]:

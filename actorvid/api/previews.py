@@ -21,6 +21,18 @@ import falcon
 from actorvid.api.binary import send_blob
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok
+from actorvid.api.operations import (
+    BINARY_AUTH,
+    COMMON,
+    JOB_ID,
+    RANGE,
+    TOKEN,
+    Op,
+    described,
+    param,
+    ref,
+)
+from actorvid.api.paths import API
 from actorvid.clock import isoformat_z
 from actorvid.domain.creative import CreativeOptions
 from actorvid.domain.drafts import SelectedPair
@@ -38,7 +50,7 @@ from actorvid.store import previews as preview_store
 from actorvid.store.jobs import Job
 from actorvid.store.previews import Preview
 
-API = "/api/v3"
+PREVIEW_ID = param("preview_id", {"type": "string", "maxLength": 64}, "path")
 
 
 # --- representations ------------------------------------------------------------------------
@@ -150,9 +162,16 @@ class JobPreviewVideo:
 
     def access_token_resource(self, params: dict[str, Any]) -> str:
         # The job's video token plays its preview too (media_routes.video_resource; not
-        # imported, as media_routes imports the job routes that import this module).
+        # imported, as media_routes imports api/job_access.py, which imports this module).
         return f"video:{params.get('job_id', '')}"
 
+    @described(Op(
+        "The job's free local preview of its current storyboard (Range, ETag, HEAD)",
+        ("videos", "previews"), binary="video/mp4", params=(JOB_ID, TOKEN, RANGE),
+        security=BINARY_AUTH, errors=(*COMMON, 409, 416),
+        description="404 when the job has no preview (turned off, not yet made, or removed "
+                    "when the job completed), 409 while it renders, when it failed, or when "
+                    "it shows an earlier storyboard; the error says which."))
     def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
         if not job_id.isdigit() or len(job_id) > 18:
             raise NotFound("Job not found")
@@ -196,9 +215,14 @@ class DraftPreview:
             raise NotFound("Preview not found: draft previews are kept for one hour")
         return found
 
+    @described(Op("A dry-run's draft preview: status and url", ("previews",),
+                  ref("DraftPreview"), params=(PREVIEW_ID,)))
     def on_get(self, req: falcon.Request, resp: falcon.Response, preview_id: str) -> None:
         ok(resp, draft_view(self._load(req, preview_id)))
 
+    @described(Op(
+        "A draft preview's video (Range, ETag, HEAD)", ("previews",), binary="video/mp4",
+        params=(PREVIEW_ID, RANGE), errors=(*COMMON, 409, 416)))
     def on_get_video(self, req: falcon.Request, resp: falcon.Response, preview_id: str
                      ) -> None:
         preview = self._load(req, preview_id)

@@ -1,0 +1,144 @@
+"""What the API asks of the pure layer about a job's storyboard: edit it, reprice it, quote it.
+
+The HTTP resources (``api/jobs.py``, ``api/scenes.py``) parse the request and load the job;
+every decision about the storyboard itself is made here, as pure functions from a storyboard
+(the stored ``jobs.storyboard`` dict) to a new one: no Falcon, no SQL. The caller stores the
+result. This is the one module of ``workflows/`` the API imports (``.importlinter`` states it).
+
+An edited scene is repriced the way the storyboard priced it (``pairs_storyboard`` on the
+scene's own pair and options), so the estimate the user approves stays the price of what
+renders; the totals are summed again by :func:`~actorvid.workflows.storyboard.summarize`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from actorvid.domain.drafts import SelectedPair
+from actorvid.errors import Conflict, NotFound
+from actorvid.workflows import brief
+from actorvid.workflows.scenes import pair_template
+from actorvid.workflows.storyboard import RenderOptions, estimate, pairs_storyboard, summarize
+
+Storyboard = dict[str, Any]
+Scene = dict[str, Any]
+
+# The storyboard's own totals, summed again from its scenes after every edit.
+_TOTALS = ("scenes", "totalDuration", "estimatedCost", "currency")
+
+
+# --- quotes ---------------------------------------------------------------------------------
+
+
+def render_options(wish: Mapping[str, Any], provider: str) -> RenderOptions:
+    """A request's render wish (``videoModel``, ``clipDuration``, ``resolution``,
+    ``aspectRatio``) as the options the storyboard prices with, rendered by ``provider``."""
+    return RenderOptions(model=wish.get("videoModel") or "veo3",
+                         clip_duration=wish.get("clipDuration"),
+                         resolution=wish.get("resolution") or "",
+                         aspect_ratio=wish.get("aspectRatio") or "16:9",
+                         provider=provider)
+
+
+def quote(scenes: int, wish: Mapping[str, Any], provider: str) -> dict[str, Any]:
+    """What ``scenes`` scenes cost rendered as ``wish`` asks (the dry-run's estimate)."""
+    return estimate(scenes, render_options(wish, provider))
+
+
+def brief_quote(body: Mapping[str, Any], provider: str) -> dict[str, Any]:
+    """A standard job's estimate at creation, priced like the dry-run of the same brief."""
+    scenes = brief.scene_count(dict(body))
+    return quote(scenes, brief.render_wish(dict(body), scenes), provider)
+
+
+def draft_storyboard(pairs: Sequence[SelectedPair], wish: Mapping[str, Any],
+                     provider: str) -> Storyboard:
+    """The storyboard a dry-run's draft preview shows: one scene per pair."""
+    return pairs_storyboard(pairs, render_options(wish, provider))
+
+
+# --- edits ----------------------------------------------------------------------------------
+
+
+def require_editable(status: str, verb: str) -> None:
+    """Scenes change only while the storyboard awaits approval (after that they render)."""
+    if status != "storyboard_ready":
+        raise Conflict(f"Scenes can only be {verb} while the storyboard awaits approval")
+
+
+def scenes_of(storyboard: Storyboard | None) -> list[Scene]:
+    return list((storyboard or {}).get("scenes", []))
+
+
+def find_scene(storyboard: Storyboard | None, scene_id: str) -> tuple[list[Scene], int]:
+    """The storyboard's scenes (a new list) and the index of ``scene_id`` among them."""
+    scenes = scenes_of(storyboard)
+    for index, scene in enumerate(scenes):
+        if scene.get("id") == scene_id:
+            return scenes, index
+    raise NotFound("Scene not found")
+
+
+def resummarize(storyboard: Storyboard | None, scenes: list[Scene]) -> Storyboard:
+    """``storyboard`` with these scenes, numbered from 1 again, and its totals summed again
+    (its other keys, such as the selection, kept)."""
+    for number, scene in enumerate(scenes, start=1):
+        scene["sceneNumber"] = number
+    return summarize(scenes, **{k: v for k, v in (storyboard or {}).items()
+                                if k not in _TOTALS})
+
+
+def reprice(scene: Scene, duration: float | None) -> Scene:
+    """Recompute duration and cost of an edited scene the way the storyboard did."""
+    options = RenderOptions(scene.get("model") or "veo3", duration or scene["duration"],
+                            scene.get("resolution") or "", scene.get("aspectRatio") or "16:9",
+                            scene.get("provider") or "local")
+    fresh = pairs_storyboard([SelectedPair(scene.get("firstAssetId") or "",
+                                           scene.get("lastAssetId") or "")], options)
+    first = fresh["scenes"][0]
+    scene.update(duration=first["duration"], estimatedCost=first["estimatedCost"],
+                 adjustments=first["adjustments"])
+    return scene
+
+
+def edit_scene(storyboard: Storyboard | None, scene_id: str, changes: Mapping[str, Any]
+               ) -> tuple[Storyboard, Scene]:
+    """Apply a scene update (the fields given; absent or null ones are kept) and reprice.
+
+    An explicit ``"firstAssetId": null`` takes both images away: the scene then renders from
+    its prompt alone. Returns the new storyboard and the edited scene (part of it).
+    """
+    scenes, index = find_scene(storyboard, scene_id)
+    scene = dict(scenes[index])
+    for key, value in changes.items():
+        if value is not None and key != "duration":
+            scene[key] = value
+    if "firstAssetId" in changes and changes["firstAssetId"] is None:
+        scene["firstAssetId"] = scene["lastAssetId"] = None
+    scene["assets"] = [a for a in (scene.get("firstAssetId"), scene.get("lastAssetId")) if a]
+    scenes[index] = reprice(scene, changes.get("duration"))
+    return resummarize(storyboard, scenes), scene
+
+
+def delete_scene(storyboard: Storyboard | None, scene_id: str) -> Storyboard:
+    """The storyboard without ``scene_id`` (never without any scene)."""
+    scenes, index = find_scene(storyboard, scene_id)
+    if len(scenes) == 1:
+        raise Conflict("A storyboard needs at least one scene")
+    del scenes[index]
+    return resummarize(storyboard, scenes)
+
+
+def regenerate_scene(storyboard: Storyboard | None, scene_id: str, feedback: str
+                     ) -> tuple[Storyboard, Scene]:
+    """The scene's prompt rewritten with ``feedback`` (appended to its first prompt, kept as
+    ``basePrompt``); without feedback, its template's prompt again."""
+    scenes, index = find_scene(storyboard, scene_id)
+    scene = dict(scenes[index])
+    template = pair_template(scene["sceneNumber"])
+    base = scene.get("basePrompt") or scene.get("prompt") or template.prompt
+    scene["basePrompt"] = base
+    scene["prompt"] = f"{base} {feedback}".strip() if feedback else template.prompt
+    scenes[index] = scene
+    return resummarize(storyboard, scenes), scene
