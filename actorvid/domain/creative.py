@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from actorvid.domain.models import normalize_aspect
+from actorvid.domain.models import frame_size, normalize_aspect
 
 AspectRatio = Literal["16:9", "9:16", "1:1"]
 Resolution = Literal["720p", "1080p"]
@@ -33,8 +33,6 @@ DEFAULT_MUSIC_VOLUME = 0.8
 # Where a job's parameters keep its options (CreativeOptions.to_document()).
 PARAMETERS_KEY = "creative_options"
 
-# Short side in pixels for each resolution; the long side follows from the ratio.
-_SHORT_SIDE = {"720p": 720, "1080p": 1080}
 
 
 @dataclass(frozen=True)
@@ -145,17 +143,6 @@ def job_options(parameters: Mapping[str, Any]) -> CreativeOptions:
               or "16:9")
     return CreativeOptions(aspect_ratio=aspect if aspect in ASPECT_RATIOS
                            else normalize_aspect(str(aspect)))  # type: ignore[arg-type]
-
-
-def frame_size(resolution: str, aspect_ratio: str) -> tuple[int, int]:
-    """Pixel size of ``resolution`` at ``aspect_ratio``, both sides even (yuv420p needs it)."""
-    short = _SHORT_SIDE.get(resolution, 720)
-    long_ = int(round(short * 16 / 9 / 2)) * 2
-    if aspect_ratio == "9:16":
-        return short, long_
-    if aspect_ratio == "1:1":
-        return short, short
-    return long_, short
 
 
 def video_seconds(segment_seconds: Sequence[float], transition: Transition) -> float:

@@ -14,7 +14,7 @@ from pathlib import Path
 from actorvid.media import inspect
 from actorvid.media.ffmpeg import FFmpeg
 from tests.conftest import wait_until
-from tests.jobs.conftest import download, png
+from tests.jobs.conftest import download
 from tests.processes import query, running_server, server_env
 
 GATED_FFMPEG = """#!{python}
@@ -56,11 +56,7 @@ def test_a_restart_between_clip_stored_and_shot_stored_still_finishes(tmp_path,
     with running_server(tmp_path, env) as first:
         api = first.api()
         campaign = api.campaign()
-        for i, color in enumerate(("red", "green", "blue", "orange")):
-            resp = api.post("/api/v3/assets", files={"file": (f"{i}.png", png(color),
-                                                              "image/png")},
-                            data={"campaignId": campaign["id"], "type": "image"})
-            assert resp.status_code in (200, 201), resp.text
+        api.images(campaign["id"], 4)
         job_id = api.pairs_job(campaign["id"], numPairs=2, clipDuration=4)
         # Every clip stored, none normalised (held at the gate), the finish waiting for them.
         wait_until(lambda: seen.exists() and query(
