@@ -14,12 +14,11 @@ right after it answers and before the first poll, the clip blob before the row s
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 import pykka
 
@@ -30,40 +29,25 @@ from actorvid.actors.messages import (
     SceneFailed,
     SceneFinished,
 )
+from actorvid.actors.scene_steps import (
+    FIND_TRIES,
+    LOST_STATUSES,
+    as_json,
+    failure_sentence,
+    new_tag,
+    next_step,
+    user_error,
+)
 from actorvid.actors.services import Services
 from actorvid.actors.supervision import ParentLink, SupervisedActor
 from actorvid.actors.timers import TimerHandle, poll_delays
-from actorvid.clock import isoformat_z, parse_iso
+from actorvid.clock import parse_iso
 from actorvid.errors import Conflict, ProviderError
 from actorvid.providers.base import MusicInput, Prediction, PredictionService, RenderInput
 from actorvid.store import jobs
 from actorvid.store.blobs import delete_blob, write_blob_from_file
 
 logger = logging.getLogger(__name__)
-
-Step = Literal["done", "poll", "find", "create"]
-# The provider no longer has the prediction (or its output): create it again, once.
-LOST_STATUSES = frozenset({404, 410})
-# Looks for a prediction whose create answer was lost, spaced by poll delays, before a new
-# create is risked (a listing may lag the create by a moment).
-FIND_TRIES = 3
-
-
-def next_step(sub_job: jobs.SubJob) -> Step:
-    """What a (re)started scene does first, from its row alone."""
-    if sub_job.terminal:
-        return "done"
-    if sub_job.provider_id:
-        return "poll"
-    if sub_job.attempt_tag:
-        return "find"
-    return "create"
-
-
-def new_tag(sub_job: jobs.SubJob, unique: str) -> str:
-    """Unique per attempt (``unique``: a fresh id); carries the job and sub-job ids so a
-    provider's journal can be read per job and per scene."""
-    return f"job{sub_job.job_id}/{sub_job.id}/{sub_job.attempts + 1}/{unique.replace('-', '')[:8]}"
 
 
 class SceneActor(SupervisedActor):
@@ -205,7 +189,7 @@ class SceneActor(SupervisedActor):
         try:
             with self.services.db.write() as conn:
                 jobs.begin_attempt(conn, sub.id, tag=tag, provider=provider.name,
-                                   input=_as_json(self._inputs), now=self.services.now())
+                                   input=as_json(self._inputs), now=self.services.now())
         except Conflict:
             # Cancelled (or finished) since we looked: nothing to create.
             self._report_and_stop(self._load())
@@ -289,8 +273,7 @@ class SceneActor(SupervisedActor):
         if prediction.status == "succeeded":
             self._download(prediction)
             return
-        error = (f"The provider {_FAILED_WORDS.get(prediction.status, prediction.status)} "
-                 f"this scene: {prediction.error or 'no reason given'}")
+        error = failure_sentence(prediction)
         self.services.metrics.prediction_failed(self.model_name)
         sub = self._load()
         if sub.failures + 1 < self.services.options.max_attempts:
@@ -409,30 +392,3 @@ class SceneActor(SupervisedActor):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-
-
-_FAILED_WORDS = {"failed": "failed to render", "canceled": "cancelled",
-                 "aborted": "aborted"}
-
-
-def user_error(what: str, exc: ProviderError) -> str:
-    """A sentence about the user's work; the provider's own words, never our internals."""
-    detail = exc.message.rstrip(".")
-    logger.info("scene error: %s: %s", what, detail)
-    return f"{what}: {detail}."
-
-
-def _as_json(value: Any) -> dict[str, Any]:
-    is_instance = dataclasses.is_dataclass(value) and not isinstance(value, type)
-    data = dataclasses.asdict(value) if is_instance else dict(value)
-    return _jsonable(data)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return isoformat_z(value) if hasattr(value, "astimezone") else str(value)

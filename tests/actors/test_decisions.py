@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from actorvid.actors.job import next_segment, plan
-from actorvid.actors.scene import next_step
+from actorvid.actors.scene_steps import next_step
 from actorvid.store import jobs
 
 JOB = jobs.Job(1, 1, None, None, "standard", "pending", "selecting", {}, None, {}, None, None,
