@@ -297,33 +297,7 @@ class _Chat:
         }
 
 
-class _Health:
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {"ok": True}
-
-
-class _Control:
-    def __init__(self, fake: FakeXAI) -> None:
-        self.fake = fake
-
-    def on_post_replies(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = req.get_media()
-        if "status" in body and body["status"] != 200:
-            self.fake.fail(body["status"], body.get("error", ""),
-                           retry_after=body.get("retry_after"))
-        else:
-            self.fake.reply(body.get("content", ""))
-        resp.media = {"ok": True}
-
-    def on_get_journal(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = [{"body": e["body"]} for e in self.fake.requests()]
-
-
 def _build_app(fake: FakeXAI) -> falcon.App:
     app = falcon.App()
     app.add_route("/v1/chat/completions", _Chat(fake))
-    app.add_route("/__fake__/health", _Health())
-    control = _Control(fake)
-    app.add_route("/__fake__/replies", control, suffix="replies")
-    app.add_route("/__fake__/journal", control, suffix="journal")
     return app
