@@ -23,7 +23,7 @@ from actorvid.providers.base import ImageInput, MusicInput, Prediction, RenderIn
 from actorvid.store import jobs
 from actorvid.store.blobs import read_blob_bytes, write_blob
 from actorvid.store.db import Database
-from tests.fakes.server import serve_handler
+from tests.fakes.server import LoopbackServer
 
 
 def scene_of(tag: str) -> str:
@@ -187,16 +187,15 @@ class FakeProviderServer:
                 else:
                     self._send(404, {"error": "not found"})
 
-        self._serving = serve_handler(Handler, name="fake-provider")
+        self._server = LoopbackServer(handler=Handler, name="fake-provider")
         self.url = ""
 
     def __enter__(self) -> FakeProviderServer:
-        server = self._serving.__enter__()
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self.url = self._server.start().url
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._serving.__exit__(*exc)
+        self._server.stop()
 
 
 class HttpFakeProvider:
