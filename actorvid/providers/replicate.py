@@ -24,7 +24,7 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
@@ -40,9 +40,11 @@ from actorvid.media.ffmpeg import FFmpeg
 from actorvid.providers.base import (
     CreateOutcomeUnknown,
     ImageInput,
+    MintUrl,
     MusicInput,
     OutputExpired,
     Prediction,
+    ReadBlob,
     RenderInput,
 )
 from actorvid.providers.http import (
@@ -59,9 +61,6 @@ DATA_URI_MAX_BYTES = 256 * 1024  # Replicate's advice for data: URIs
 RATIO_TOLERANCE = 0.01
 DOWNLOAD_PIECE = 256 * 1024
 STATUSES = ("starting", "processing", "succeeded", "failed", "canceled", "aborted")
-
-ReadBlob = Callable[[str], Iterator[bytes]]
-MintUrl = Callable[[ImageInput], str]
 
 
 @dataclass(frozen=True)
