@@ -19,7 +19,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from actorvid.serving import background_server
@@ -73,6 +73,28 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class LoopbackFake:
+    """What the fakes of remote APIs share: their app on a :class:`LoopbackServer`, started and
+    stopped with the fake, and the base URL to configure (``api_url``, the API's ``/v1``)."""
+
+    server: LoopbackServer
+
+    def start(self) -> Self:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def api_url(self) -> str:
+        return self.server.url + "/v1"
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import falcon
@@ -35,6 +35,7 @@ from tests.fakes.replicate.transport import Journaling, route_of
 if TYPE_CHECKING:
     from tests.fakes.replicate.fake import FakeReplicate
 
+T = TypeVar("T")
 PREFER_RE = re.compile(r"^wait(=([1-9]|[1-9][0-9]|60))?$")
 DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
@@ -58,6 +59,16 @@ def _problem(resp: falcon.Response, status: int, body: dict[str, Any] | None = N
     resp.text = json.dumps(body if body is not None else status_body(status))
     for key, value in (headers or {}).items():
         resp.set_header(key, value)
+
+
+def _found(state: FakeReplicate, table: dict[str, T], key: str, resp: falcon.Response
+           ) -> T | None:
+    """``table[key]`` (read under the fake's lock), or None after answering 404."""
+    with state.lock:
+        value = table.get(key)
+    if value is None:
+        _problem(resp, 404)
+    return value
 
 
 class _Auth:
@@ -224,11 +235,7 @@ class _Prediction:
         self.state = state
 
     def _find(self, prediction_id: str, resp: falcon.Response) -> FakePrediction | None:
-        with self.state.lock:
-            pred = self.state.predictions.get(prediction_id)
-        if pred is None:
-            _problem(resp, 404)
-        return pred
+        return _found(self.state, self.state.predictions, prediction_id, resp)
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, prediction_id: str) -> None:
         pred = self._find(prediction_id, resp)
@@ -308,17 +315,17 @@ class _Files:
         resp.status = 201
         resp.media = obj
 
+    def _find(self, file_id: str, resp: falcon.Response) -> dict[str, Any] | None:
+        return _found(self.state, self.state.files, file_id, resp)
+
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, file_id: str) -> None:
-        obj = self.state.files.get(file_id)
-        if obj is None:
-            _problem(resp, 404)
-            return
-        resp.media = obj
+        obj = self._find(file_id, resp)
+        if obj is not None:
+            resp.media = obj
 
     def on_get_download(self, req: falcon.Request, resp: falcon.Response, file_id: str) -> None:
-        obj = self.state.files.get(file_id)
+        obj = self._find(file_id, resp)
         if obj is None:
-            _problem(resp, 404)
             return
         path = self.state.root / "files" / file_id
         resp.content_type = obj["content_type"]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from tests.fakes.media import MediaCache
 from tests.fakes.replicate.app import build_app
@@ -32,13 +32,14 @@ from tests.fakes.replicate.predictions import (
     status_body,
 )
 from tests.fakes.replicate.webhooks import WebhookSender
-from tests.fakes.server import LoopbackServer
+from tests.fakes.server import LoopbackFake, LoopbackServer
 
 logger = logging.getLogger(__name__)
 
 
-class FakeReplicate:
-    """State and control API of one fake Replicate server."""
+class FakeReplicate(LoopbackFake):
+    """State and control API of one fake Replicate server; ``api_url`` is what to configure
+    as ``replicate_base_url``."""
 
     def __init__(self, *, time_scale: float = 0.01, tokens: tuple[str, ...] = ("r8_test",),
                  workdir: Path | None = None, cross_field: str = "422") -> None:
@@ -72,25 +73,16 @@ class FakeReplicate:
         self.server = LoopbackServer(build_app(self), name="fake-replicate")
 
     # lifecycle
-    def start(self) -> FakeReplicate:
-        self.server.start()
+    def start(self) -> Self:
+        super().start()
         self.webhooks.start()
         return self
 
     def stop(self) -> None:
         self.webhooks.stop()
-        self.server.stop()
+        super().stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._tmp.cleanup()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def api_url(self) -> str:
-        """What to configure as ``replicate_base_url``."""
-        return self.server.url + "/v1"
 
     @property
     def token(self) -> str:
