@@ -21,7 +21,7 @@ from tests.fakes.media import MediaCache
 from tests.fakes.replicate.app import build_app
 from tests.fakes.replicate.clips import make_output
 from tests.fakes.replicate.journal import Journal
-from tests.fakes.replicate.models import ModelSpec, cross_field_problem
+from tests.fakes.replicate.models import REGISTRY, ModelSpec, cross_field_problem
 from tests.fakes.replicate.predictions import (
     TERMINAL,
     FakePrediction,
@@ -144,6 +144,27 @@ class FakeReplicate(LoopbackFake):
                 self.changed.wait(min(remaining, 0.02))
         return True
 
+    def unstick(self) -> None:
+        """Predictions held by a ``stuck`` outcome go on from now: they queue, run and
+        succeed as a new one would (a provider that was slow, not broken)."""
+        now = time.monotonic()
+        with self.lock:
+            held = [p for p in self.predictions.values()
+                    if p.outcome.status == "stuck" and p.status not in TERMINAL]
+            for pred in held:
+                queue, run = self._timing(pred.model)
+                pred.queue = now - pred.created + queue * self.time_scale
+                pred.run = run * self.time_scale
+                pred.outcome = Outcome()
+            self.changed.notify_all()
+        for pred in held:
+            self._pool.submit(self._make_output, pred)
+
+    def _timing(self, model: str) -> tuple[float, float]:
+        """Simulated (queue, run) seconds of ``model``: :meth:`set_timing`'s or its own."""
+        spec = REGISTRY[model]
+        return self.timing.get(model, (spec.queue, spec.run))
+
     # faults and rate limiting (called by the app)
     def take_fault(self, route: str) -> Fault | None:
         with self.lock:
@@ -184,7 +205,7 @@ class FakeReplicate(LoopbackFake):
             problem = cross_field_problem(spec.name, data)
             if problem and outcome.status == "succeeded":
                 outcome = Outcome("failed", problem)
-            queue, run = self.timing.get(spec.name, (spec.queue, spec.run))
+            queue, run = self._timing(spec.name)
             pred = FakePrediction(
                 id=new_id(), model=spec.name, version=version, input=data, created=now,
                 created_wall=datetime.now(UTC), queue=queue * self.time_scale,
