@@ -30,8 +30,8 @@ HandlerFactory = Callable[..., BaseHTTPRequestHandler]
 class LoopbackServer:
     """Serves ``app`` (WSGI) or ``handler`` (``http.server``) on loopback until ``stop()``.
 
-    ``threads`` and ``options`` are waitress's (for an app); ``poll_interval`` is how often
-    the handler server looks at its stop flag.
+    ``threads`` and ``options`` are waitress's (for an app); ``name`` (the handler server's
+    thread) and ``poll_interval`` (how often it looks at its stop flag) are the handler's.
     """
 
     def __init__(self, app: Callable[..., Any] | None = None, *,
