@@ -18,7 +18,7 @@ import requests
 from actorvid.api.context import AppContext
 from actorvid.app import build_app, create_context
 from actorvid.config import Settings, load_settings
-from actorvid.serving import background_server
+from tests.fakes.server import LoopbackServer
 
 # The fake Replicate and xAI servers (tests/fakes), for every suite that needs them.
 pytest_plugins = ["tests.fakes.fixtures"]
@@ -145,20 +145,11 @@ class LiveServer:
         return requests.post(self.url + path, timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
-def serve_in_thread(wsgi_app: object, **options: Any) -> Iterator[LiveServer]:
+def serve_in_thread(wsgi_app: Callable[..., Any], *, threads: int = 4, **options: Any
+                    ) -> Iterator[LiveServer]:
     """Run waitress on 127.0.0.1 with an ephemeral port until the generator is closed."""
-    with background_server(wsgi_app, **options) as url:
-        live = LiveServer(url, None)
-
-        def responds() -> bool:
-            try:
-                requests.get(live.url + "/health", timeout=2)
-                return True
-            except requests.ConnectionError:
-                return False
-
-        wait_until(responds, timeout=15, message="waitress to start")
-        yield live
+    with LoopbackServer(wsgi_app, name="actorvid", threads=threads, **options) as server:
+        yield LiveServer(server.url, server)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 The workflows reuse these to build storyboards and cost estimates, and the Replicate client to
 build inputs, so a duration the storyboard shows is exactly the one the model receives and the
 model never answers 422 to an input we built. Sources: each model's page and input schema on
-Replicate (``tests/fakes/replicate.py`` enforces the same rules).
+Replicate (``tests/fakes/replicate/models.py`` enforces the same rules).
 """
 
 from __future__ import annotations

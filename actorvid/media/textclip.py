@@ -4,32 +4,20 @@ renderer, for scenes that have no image to animate).
 The output has the same shape as :func:`actorvid.media.render.transition_args`'s (H.264 yuv420p,
 constant frame rate, the exact size and duration, a silent stereo AAC track), so the stitcher
 never meets a special case. ``drawtext`` needs a font file; the ffmpeg of the ``imageio-ffmpeg``
-wheel has the filter but ships no font, so a system font is used when one of a few well-known
-ones is installed, and without one the clip is the moving gradient alone (fonts are never
-downloaded at run time).
+wheel has the filter but ships no font, so the words are set in the DejaVu Sans the package
+ships for the cards (``fonts/``): the same clip on every machine, whatever fonts it has.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import textwrap
 from pathlib import Path
 
+from actorvid.media.cards import FONT_FILES
 from actorvid.media.render import DEFAULT_FPS, clip_output_args
 
 DEFAULT_COLOR = "1f4e79"  # a calm blue when the client has no brand colour
-# Sans fonts of the common Linux distributions and macOS, best first.
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-    "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/liberation-sans/LiberationSans-Regular.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/Library/Fonts/Arial.ttf",
-    "/System/Library/Fonts/Supplemental/Arial.ttf",
-)
 
 
 def background(color: str) -> str:
@@ -43,12 +31,6 @@ def shade(color: str, factor: float) -> str:
     return "".join(f"{max(0, min(255, round(c * factor))):02x}" for c in channels)
 
 
-@functools.cache
-def system_font() -> Path | None:
-    """The first installed font of :data:`FONT_CANDIDATES`, or None."""
-    return next((Path(p) for p in FONT_CANDIDATES if Path(p).is_file()), None)
-
-
 def wrap(text: str, *, width: int, max_lines: int = 4) -> str:
     """The text in at most ``max_lines`` lines of about ``width`` characters (… when cut)."""
     lines = textwrap.wrap(" ".join(text.split()), width=width) or [""]
@@ -60,9 +42,9 @@ def wrap(text: str, *, width: int, max_lines: int = 4) -> str:
 
 def text_clip_args(text_file: Path | None, out: Path, *, color: str, duration: float,
                    width: int, height: int, fps: int = DEFAULT_FPS, preset: str = "veryfast",
-                   font: Path | None = None) -> list[str]:
+                   font: Path = FONT_FILES["regular"]) -> list[str]:
     """ffmpeg arguments rendering a moving gradient of ``color`` (``RRGGBB``) with the words
-    of ``text_file`` centred on it (when both a text file and a font are given) into ``out``.
+    of ``text_file`` (when given) centred on it in ``font``, into ``out``.
 
     The text goes through a file (``textfile=``), never the filter string, so no user text
     needs escaping for the filter graph.
@@ -74,7 +56,7 @@ def text_clip_args(text_file: Path | None, out: Path, *, color: str, duration: f
     color = background(color)
     graph = (f"gradients=s={width}x{height}:r={fps}:d={duration:.3f}:n=3:speed=0.02"
              f":c0=0x{color}:c1=0x{shade(color, 0.45)}:c2=0x{shade(color, 1.35)}:seed=7")
-    if text_file is not None and font is not None:
+    if text_file is not None:
         size = max(16, height // 14)
         graph += (f",drawtext=fontfile='{font}':textfile='{text_file}':expansion=none"
                   f":fontcolor=white:fontsize={size}:line_spacing={size // 3}"

@@ -12,7 +12,7 @@ Selection and storyboard writing are plain calls (one LLM request each).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Literal, Protocol, TypeVar, runtime_checkable
@@ -48,6 +48,13 @@ class ImageInput:
     # it renders, around the centre, before sending it.
     width: int = 0
     height: int = 0
+
+
+# How a provider reads a stored blob (by id), chunk by chunk: the wiring hands in the store's
+# reader, so providers never import the store.
+ReadBlob = Callable[[str], Iterator[bytes]]
+# Mints a short-lived URL of ours for a stored file (when ACTORVID_PUBLIC_BASE_URL is set).
+MintUrl = Callable[[ImageInput], str]
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from actorvid.config import ConfigError, Settings
 from actorvid.media.ffmpeg import FFmpeg
-from actorvid.providers.base import ImageInput, PredictionService, Selector, StoryboardWriter
+from actorvid.providers.base import (
+    MintUrl,
+    PredictionService,
+    ReadBlob,
+    Selector,
+    StoryboardWriter,
+)
 from actorvid.providers.llm import ChatSelector, ChatStoryboardWriter
 from actorvid.providers.local import (
     LocalMusic,
@@ -27,9 +33,6 @@ from actorvid.providers.replicate import ReplicateClient, ReplicateMusic, Replic
 from actorvid.providers.xai import ChatClient
 
 logger = logging.getLogger(__name__)
-
-ReadBlob = Callable[[str], Iterator[bytes]]
-MintUrl = Callable[[ImageInput], str]
 
 
 @dataclass

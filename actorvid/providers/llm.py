@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,6 +19,7 @@ from actorvid.domain.drafts import SceneDraft, SelectedPair
 from actorvid.errors import ProviderError
 from actorvid.providers.base import (
     AssetSummary,
+    ReadBlob,
     SelectionRequest,
     SelectionResult,
     StoryboardRequest,
@@ -28,8 +29,6 @@ from actorvid.providers.xai import BadAnswer, ChatClient
 from actorvid.workflows.selection import check_pairs
 
 logger = logging.getLogger(__name__)
-
-ReadBlob = Callable[[str], Iterator[bytes]]
 
 
 # --- selection -------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from actorvid.errors import MediaError, ProviderError
 from actorvid.media.audio import bed_args, style_for
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.render import DEFAULT_FPS, transition_args
-from actorvid.media.textclip import system_font, text_clip_args, wrap
+from actorvid.media.textclip import text_clip_args, wrap
 from actorvid.providers.base import (
     AssetSummary,
     ImageInput,
@@ -39,6 +39,7 @@ from actorvid.providers.base import (
     OutputExpired,
     Prediction,
     PredictionStatus,
+    ReadBlob,
     RenderInput,
     SelectionRequest,
     SelectionResult,
@@ -50,7 +51,6 @@ from actorvid.workflows.scenes import PROPERTY_SCENES
 
 logger = logging.getLogger(__name__)
 
-ReadBlob = Callable[[str], Iterator[bytes]]
 PIECE = 256 * 1024
 
 _EXT = {"image/jpeg": ".jpg", "image/jpg": ".jpg", "image/png": ".png", "image/webp": ".webp",
@@ -466,8 +466,7 @@ class LocalRenderer(_LocalPredictions):
         text = workdir / "text.txt"
         text.write_text(wrap(inputs.prompt, width=max(16, width // 34)), encoding="utf-8")
         return text_clip_args(text, out, color=inputs.background, duration=float(
-            inputs.duration), width=width, height=height, fps=self.fps, preset=self.preset,
-            font=system_font())
+            inputs.duration), width=width, height=height, fps=self.fps, preset=self.preset)
 
 
 class LocalMusic(_LocalPredictions):

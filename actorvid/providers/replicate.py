@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -19,9 +19,11 @@ from actorvid.errors import ProviderError
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.providers.base import (
     ImageInput,
+    MintUrl,
     MusicInput,
     OutputExpired,
     Prediction,
+    ReadBlob,
     RenderInput,
 )
 from actorvid.providers.replicate_client import ANY_FILE, ReplicateClient, to_prediction
@@ -31,9 +33,6 @@ __all__ = ["ReplicateClient", "ReplicateMusic", "ReplicateRenderer", "centre_cro
 DATA_URI_MAX_BYTES = 256 * 1024  # Replicate's advice for data: URIs
 # A photo whose shape is within this share of the ratio a model renders is sent as it is.
 RATIO_TOLERANCE = 0.01
-
-ReadBlob = Callable[[str], Iterator[bytes]]
-MintUrl = Callable[[ImageInput], str]
 
 
 class _ReplicateService:

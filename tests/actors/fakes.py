@@ -1,29 +1,24 @@
-"""Test doubles for the actor tests: a prediction service (in memory, or served over real HTTP
-on loopback so a separate process can use it) and a minimal job workflow.
+"""Test doubles for the actor tests: an in-memory prediction service and a minimal job workflow.
 
 The provider counts at *its* side: every create, find, get and cancel is journaled, so "no
-prediction was created twice" is asserted where the money would be spent.
+prediction was created twice" is asserted where the money would be spent. Its knobs (a poll
+that raises inside the provider, a create that blocks until released) reach into the actors'
+own threads, which no HTTP fake can; tests that need the provider in another process (the
+kill tests) use the fake Replicate through the real client instead (tests/fakes/replicate).
 """
 
 from __future__ import annotations
 
 import collections
-import json
 import threading
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler
 from typing import Any, BinaryIO
-from urllib.parse import quote
-
-import requests
 
 from actorvid.actors.workflow import FinishedVideo, PlannedScene, Storyboard
-from actorvid.errors import ProviderError
-from actorvid.providers.base import ImageInput, MusicInput, Prediction, RenderInput
+from actorvid.providers.base import MusicInput, Prediction, RenderInput
 from actorvid.store import jobs
 from actorvid.store.blobs import read_blob_bytes, write_blob
 from actorvid.store.db import Database
-from tests.fakes.server import serve_handler
 
 
 def scene_of(tag: str) -> str:
@@ -134,126 +129,6 @@ class FakeProvider:
         return 0.25
 
 
-# --- the same provider over real HTTP -------------------------------------------------------
-
-
-def _prediction_json(p: Prediction | None) -> Any:
-    return None if p is None else {"id": p.id, "status": p.status, "output": p.output,
-                                   "error": p.error, "data_removed": p.data_removed}
-
-
-class FakeProviderServer:
-    """Serves a :class:`FakeProvider` on 127.0.0.1 (ephemeral port) for another process."""
-
-    def __init__(self, provider: FakeProvider) -> None:
-        self.provider = provider
-        fake = provider
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, status: int, body: Any) -> None:
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:  # noqa: N802
-                parts = self.path.strip("/").split("/")
-                if parts[0] == "find":
-                    self._send(200, _prediction_json(fake.find(parts[1])))
-                elif parts[0] == "predictions" and len(parts) == 2:
-                    self._send(200, _prediction_json(fake.get(parts[1])))
-                elif parts[0] == "output":
-                    self._send(200, f"clip:{parts[1]};".encode())
-                else:
-                    self._send(404, {"error": "not found"})
-
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                parts = self.path.strip("/").split("/")
-                if parts == ["predictions"]:
-                    try:
-                        p = fake.create(None, tag=body["tag"])  # type: ignore[arg-type]
-                    except ConnectionResetError:
-                        self.close_connection = True
-                        return
-                    self._send(201, _prediction_json(p))
-                elif parts[0] == "predictions" and parts[-1] == "cancel":
-                    self._send(200, _prediction_json(fake.cancel(parts[1])))
-                else:
-                    self._send(404, {"error": "not found"})
-
-        self._serving = serve_handler(Handler, name="fake-provider")
-        self.url = ""
-
-    def __enter__(self) -> FakeProviderServer:
-        server = self._serving.__enter__()
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._serving.__exit__(*exc)
-
-
-class HttpFakeProvider:
-    """A PredictionService client of :class:`FakeProviderServer` (timeouts on every call)."""
-
-    name = "fake"
-
-    def __init__(self, base_url: str, timeout: float = 5.0) -> None:
-        self.base_url = base_url
-        self.timeout = timeout
-        self.session = requests.Session()
-
-    def _prediction(self, data: Any) -> Prediction | None:
-        if data is None:
-            return None
-        return Prediction(data["id"], data["status"], data["output"], data["error"],
-                          data_removed=data["data_removed"])
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            resp = self.session.request(method, self.base_url + path, timeout=self.timeout,
-                                        **kwargs)
-        except requests.RequestException as exc:
-            raise ProviderError(str(exc), retryable=False) from exc
-        if resp.status_code >= 400:
-            raise ProviderError(resp.text, status=resp.status_code,
-                                retryable=resp.status_code >= 500)
-        return resp.json()
-
-    def create(self, inputs: RenderInput | MusicInput, *, tag: str) -> Prediction:
-        created = self._prediction(self._call("POST", "/predictions", json={"tag": tag}))
-        assert created is not None
-        return created
-
-    def find(self, tag: str, inputs: object = None, since: object = None) -> Prediction | None:
-        return self._prediction(self._call("GET", f"/find/{quote(tag, safe='')}"))
-
-    def get(self, prediction_id: str) -> Prediction:
-        got = self._prediction(self._call("GET", f"/predictions/{prediction_id}"))
-        assert got is not None
-        return got
-
-    def cancel(self, prediction_id: str) -> Prediction:
-        done = self._prediction(self._call("POST", f"/predictions/{prediction_id}/cancel"))
-        assert done is not None
-        return done
-
-    def download(self, prediction: Prediction, dest: BinaryIO) -> int:
-        resp = self.session.get(f"{self.base_url}/output/{prediction.id}", timeout=self.timeout)
-        resp.raise_for_status()
-        dest.write(resp.content)
-        return len(resp.content)
-
-    def cost(self, inputs: RenderInput | MusicInput, prediction: Prediction) -> float:
-        return 0.25
-
-
 # --- a minimal workflow ---------------------------------------------------------------------
 
 
@@ -293,8 +168,8 @@ class SimpleWorkflow:
                 self.crash_render_input[sub_job.scene_number] = left - 1
         if left:
             raise RuntimeError(f"render_input of scene {sub_job.scene_number} blew up")
-        image = ImageInput("asset", "image/png", 1, "blob")
-        return RenderInput("hailuo", image, image, sub_job.prompt, int(sub_job.duration))
+        # From the prompt alone (text-to-video): no frames to store or send.
+        return RenderInput("hailuo", None, None, sub_job.prompt, int(sub_job.duration))
 
     def finish(self, job: jobs.Job, clips: Sequence[jobs.SubJob]) -> FinishedVideo:
         with self.lock:

@@ -1,5 +1,5 @@
 """The server as a real process: SIGKILL mid-job, SIGTERM, restart; creates counted at the
-provider (a fake over real HTTP on loopback)."""
+provider (the fake Replicate, over real HTTP on loopback, driven by the real client)."""
 
 from __future__ import annotations
 
@@ -7,24 +7,26 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from actorvid.store.db import Database
-from tests.actors.fakes import FakeProvider, FakeProviderServer
+from tests.actors.fakes import scene_of
 from tests.actors.helpers import job_row, make_job, scene_rows, wait_until
+from tests.fakes.replicate import FakeReplicate
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 class Server:
-    def __init__(self, db_path: Path, provider_url: str, log: Path) -> None:
+    def __init__(self, db_path: Path, fake: FakeReplicate, log: Path) -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.actors.run_system", str(db_path), provider_url],
+            [sys.executable, "-m", "tests.actors.run_system", str(db_path), fake.api_url,
+             fake.token],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=self.log)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # blocks until READY or the process dies
@@ -49,17 +51,22 @@ class Server:
         return code
 
 
+def creates_per_scene(fake: FakeReplicate) -> Counter[str]:
+    return Counter(scene_of(p.tag) for p in fake.all_predictions())
+
+
 @pytest.fixture
-def fake() -> Iterator[tuple[FakeProvider, str]]:
-    provider = FakeProvider()
-    with FakeProviderServer(provider) as server:
-        yield provider, server.url
-        provider.release.set()
+def fake(fake_replicate: FakeReplicate) -> FakeReplicate:
+    """Predictions stay ``starting`` until :meth:`FakeReplicate.unstick`; polls every 10 ms
+    from eight scenes stay under the fake's rate limit."""
+    for _ in range(8):
+        fake_replicate.next_outcome("stuck")
+    fake_replicate.set_rate_limit("other", 60_000, 60_000)
+    return fake_replicate
 
 
 def test_sigkill_mid_job_then_sigterm_then_restart_never_creates_twice(
-        db: Database, user_id: int, tmp_path: Path, fake: tuple[FakeProvider, str]) -> None:
-    provider, url = fake
+        db: Database, user_id: int, tmp_path: Path, fake: FakeReplicate) -> None:
     job_ids = [make_job(db, user_id, scenes=4) for _ in range(2)]
     log = tmp_path / "server.log"
 
@@ -67,30 +74,31 @@ def test_sigkill_mid_job_then_sigterm_then_restart_never_creates_twice(
         return all(len(scene_rows(db, j)) == 4 and all(s.provider_id for s in scene_rows(db, j))
                    for j in job_ids)
 
-    first = Server(db.path, url, log)
+    first = Server(db.path, fake, log)
     try:
         # Recovery at start picks the pending jobs up; no StartJob needed.
         wait_until(stored, timeout=15, message="every prediction id stored")
-        assert provider.in_flight()
+        assert fake.journal.in_flight()
     finally:
         first.kill()  # SIGKILL: no cleanup at all
     assert first.proc.returncode == -signal.SIGKILL
-    assert sum(provider.creates_per_scene().values()) == 8
+    assert sum(creates_per_scene(fake).values()) == 8
 
-    second = Server(db.path, url, log)
+    second = Server(db.path, fake, log)
     # Resumed: polling the stored predictions (gets grow), nothing created.
-    gets = provider.gets
-    wait_until(lambda: provider.gets > gets + 8, timeout=10, message="resumed polling")
+    gets = len(fake.journal.requests("get"))
+    wait_until(lambda: len(fake.journal.requests("get")) > gets + 8, timeout=10,
+               message="resumed polling")
     assert second.terminate(timeout=10) == 0
     assert b"stopped (0 survivors)" in log.read_bytes()
     assert all(job_row(db, j).status == "video_processing" for j in job_ids)
 
-    provider.release.set()
-    third = Server(db.path, url, log)
+    fake.unstick()
+    third = Server(db.path, fake, log)
     try:
         wait_until(lambda: all(job_row(db, j).terminal for j in job_ids), timeout=15)
     finally:
         assert third.terminate(timeout=10) == 0
     assert [job_row(db, j).status for j in job_ids] == ["completed", "completed"]
-    assert sum(provider.creates_per_scene().values()) == 8
-    assert set(provider.creates_per_scene().values()) == {1}
+    assert sum(creates_per_scene(fake).values()) == 8
+    assert set(creates_per_scene(fake).values()) == {1}

@@ -24,7 +24,7 @@ from actorvid.api.context import AppContext
 from actorvid.config import Settings
 from actorvid.ingest import AssetIngestor
 from actorvid.media.ffmpeg import FFmpeg
-from tests.fakes.server import serve_handler
+from tests.fakes.server import LoopbackServer
 
 FAKE_NAMES = {"cdn.example.com": ["127.0.0.1"], "evil.example.com": ["127.0.0.1"],
               "mixed.example.com": ["93.184.215.14", "10.1.2.3"],
@@ -116,18 +116,18 @@ Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
 class Remote:
     """A tiny HTTP server whose routes tests set; it records every request it gets."""
 
-    server: http.server.ThreadingHTTPServer
+    server: LoopbackServer
     routes: dict[str, Handler] = field(default_factory=dict)
     hits: list[tuple[str, str]] = field(default_factory=list)  # (path, Host header)
     stop: threading.Event = field(default_factory=threading.Event)
 
     @property
     def port(self) -> int:
-        return int(self.server.server_address[1])
+        return self.server.port
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.server.url
 
     def serve_bytes(self, path: str, body: bytes, content_type: str = "application/octet-stream",
                     *, length: bool = True) -> str:
@@ -206,7 +206,8 @@ def _running_remote() -> Iterator[Remote]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    with serve_handler(RequestHandler, name="remote-files", poll_interval=0.05) as server:
+    with LoopbackServer(handler=RequestHandler, name="remote-files", poll_interval=0.05
+                        ) as server:
         remote = Remote(server)
         holder["remote"] = remote
         try:

@@ -164,8 +164,7 @@ def test_remote_errors_are_502(live_server, user, remote: Remote, trap: Remote, 
     assert from_url(live_server, user, remote.url + "/missing").status_code == 502
     # A port nobody listens on (the trap's, once closed).
     port = trap.port
-    trap.server.shutdown()
-    trap.server.server_close()
+    trap.server.stop()
     resp = from_url(live_server, user, f"http://127.0.0.1:{remote.port}/missing")
     assert resp.status_code == 502
     assert str(port) not in resp.text

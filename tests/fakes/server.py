@@ -1,100 +1,111 @@
-"""Loopback servers for tests, on 127.0.0.1 and an ephemeral port, in a background thread.
+"""The one way tests start a loopback server: :class:`LoopbackServer`, on 127.0.0.1 and an
+ephemeral port, in a background thread, as ``with`` block or ``start()``/``stop()``.
 
-:class:`LoopbackServer` serves a WSGI app (the fakes of Replicate and xAI) with waitress;
-:func:`serve_handler` serves an ``http.server`` handler, for fakes that need the raw socket a
-WSGI app never sees (a body cut short, a connection closed mid-way, Host headers).
-(``actorvid.serving.background_server`` serves our own app the way production does.)
+It serves either
+
+- a WSGI ``app`` (our own app, the fakes of Replicate and xAI, a webhook receiver) through
+  ``actorvid.serving.background_server``, so on waitress with the settings production uses; or
+- an ``http.server`` ``handler``, for the few fakes that need the raw socket a WSGI app never
+  sees: headers dripped a line at a time, a body that ends when the connection does, a
+  connection dropped without an answer.
+
+Both bind and listen before ``start()`` returns, so a request sent right after it waits in the
+kernel's backlog until the serving thread accepts it: no readiness polling is needed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
+from urllib.parse import urlsplit
 
-import requests
-import waitress
-from waitress.server import BaseWSGIServer, MultiSocketServer
+from actorvid.serving import background_server
 
-logger = logging.getLogger(__name__)
+HandlerFactory = Callable[..., BaseHTTPRequestHandler]
 
 
 class LoopbackServer:
-    """``start()`` binds port 0, runs waitress in a thread and waits until it answers."""
+    """Serves ``app`` (WSGI) or ``handler`` (``http.server``) on loopback until ``stop()``.
 
-    def __init__(self, app: Callable[..., Any], *, threads: int = 16, name: str = "fake") -> None:
+    ``threads`` and ``options`` are waitress's (for an app); ``name`` (the handler server's
+    thread) and ``poll_interval`` (how often it looks at its stop flag) are the handler's.
+    """
+
+    def __init__(self, app: Callable[..., Any] | None = None, *,
+                 handler: HandlerFactory | None = None, name: str = "loopback",
+                 threads: int = 16, poll_interval: float = 0.5, **options: Any) -> None:
+        if (app is None) == (handler is None):
+            raise TypeError("LoopbackServer serves an app or a handler, not both or neither")
         self.app = app
-        self.threads = threads
+        self.handler = handler
         self.name = name
-        self._server: BaseWSGIServer | MultiSocketServer | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
+        self.threads = threads
+        self.poll_interval = poll_interval
+        self.options = options
+        self.url = ""
+        self._running: contextlib.ExitStack | None = None
+
+    @property
+    def port(self) -> int:
+        return int(urlsplit(self.url).port or 0)
+
+    def start(self) -> LoopbackServer:
+        running = contextlib.ExitStack()
+        if self.app is not None:
+            serving = background_server(self.app, threads=self.threads, **self.options)
+        else:
+            assert self.handler is not None
+            serving = _serve_handler(self.handler, self.name, self.poll_interval)
+        self.url = running.enter_context(serving)
+        self._running = running
+        return self
+
+    def stop(self) -> None:
+        running, self._running = self._running, None
+        if running is not None:
+            running.close()
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class LoopbackFake:
+    """What the fakes of remote APIs share: their app on a :class:`LoopbackServer`, started and
+    stopped with the fake, and the base URL to configure (``api_url``, the API's ``/v1``)."""
+
+    server: LoopbackServer
+
+    def start(self) -> Self:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.server.url
 
-    def start(self, *, ready_path: str = "/__fake__/health", timeout: float = 10.0
-              ) -> LoopbackServer:
-        # Our own socket map (waitress's public ``map`` argument): the loop below runs it.
-        self._sockets: dict[int, Any] = {}
-        server = waitress.create_server(self.app, host="127.0.0.1", port=0,
-                                        threads=self.threads, channel_timeout=30,
-                                        clear_untrusted_proxy_headers=True, map=self._sockets)
-        self._server = server
-        self.port = int(server.effective_port)
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, args=(server,),
-                                        name=f"{self.name}-waitress", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                requests.get(self.url + ready_path, timeout=1)
-                return self
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"{self.name} server did not start") from None
-                time.sleep(0.01)
-
-    def _loop(self, server: Any) -> None:
-        # waitress's own run() loops while any socket is open, keep-alive ones included; this
-        # loop stops on request and closes every socket from the loop's own thread.
-        while not self._stopping.is_set() and self._sockets:
-            server.asyncore.loop(timeout=0.05, map=self._sockets, count=1)
-        for channel in list(self._sockets.values()):
-            channel.close()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        server.task_dispatcher.shutdown(timeout=timeout)
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                logger.error("%s server thread did not stop", self.name)
+    @property
+    def api_url(self) -> str:
+        return self.server.url + "/v1"
 
 
 @contextlib.contextmanager
-def serve_handler(handler: Callable[..., BaseHTTPRequestHandler], *, name: str = "loopback",
-                  poll_interval: float = 0.5) -> Iterator[ThreadingHTTPServer]:
-    """Serve ``handler`` until the block ends; the server's port is ``server_address[1]``."""
+def _serve_handler(handler: HandlerFactory, name: str, poll_interval: float) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": poll_interval},
                               name=name, daemon=True)
     thread.start()
     try:
-        yield server
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

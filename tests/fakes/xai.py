@@ -22,7 +22,7 @@ from typing import Any
 
 import falcon
 
-from tests.fakes.server import LoopbackServer
+from tests.fakes.server import LoopbackFake, LoopbackServer
 
 DEFAULT_MODELS = ("grok-4-1-fast-non-reasoning", "grok-4-1-fast-reasoning",
                   "grok-4-fast-non-reasoning", "grok-4-fast-reasoning", "grok-4", "gpt-4o-mini")
@@ -52,7 +52,9 @@ class Reply:
     empty_choices: bool = False
 
 
-class FakeXAI:
+class FakeXAI(LoopbackFake):
+    """``api_url`` is what to configure as ``xai_base_url`` / ``openai_base_url``."""
+
     def __init__(self, *, keys: tuple[str, ...] = ("xai-test",),
                  models: tuple[str, ...] = DEFAULT_MODELS) -> None:
         self.keys = set(keys)
@@ -62,22 +64,6 @@ class FakeXAI:
         self.lock = threading.Lock()
         self._enum_counters: dict[str, int] = {}
         self.server = LoopbackServer(_build_app(self), name="fake-xai")
-
-    def start(self) -> FakeXAI:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def api_url(self) -> str:
-        """What to configure as ``xai_base_url`` / ``openai_base_url``."""
-        return self.server.url + "/v1"
 
     @property
     def key(self) -> str:
@@ -297,33 +283,7 @@ class _Chat:
         }
 
 
-class _Health:
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {"ok": True}
-
-
-class _Control:
-    def __init__(self, fake: FakeXAI) -> None:
-        self.fake = fake
-
-    def on_post_replies(self, req: falcon.Request, resp: falcon.Response) -> None:
-        body = req.get_media()
-        if "status" in body and body["status"] != 200:
-            self.fake.fail(body["status"], body.get("error", ""),
-                           retry_after=body.get("retry_after"))
-        else:
-            self.fake.reply(body.get("content", ""))
-        resp.media = {"ok": True}
-
-    def on_get_journal(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = [{"body": e["body"]} for e in self.fake.requests()]
-
-
 def _build_app(fake: FakeXAI) -> falcon.App:
     app = falcon.App()
     app.add_route("/v1/chat/completions", _Chat(fake))
-    app.add_route("/__fake__/health", _Health())
-    control = _Control(fake)
-    app.add_route("/__fake__/replies", control, suffix="replies")
-    app.add_route("/__fake__/journal", control, suffix="journal")
     return app

@@ -23,7 +23,7 @@ from actorvid.config import Settings, load_settings
 from actorvid.media.ffmpeg import FFmpeg
 from tests.conftest import ApiUser, make_user, serve_in_thread, wait_until
 from tests.fakes.replicate import FakeReplicate
-from tests.fakes.server import serve_handler
+from tests.fakes.server import LoopbackServer
 from tests.fakes.xai import FakeXAI
 
 FAST = RuntimeOptions(poll_first=0.05, poll_factor=1.5, poll_max=0.3, poll_min=0.02,
@@ -156,11 +156,11 @@ def photo_server(tmp_path: Path) -> Iterator[Callable[[str, bytes], str]]:
     root = tmp_path / "photos"
     root.mkdir()
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    with serve_handler(handler, name="photos") as httpd:
+    with LoopbackServer(handler=handler, name="photos") as server:
 
         def publish(name: str, data: bytes) -> str:
             (root / name).write_bytes(data)
-            return f"http://127.0.0.1:{httpd.server_address[1]}/{name}"
+            return f"{server.url}/{name}"
 
         yield publish
 

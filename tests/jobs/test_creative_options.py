@@ -4,6 +4,7 @@ its view and priced and timed by the dry-run."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -143,9 +144,10 @@ def test_offline_jobs_in_every_ratio_have_the_frame_and_the_formulas_duration(of
     api.images(campaign["id"], 4)
     title = {"text": "12 Ocean Drive", "seconds": 2}
     end = {"text": "Call Ana · 555-0100", "seconds": 2, "background": "brand"}
-    wishes = {"16:9": {"titleCard": title},
-              "9:16": {"titleCard": title, "endCard": end},
-              "1:1": {"endCard": end, "transition": "crossfade", "transitionSeconds": 0.5}}
+    wishes: dict[str, dict[str, Any]] = {
+        "16:9": {"titleCard": title},
+        "9:16": {"titleCard": title, "endCard": end},
+        "1:1": {"endCard": end, "transition": "crossfade", "transitionSeconds": 0.5}}
     jobs = {ratio: api.pairs_job(campaign["id"], numPairs=2, clipDuration=4, allowReuse=True,
                                  aspectRatio=ratio, **fields)
             for ratio, fields in wishes.items()}
@@ -156,4 +158,5 @@ def test_offline_jobs_in_every_ratio_have_the_frame_and_the_formulas_duration(of
         info = FFmpeg.locate().probe(path)
         assert (info.width, info.height) == options.frame_size(), ratio
         expected = options.video_seconds([s["duration"] for s in job["scenes"]])
+        assert info.duration is not None
         assert abs(info.duration - expected) <= 1 / 30 + 1e-6, (ratio, info.duration, expected)

@@ -66,7 +66,7 @@ def ink_box(width: int, height: int, raw: bytes, background: tuple[int, int, int
 @pytest.mark.parametrize("ratio", ["16:9", "9:16", "1:1"])
 def test_a_long_title_stays_inside_the_safe_margin(ffmpeg, tmp_path, ratio):
     card = Card(LONG_TITLE, "€1,250,000 · Call Ana · 555-0100", 2, "brand")
-    options = CreativeOptions(aspect_ratio=ratio, title_card=card)  # type: ignore[arg-type]
+    options = CreativeOptions(aspect_ratio=ratio, title_card=card)
     shots = render_cards(ffmpeg, options, None, None, tmp_path,
                          guidelines={"colors": {"primary": f"#{PRIMARY}"}})
     assert shots.title is not None and shots.end is None

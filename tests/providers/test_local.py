@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from actorvid.errors import ProviderError
-from actorvid.media import textclip
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.providers.base import (
     AspectRatio,
@@ -68,12 +67,7 @@ def test_renderer_makes_the_clip_asked_for(renderer: LocalRenderer, images, tmp_
     assert renderer.cost(RenderInput("veo3", first, last, "p", duration), final) == 0
 
 
-@pytest.mark.parametrize("font", [True, False], ids=["with-font", "no-font"])
-def test_renderer_makes_a_clip_from_text_alone(blobs: Blobs, tmp_path: Path, font: bool,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    if not font:  # a machine with none of the known fonts: the gradient alone
-        monkeypatch.setattr(textclip, "FONT_CANDIDATES", ())
-        textclip.system_font.cache_clear()
+def test_renderer_makes_a_clip_from_text_alone(blobs: Blobs, tmp_path: Path) -> None:
     service = LocalRenderer(blobs.read, workers=1, workdir=tmp_path)
     try:
         created = service.create(RenderInput(
@@ -86,7 +80,6 @@ def test_renderer_makes_a_clip_from_text_alone(blobs: Blobs, tmp_path: Path, fon
             service.download(final, dest)
     finally:
         service.close()
-        textclip.system_font.cache_clear()
     info = FFmpeg.locate().probe(out)
     assert (info.width, info.height, info.video_codec) == (240, 426, "h264")
     assert info.duration == pytest.approx(3, abs=0.1)

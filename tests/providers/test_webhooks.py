@@ -75,11 +75,8 @@ def receiver(fake_replicate: FakeReplicate, make_client) -> Iterator[tuple[_Rece
     recv = _Receiver(secret)
     app = falcon.App()
     app.add_route("/hooks/replicate", recv)
-    server = LoopbackServer(app, name="receiver").start(ready_path="/hooks/replicate")
-    try:
+    with LoopbackServer(app, name="receiver") as server:
         yield recv, server.url + "/hooks/replicate"
-    finally:
-        server.stop()
 
 
 def test_signed_deliveries_are_accepted_end_to_end(receiver, make_client,
