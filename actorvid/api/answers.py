@@ -7,6 +7,10 @@ stamp)`` and sent again while the stamp stays the same: a repeated 200 then cost
 read and the bytes, not the rows, the objects and the JSON. A new stamp is a new key, so
 nothing is ever invalidated by hand; old keys fall out of the least-recently-used end.
 
+The stamp is read before the rows, so a kept answer is never older than the stamp it is
+kept under (a write in between can only make it newer, as with the ETag itself), and once
+the rows change no request computes the old stamp again.
+
 Only ``data`` (and the listing's ``meta`` extras) is kept: the envelope's ``timestamp`` and
 ``requestId`` are the request's own and are written fresh each time.
 
