@@ -162,6 +162,8 @@ class Settings:
     # HTTP and auth.
     max_upload_bytes: int = 200 * 1024 * 1024
     max_json_bytes: int = 2 * 1024 * 1024
+    # Serialised GET answers kept by their change stamp (api/answers.py); 0 turns it off.
+    answer_cache_bytes: int = 16 * 1024 * 1024
     session_ttl_seconds: int = 5 * 24 * 3600
     access_token_ttl_seconds: int = 2 * 3600
     cookie_secure: bool = False
@@ -274,6 +276,8 @@ def load_settings(
         max_upload_bytes=_int(env, "ACTORVID_MAX_UPLOAD_BYTES", Settings.max_upload_bytes,
                               minimum=1),
         max_json_bytes=_int(env, "ACTORVID_MAX_JSON_BYTES", Settings.max_json_bytes, minimum=1),
+        answer_cache_bytes=_int(env, "ACTORVID_ANSWER_CACHE_BYTES", Settings.answer_cache_bytes,
+                                minimum=0),
         session_ttl_seconds=_int(env, "ACTORVID_SESSION_TTL_SECONDS",
                                  Settings.session_ttl_seconds, minimum=60),
         access_token_ttl_seconds=_int(env, "ACTORVID_ACCESS_TOKEN_TTL_SECONDS",

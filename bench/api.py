@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/api.py [--duration 10] [--rounds 3] [--threads 16]
     .venv/bin/python bench/api.py bare --port 0 --threads 16   # the floor on its own
+    .venv/bin/python bench/api.py inprocess [--calls 10000]     # CPU per request, no waitress
 
 Starts ``actorvid serve`` over a fresh database (a fake Replicate with 1 s predictions renders
 one 7-scene job), adds 20 clients, then runs ``wrk -t2 -c16 --latency`` (``apt-get install
@@ -11,6 +12,10 @@ floor: same server, same thread count, no database), ``GET /api/v3/clients``, ``
 target once, alternating, and the table shows the median of the rounds with each figure's
 ratio to the floor of the same run, p99 latency, and how many "Task queue depth" warnings
 the server logged.
+
+``inprocess`` calls the WSGI apps directly (no waitress, no sockets) and prints the CPU time
+per request (the best of 10 interleaved rounds): a figure the load of a shared machine
+disturbs far less than ``wrk``'s.
 """
 
 from __future__ import annotations
@@ -127,9 +132,82 @@ def prepare(url: str, key: str) -> tuple[str, str, str]:
     return job_id, clients.headers["ETag"], job.headers["ETag"]
 
 
+def in_process(calls: int) -> None:
+    """CPU time per request of the same targets, called straight into the WSGI apps."""
+    import time
+
+    import falcon.testing
+
+    from actorvid.app import build_app, create_context
+    from actorvid.config import load_settings
+    from actorvid.store import job_transitions
+    from actorvid.store import jobs as job_store
+    from actorvid.store.jobs import NewSubJob
+
+    with tempfile.TemporaryDirectory(prefix="actorvid-bench-api-") as tmp:
+        settings = load_settings({"ACTORVID_DB": f"{tmp}/bench.db", "ACTORVID_DATA_DIR": tmp,
+                                  "ACTORVID_PROVIDER": "local", "ACTORVID_PREVIEWS": "off"},
+                                 dotenv=None)
+        ctx = create_context(settings, bootstrap=False)
+        try:
+            user = ctx.accounts.create_user("bench", "bench@example.com", "bench-password-1")
+            auth = {"X-API-Key": ctx.accounts.create_api_key(user.id, "bench").key}
+            app = build_app(ctx)
+            client = falcon.testing.TestClient(app)
+            for i in range(20):
+                client.simulate_post("/api/v3/clients", headers=auth, json={
+                    "name": f"Client {i:02d}", "description": "A client of the benchmark " * 3,
+                    "homepage": "https://example.com/", "metadata": {"tier": "gold"}})
+            # A 7-scene job rendering, written as the engine writes it (no actors needed).
+            with ctx.db.write() as conn:
+                job = job_store.create_job(conn, user_id=user.id, type="image_pairs",
+                                           parameters={}, now=ctx.now())
+                job_transitions.set_job_stage(conn, job.id, expected_status="pending",
+                                              status="storyboard_processing",
+                                              stage="storyboard", now=ctx.now())
+                job_transitions.save_storyboard(conn, job.id, storyboard={"scenes": [
+                    {"id": f"s{n}", "sceneNumber": n, "duration": 8.0,
+                     "description": "A scene of the benchmark " * 12,
+                     "prompt": "The camera moves slowly " * 16} for n in range(1, 8)]},
+                    estimated_cost=1.0, now=ctx.now())
+                job_transitions.approve_job(conn, job.id, now=ctx.now())
+                job_store.insert_sub_jobs(conn, job.id, [NewSubJob(
+                    id=f"sub{n}", scene_number=n, prompt="The camera moves slowly " * 16,
+                    duration=8.0, model="bench") for n in range(1, 8)], now=ctx.now())
+            paths = {"GET /clients (20)": "/api/v3/clients",
+                     "GET /jobs/{id} (7 scenes)": f"/api/v3/jobs/{job.id}"}
+            environs = {"bare Falcon, 20-item list (floor)": (
+                bare_app(), falcon.testing.create_environ(path="/items"))}
+            for name, path in paths.items():
+                tag = client.simulate_get(path, headers=auth).headers["ETag"]
+                environs[name] = (app, falcon.testing.create_environ(path=path, headers=auth))
+                environs[name + ", If-None-Match"] = (app, falcon.testing.create_environ(
+                    path=path, headers={**auth, "If-None-Match": tag}))
+
+            def call(wsgi: Any, environ: dict[str, Any]) -> None:
+                b"".join(wsgi(dict(environ), lambda status, headers, exc_info=None: None))
+
+            best = dict.fromkeys(environs, float("inf"))
+            for _ in range(10):
+                for name, (wsgi, environ) in environs.items():
+                    call(wsgi, environ)
+                    started = time.thread_time()
+                    for _ in range(calls // 10):
+                        call(wsgi, environ)
+                    best[name] = min(best[name],
+                                     (time.thread_time() - started) / (calls // 10))
+        finally:
+            ctx.close()
+    floor = best["bare Falcon, 20-item list (floor)"]
+    print(f"in process, CPU time per request, best of 10 rounds of {calls // 10}")
+    table([(name, f"{cpu * 1e6:7.1f} µs  {cpu / floor:5.2f}× floor")
+           for name, cpu in best.items()])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", nargs="?", default="run", choices=["run", "bare"])
+    parser.add_argument("mode", nargs="?", default="run", choices=["run", "bare", "inprocess"])
+    parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=16)
@@ -137,6 +215,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.mode == "bare":
         serve_bare(args.port, args.threads)
+        return
+    if args.mode == "inprocess":
+        in_process(args.calls)
         return
     with tempfile.TemporaryDirectory(prefix="actorvid-bench-api-") as tmp:
         workdir = Path(tmp)

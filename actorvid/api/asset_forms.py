@@ -77,7 +77,10 @@ def multipart_schema() -> dict[str, Any]:
 
 MULTIPART_OVERHEAD = 1024 * 1024  # form fields and boundaries on top of the file itself
 MAX_FIELD_CHARS = 10_000
-UPLOAD_PIECE = 64 * 1024
+# The file part is read in pieces of this size; Falcon's multipart reader scans each for the
+# boundary, so larger pieces cost less per byte (50 MiB: 70 ms of CPU at 64 KiB, 56 ms at
+# 256 KiB, measured in process); the blob writer gathers them into 1 MiB chunks either way.
+UPLOAD_PIECE = 256 * 1024
 
 
 def _parse_tags(values: list[str], loc: list[str]) -> tuple[str, ...]:

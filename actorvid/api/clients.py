@@ -6,9 +6,10 @@ from typing import Any
 
 import falcon
 
+from actorvid.api.answers import answer_cache, answer_key, send_and_keep, send_kept
 from actorvid.api.conditional import not_modified
 from actorvid.api.context import AppContext
-from actorvid.api.envelope import ok, ok_page
+from actorvid.api.envelope import ok, ok_page, page_meta
 from actorvid.api.operations import BODY, COMMON, PAGE, Op, described, list_of, message, ref, stats
 from actorvid.api.validation import Field, Schema, pagination, read_json
 from actorvid.errors import NotFound, ValidationFailed
@@ -83,19 +84,24 @@ def load_client(ctx: AppContext, req: falcon.Request, client_id: str) -> Client:
 class ClientCollection:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
+        self.answers = answer_cache(ctx.services, ctx.settings.answer_cache_bytes)
 
     @described(Op("List the caller's clients", ("clients",), list_of("Client"),
                     page=True, params=PAGE, errors=(401, 422)))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit, offset = pagination(req)
         with self.ctx.db.read() as conn:
-            if not_modified(req, resp, stamps.table_stamp(conn, "clients",
-                                                          scope=req.context.scope)):
+            stamp = stamps.table_stamp(conn, "clients", scope=req.context.scope)
+            if not_modified(req, resp, stamp):
+                return
+            # The stamp changes with any of the caller's clients (api/answers.py).
+            key = answer_key(req, stamp, limit, offset)
+            if send_kept(resp, self.answers, key):
                 return
             clients, total = client_store.list_clients(conn, scope=req.context.scope,
                                                        limit=limit, offset=offset)
-        ok_page(resp, [client_json(c) for c in clients], total=total, limit=limit,
-                offset=offset)
+        send_and_keep(resp, self.answers, key, [client_json(c) for c in clients],
+                      **page_meta(total=total, limit=limit, offset=offset))
 
     @described(Op("Create a client", ("clients",), ref("Client"), status=201,
                     body=CLIENT, errors=(401, *BODY)))

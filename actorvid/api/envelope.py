@@ -25,7 +25,12 @@ def ok(resp: falcon.Response, data: Any, *, status: str | int = falcon.HTTP_200,
     resp.media = envelope(data, None, **meta_extra)
 
 
+def page_meta(*, total: int, limit: int, offset: int) -> dict[str, int]:
+    """A page's ``meta`` keys: the true ``total`` and the ``page`` number."""
+    return {"total": total, "page": offset // limit + 1, "limit": limit, "offset": offset}
+
+
 def ok_page(resp: falcon.Response, items: list[Any], *, total: int, limit: int, offset: int
             ) -> None:
     """A page of a list: ``meta`` carries the true ``total`` and the ``page`` number."""
-    ok(resp, items, total=total, page=offset // limit + 1, limit=limit, offset=offset)
+    ok(resp, items, **page_meta(total=total, limit=limit, offset=offset))

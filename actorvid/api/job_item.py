@@ -9,6 +9,7 @@ from __future__ import annotations
 import falcon
 
 from actorvid.api import previews
+from actorvid.api.answers import answer_cache, answer_key, send_and_keep, send_kept
 from actorvid.api.conditional import not_modified
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok
@@ -42,6 +43,7 @@ _STATE_ERRORS = (*COMMON, 409, 503)
 class JobItem:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
+        self.answers = answer_cache(ctx.services, ctx.settings.answer_cache_bytes)
 
     @described(Op(
         "A job: status, progress, storyboard, scenes, video, costs", ("jobs",), ref("Job"),
@@ -50,14 +52,21 @@ class JobItem:
         number = parse_job_id(job_id)
         scope = req.context.scope
         # One borrowed connection: the stamp, then (only when it changed) the answer's rows.
+        # The stamp covers every row the answer shows (the job, its sub-jobs, its preview),
+        # so the answer rendered at this stamp is kept and sent again (api/answers.py).
         with self.ctx.db.read() as conn:
-            if not_modified(req, resp, stamps.job_stamp(conn, number, scope=scope)):
+            stamp = stamps.job_stamp(conn, number, scope=scope)
+            if not_modified(req, resp, stamp):
+                return
+            key = answer_key(req, stamp, number)
+            if send_kept(resp, self.answers, key):
                 return
             job = job_store.get_job(conn, number, scope=scope)
             counts = job_views.job_counts(conn, job.id)
             subs = job_store.list_sub_jobs(conn, job.id)
             preview = previews.read_job_preview(conn, job)
-        ok(resp, {**job_view(job, counts, subs), "preview": preview})
+        send_and_keep(resp, self.answers, key,
+                      {**job_view(job, counts, subs), "preview": preview})
 
     @described(Op(
         "Approve the storyboard and start rendering (only from storyboard_ready)",

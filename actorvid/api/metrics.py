@@ -56,6 +56,10 @@ class RequestMetricsMiddleware:
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
+        # ``labels()`` takes the metric's lock and validates the values on every call; the
+        # children it returns are fixed per label set, so each is looked up once. Bounded by
+        # routes × methods × statuses (route templates, never raw paths).
+        self._series: dict[tuple[str, str, int], Any] = {}
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.metrics_started = time.monotonic()
@@ -65,6 +69,9 @@ class RequestMetricsMiddleware:
         started = getattr(req.context, "metrics_started", None)
         if started is None:
             return
-        route = req.uri_template or "unmatched"
-        self.metrics.requests.labels(route, req.method, str(resp.status_code)).observe(
-            time.monotonic() - started)
+        key = (req.uri_template or "unmatched", req.method, resp.status_code)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = self.metrics.requests.labels(
+                key[0], key[1], str(key[2]))
+        series.observe(time.monotonic() - started)

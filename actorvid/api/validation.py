@@ -209,6 +209,8 @@ def query_param(req: falcon.Request, name: str) -> tuple[str, str | None]:
     A frontend sending ``?clientId=`` used to get every row silently. Both spellings with
     different values are a 422 rather than a guess.
     """
+    if not req.query_string:
+        return name, None  # most GETs carry no query: skip spelling out both names
     found: list[tuple[str, str]] = []
     for spelling in dict.fromkeys((name, camel_case(name))):
         raw = req.get_param(spelling)

@@ -31,12 +31,18 @@ def job_stamp(conn: sqlite3.Connection, job_id: int, *, scope: Scope) -> str | N
     """The stamp of job ``job_id``, its sub-jobs (progress is derived from those rows) and its
     preview; ``None`` when no such job is visible to ``scope`` (the caller then answers 404
     as usual). One query: the job by primary key, its sub-jobs by the ``(job_id, kind,
-    scene_number)`` unique index, its preview by the unique ``job_id``."""
+    scene_number)`` unique index, its preview by the unique ``job_id``.
+
+    Every sub-job's own ``updated_at`` is in it, not only the newest: a write whose ``now``
+    was taken before another's but committed after it (an actor's retry landing behind a
+    sibling's progress) moves an older row, and the newest stamp would not show it. Rendered
+    answers are kept by this stamp (``api/answers.py``), so it must cover every row the
+    answer shows: the job row (status, storyboard, costs, result, blob ids behind the URLs),
+    every sub-job (status, error, clip), the preview row."""
     row = conn.execute(
         f"""
         SELECT j.updated_at, j.status,
-               (SELECT count(*) || '/' || ifnull(max(s.updated_at), '') || '/' ||
-                       group_concat(s.status, ',')
+               (SELECT count(*) || '/' || group_concat(s.status || '@' || s.updated_at, ',')
                 FROM sub_jobs s WHERE s.job_id = j.id),
                (SELECT p.status || '/' || p.rendered_for || '/' || p.updated_at
                 FROM previews p WHERE p.job_id = j.id)
