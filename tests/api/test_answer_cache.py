@@ -79,7 +79,7 @@ def test_job_answer_follows_every_kind_of_change(ctx, user):
         data = reader.data(path)
         assert data != seen[-1]
         seen.append(data)
-        return data  # type: ignore[no-any-return]
+        return data
 
     # The job row: storyboard and status, then a storyboard edit.
     data = step(lambda c: job_transitions.save_storyboard(
