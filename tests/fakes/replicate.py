@@ -37,6 +37,7 @@ import requests
 from actorvid.domain.models import MUSICGEN_VERSION
 from actorvid.webhooks import sign_webhook
 from tests.fakes.media import MediaCache, make_audio, make_video
+from tests.fakes.media import ffmpeg as media_ffmpeg
 from tests.fakes.server import LoopbackServer
 
 logger = logging.getLogger(__name__)
@@ -213,6 +214,27 @@ def output_size(data: dict[str, Any]) -> tuple[int, int]:
     return (72, 128) if size[1] > size[0] else (96, 96)
 
 
+def conforming_clip(data: dict[str, Any], duration: int) -> tuple[str, Callable[[Path], Path]]:
+    """A clip as a well-behaved model would deliver it for our output format: the job's
+    720p frame at 30 fps, H.264 encoded the way our shots are (no B-frames, tv-range BT.709,
+    the same SPS/PPS), so it becomes a shot by a remux (``actorvid.media.shots.conforms``).
+    The (file name, maker) pair for the media cache. Used by the load benchmark."""
+    from actorvid.domain.models import frame_size
+    from actorvid.media.output import FPS, TV_BT709, output_args, shot_encoder_args
+
+    w, h = output_size(data)
+    ratio = "16:9" if w > h else "9:16" if h > w else "1:1"
+    width, height = frame_size("720p", ratio)
+
+    def maker(path: Path) -> Path:
+        media_ffmpeg().run(["-f", "lavfi", "-i",
+                            f"testsrc2=size={width}x{height}:rate={FPS}:duration={duration},"
+                            f"{TV_BT709}", *shot_encoder_args(), *output_args(path)])
+        return path
+
+    return f"output-{duration}s-{width}x{height}-conforming.mp4", maker
+
+
 # --- state -------------------------------------------------------------------------------------
 
 
@@ -337,6 +359,9 @@ class FakeReplicate:
         self.timing: dict[str, tuple[float, float]] = {}  # model -> (queue, run) simulated s
         self.retention = 3600.0  # simulated seconds an output lives
         self.output_while_processing = False
+        # Serve clips already in the output format (see conforming_clip) instead of the small
+        # 12 fps ones.
+        self.conforming_clips = False
         self.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
         self.webhook_retry_delays = (0.05, 0.2, 0.5)  # real seconds between delivery attempts
         self.webhook_bad_signature = False
@@ -521,6 +546,8 @@ class FakeReplicate:
 
                 def maker(path: Path) -> Path:
                     return make_video(path, duration=duration, width=w, height=h)
+                if self.conforming_clips:
+                    name, maker = conforming_clip(data, duration)
             else:
                 duration = int(data.get("duration") or 8)
                 name = f"output-{duration}s.{data.get('output_format', 'wav')}"
