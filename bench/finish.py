@@ -54,6 +54,8 @@ def clip_sound(seconds: float, index: int, sound: str) -> str:
     music are; ``sine`` a pure tone, the AAC ``fast`` coder's worst case (3.2 s for 56 s of
     stereo against 0.5 s for the noisy mix, measured by the lead on a quiet machine)."""
     tone = f"sine=frequency={300 + 50 * index}:sample_rate=48000:duration={seconds}"
+    if sound == "silent":  # as the local renderer's and Hailuo's clips (no sound to mix)
+        return f"anullsrc=r=48000:cl=stereo,atrim=duration={seconds}"
     if sound == "sine":
         return tone
     noise = (f"anoisesrc=color=pink:amplitude=0.25:seed={index + 1}:sample_rate=48000"
@@ -156,9 +158,10 @@ def main() -> int:
     parser.add_argument("--clips", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--sound", choices=("noisy", "sine"), default="noisy",
-                        help="the clips' sound: a tone under pink noise (default) or a pure "
-                             "tone (the AAC coder's worst case; the figures before Dec 2)")
+    parser.add_argument("--sound", choices=("noisy", "sine", "silent"), default="noisy",
+                        help="the clips' sound: a tone under pink noise (default), a pure tone "
+                             "(the AAC coder's worst case; the figures before Dec 2) or "
+                             "digital silence (the soundtrack is then the music alone)")
     parser.add_argument("--normalise-twice", action="store_true",
                         help="normalise the clips again for the soundtrack's job (by default "
                              "it reuses the first job's shots: same clips, same shots)")
