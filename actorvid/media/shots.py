@@ -428,7 +428,7 @@ def _moov(path: Path) -> bytes:
                 extra = 8
             if kind == b"moov":
                 return header + handle.read(size - 8 - extra)
-            if size == 0:
+            if size < 8 + extra:  # 0 (to the end) or not an MP4 box at all (any clip)
                 break
             handle.seek(size - 8 - extra, 1)
     raise MediaError(f"{path.name} has no MP4 index")
