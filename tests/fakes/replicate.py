@@ -37,7 +37,6 @@ import requests
 from actorvid.domain.models import MUSICGEN_VERSION
 from actorvid.webhooks import sign_webhook
 from tests.fakes.media import MediaCache, make_audio, make_video
-from tests.fakes.media import ffmpeg as media_ffmpeg
 from tests.fakes.server import LoopbackServer
 
 logger = logging.getLogger(__name__)
@@ -221,6 +220,7 @@ def conforming_clip(data: dict[str, Any], duration: int) -> tuple[str, Callable[
     The (file name, maker) pair for the media cache. Used by the load benchmark."""
     from actorvid.domain.models import frame_size
     from actorvid.media.output import FPS, TV_BT709, output_args, shot_encoder_args
+    from tests.fakes.media import ffmpeg as media_ffmpeg
 
     w, h = output_size(data)
     ratio = "16:9" if w > h else "9:16" if h > w else "1:1"
