@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -35,7 +39,7 @@ from actorvid.clock import now_iso  # noqa: E402
 from actorvid.config import load_settings  # noqa: E402
 from actorvid.media import inspect  # noqa: E402
 from actorvid.media.audio import bed_args, style_for  # noqa: E402
-from actorvid.media.ffmpeg import FFmpeg  # noqa: E402
+from actorvid.media.ffmpeg import FFmpeg, MediaInfo  # noqa: E402
 from actorvid.pipelines.common import VideoPipeline  # noqa: E402
 from actorvid.pipelines.deps import PipelineDeps  # noqa: E402
 from actorvid.pipelines.soundtrack import plan_segments, requested_seconds  # noqa: E402
@@ -44,12 +48,63 @@ from actorvid.store import jobs as job_store  # noqa: E402
 from actorvid.store.db import Database, open_database  # noqa: E402
 
 
-def veo_clip(ffmpeg: FFmpeg, path: Path, seconds: float, index: int) -> Path:
+def clip_sound(seconds: float, index: int, sound: str) -> str:
+    """The clip's sound as a lavfi source: ``noisy`` (default) a tone under pink noise, a
+    different tone and noise seed per clip — noise-like, as model clips' ambience, speech and
+    music are; ``sine`` a pure tone, the AAC ``fast`` coder's worst case (3.2 s for 56 s of
+    stereo against 0.5 s for the noisy mix, measured by the lead on a quiet machine)."""
+    tone = f"sine=frequency={300 + 50 * index}:sample_rate=48000:duration={seconds}"
+    if sound == "silent":  # as the local renderer's and Hailuo's clips (no sound to mix)
+        return f"anullsrc=r=48000:cl=stereo,atrim=duration={seconds}"
+    if sound == "sine":
+        return tone
+    noise = (f"anoisesrc=color=pink:amplitude=0.25:seed={index + 1}:sample_rate=48000"
+             f":duration={seconds}")
+    return (f"{tone}[t];{noise}[n];[t][n]amix=inputs=2:normalize=0,"
+            f"pan=stereo|c0=c0|c1=c0")
+
+
+def veo_clip(ffmpeg: FFmpeg, path: Path, seconds: float, index: int, sound: str) -> Path:
     ffmpeg.run(["-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=24:duration={seconds}",
-                "-f", "lavfi", "-i", f"sine=frequency={300 + 50 * index}:duration={seconds}",
+                "-filter_complex", f"{clip_sound(seconds, index, sound)}[a]",
+                "-map", "0:v", "-map", "[a]",
                 "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
                 "-c:a", "aac", "-ar", "48000", "-ac", "2", "-y", str(path)])
     return path
+
+
+class TimedFFmpeg(FFmpeg):
+    """The process's ffmpeg, recording how long each call took (what it wrote, seconds)."""
+
+    calls: list[tuple[str, float]] = []
+
+    def run(self, args: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+        started = time.perf_counter()
+        try:
+            return super().run(args, **kwargs)
+        finally:
+            self.calls.append((_what(args), time.perf_counter() - started))
+
+    def probe(self, path: Path | str, **kwargs: Any) -> MediaInfo:
+        started = time.perf_counter()
+        try:
+            return super().probe(path, **kwargs)
+        finally:
+            self.calls.append((f"probe {Path(path).name}", time.perf_counter() - started))
+
+
+def _what(args: Sequence[str]) -> str:
+    """A short name for one ffmpeg call: its output file's name and its inputs' kinds."""
+    out = Path(args[-1]).name if args and args[-1] not in ("-", "pipe:1") else "(null)"
+    inputs = [Path(args[i + 1]).suffix or args[i + 1] for i in range(len(args) - 1)
+              if args[i] == "-i"]
+    return f"{out} <- {' '.join(inputs)}"
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + sys) of this process's finished children so far (ffmpeg)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def store_file(db: Database, path: Path) -> str:
@@ -103,8 +158,17 @@ def main() -> int:
     parser.add_argument("--clips", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sound", choices=("noisy", "sine", "silent"), default="noisy",
+                        help="the clips' sound: a tone under pink noise (default), a pure tone "
+                             "(the AAC coder's worst case; the figures before Dec 2) or "
+                             "digital silence (the soundtrack is then the music alone)")
+    parser.add_argument("--normalise-twice", action="store_true",
+                        help="normalise the clips again for the soundtrack's job (by default "
+                             "it reuses the first job's shots: same clips, same shots)")
+    parser.add_argument("--calls", action="store_true",
+                        help="also print every ffmpeg call of the finish steps, timed")
     args = parser.parse_args()
-    ffmpeg = FFmpeg.locate()
+    ffmpeg = TimedFFmpeg(FFmpeg.locate().binary)
     rows: dict[str, list[float]] = {}
     checks: list[str] = []
     with tempfile.TemporaryDirectory(prefix="actorvid-bench-finish-") as tmp:
@@ -121,13 +185,16 @@ def main() -> int:
                             renderer_name="bench", music=None,
                             ffmpeg_locator=lambda: ffmpeg)
         pipeline = VideoPipeline(deps)
-        clips = [veo_clip(ffmpeg, workdir / f"clip{i}.mp4", args.seconds, i)
+        clips = [veo_clip(ffmpeg, workdir / f"clip{i}.mp4", args.seconds, i, args.sound)
                  for i in range(args.clips)]
         clip_ids = [store_file(db, clip) for clip in clips]
         durations = [args.seconds] * args.clips
         listing = workdir / "clips.txt"
         listing.write_text("".join(f"file '{c}'\n" for c in clips))
+        loads = [os.getloadavg()[0]]
         for _ in range(args.runs):
+            shot_ids: list[str] = []
+            last = 0.0
             started = time.perf_counter()
             ffmpeg.run(["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
                         "-movflags", "+faststart", "-y", str(workdir / "floor.mp4")])
@@ -139,21 +206,37 @@ def main() -> int:
                               workdir=workdir, ffmpeg=ffmpeg)
                 with db.read() as conn:
                     subs = job_store.list_sub_jobs(conn, job.id)
-                last = 0.0
-                for sub in subs:
+                for index, sub in enumerate(subs):
+                    if soundtrack and not args.normalise_twice:
+                        # The same clips make the same shots: store the first job's again.
+                        with db.write() as conn:
+                            job_store.record_shot(conn, sub.id, clip_blob_id=clip_ids[index],
+                                                  shot_blob_id=shot_ids[index], now=now_iso())
+                        continue
                     started = time.perf_counter()
                     made = pipeline.normalise(job, sub)
                     last = time.perf_counter() - started
                     rows.setdefault("normalise one clip (overlaps the renders)", []).append(last)
+                    shot_ids.append(made.shot_blob_id)
                     with db.write() as conn:
                         job_store.record_shot(conn, sub.id, clip_blob_id=made.clip_blob_id,
                                               shot_blob_id=made.shot_blob_id, now=now_iso())
                 with db.read() as conn:
                     subs = job_store.list_sub_jobs(conn, job.id)
+                TimedFFmpeg.calls.clear()
+                cpu = children_cpu()
                 started = time.perf_counter()
                 video = pipeline.finish(job, subs)
                 took = time.perf_counter() - started
+                cpu = children_cpu() - cpu
                 rows.setdefault(f"finish step, {label}", []).append(took)
+                rows.setdefault(f"  its ffmpeg children's CPU (user+sys), {label}", []).append(
+                    cpu)
+                if args.calls:
+                    print(f"finish, {label}: {took:.2f} s wall, {cpu:.2f} s ffmpeg CPU; "
+                          "the ffmpeg calls (wall):")
+                    for what, seconds in TimedFFmpeg.calls:
+                        print(f"  {seconds:6.2f} s  {what}")
                 rows.setdefault(f"last clip stored → completed, {label}", []).append(
                     last + took)
                 out = workdir / f"final{job.id}.mp4"
@@ -163,9 +246,12 @@ def main() -> int:
                 found = inspect.problems(ffmpeg, out, soundtrack=soundtrack)
                 checks.append(f"{label}: {video.result['duration']} s, "
                               f"{found or 'passes'}")
+            loads.append(os.getloadavg()[0])
         db.close()
     width = max(len(name) for name in rows)
-    print(f"{args.clips} × {args.seconds:g} s 1280×720 clips, {args.runs} runs (median, min–max)")
+    print(f"{args.clips} × {args.seconds:g} s 1280×720 clips, {args.sound} sound, "
+          f"{args.runs} runs (median, min–max); 1-min load average at the start and "
+          f"after each run: {', '.join(f'{x:.1f}' for x in loads)}")
     for name, values in rows.items():
         print(f"{name.ljust(width)}  {statistics.median(values):6.2f} s  "
               f"({min(values):.2f}–{max(values):.2f})")

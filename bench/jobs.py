@@ -9,7 +9,8 @@ Replicate running in this process, prints a table, and exits non-zero only when 
 
 - fanout: one job of N scenes, each prediction taking T seconds: render wall time / T
   (close to 1 when the scenes run in parallel; N when they run one after another).
-- load: J concurrent jobs × N scenes: all complete? ``database is locked`` count, the
+- load: J concurrent jobs × N scenes (``--conforming``: the fake's clips already in the
+  output format, so each shot is a remux): all complete? ``database is locked`` count, the
   server's peak RSS and thread count, the peak summed RSS of its ffmpeg children, and how long
   the last job completed after the last prediction.
 - poll: ``GET /api/v3/jobs/{id}`` requests per second and p50/p99 latency with C concurrent
@@ -189,8 +190,9 @@ def wait_jobs(session: requests.Session, url: str, job_ids: list[str], timeout: 
     return status
 
 
-def fake_with(seconds: float, workdir: Path) -> FakeReplicate:
+def fake_with(seconds: float, workdir: Path, *, conforming: bool = False) -> FakeReplicate:
     fake = FakeReplicate(workdir=workdir).start()
+    fake.conforming_clips = conforming
     simulated = seconds / fake.time_scale
     fake.set_timing("google/veo-3.1", queue=0, run=simulated)
     fake.set_rate_limit("create", per_minute=60_000, burst=1_000)
@@ -230,7 +232,7 @@ def bench_fanout(args: argparse.Namespace, workdir: Path) -> None:
 
 
 def bench_load(args: argparse.Namespace, workdir: Path) -> None:
-    fake = fake_with(args.seconds, workdir)
+    fake = fake_with(args.seconds, workdir, conforming=args.conforming)
     try:
         with server(workdir, fake, ACTORVID_REPLICATE_CREATES_PER_MINUTE="60000") as (
                 proc, url, key, lines):
@@ -240,6 +242,7 @@ def bench_load(args: argparse.Namespace, workdir: Path) -> None:
             session.headers["X-API-Key"] = key
             campaign = campaign_with_images(session, url)
             baseline = proc_status(proc.pid)
+            load_start = os.getloadavg()[0]
             started = time.monotonic()
             job_ids = [start_job(session, url, campaign, args.scenes) for _ in range(args.jobs)]
             status = wait_jobs(session, url, job_ids, timeout=args.timeout)
@@ -253,6 +256,10 @@ def bench_load(args: argparse.Namespace, workdir: Path) -> None:
             completed = sum(1 for s in status.values() if s == "completed")
             locked = sum(1 for line in lines if "database is locked" in line)
             table([("jobs × scenes", f"{args.jobs} × {args.scenes}"),
+                   ("clips served", "1280×720 30 fps, in the output format (remuxed)"
+                    if args.conforming else "128×72 12 fps (each normalised: an encode)"),
+                   ("1-min load average at the start, at the end",
+                    f"{load_start:.1f}, {os.getloadavg()[0]:.1f}"),
                    ("prediction time T (s)", args.seconds),
                    ("completed", f"{completed} / {args.jobs}"),
                    ("predictions created", fake.journal.creates),
@@ -345,6 +352,9 @@ def main() -> int:
     load.add_argument("--scenes", type=int, default=10)
     load.add_argument("--seconds", type=float, default=1.0)
     load.add_argument("--timeout", type=float, default=1800.0)
+    load.add_argument("--conforming", action="store_true",
+                      help="the fake serves 1280×720 30 fps clips already in the output format "
+                           "(a well-behaved model's), remuxed instead of normalised")
     poll = sub.add_parser("poll")
     poll.add_argument("--clients", type=int, default=16)
     poll.add_argument("--duration", type=float, default=10.0)

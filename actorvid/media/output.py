@@ -7,14 +7,13 @@ normaliser whose outputs are concatenated by stream copy) takes its filters and 
 arguments from here, so the outputs agree bit-for-bit on format and can be joined losslessly.
 
 Loudness: a soundtrack is brought to −16 LUFS integrated (EBU R128, the web-video norm) with a
-true peak at most −1 dBTP, in two passes — measure with ``loudnorm``, then apply the measured
-values in linear mode (one gain for the whole track, so the music's dynamics survive; see
+true peak at most −1 dBTP, in two passes — measure (``ebur128``: integrated loudness, LRA and
+true peak), then apply one gain for the whole track, so the music's dynamics survive (see
 :func:`loudness_filter`).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -80,7 +79,8 @@ SAMPLES_PER_FRAME = SAMPLE_RATE // FPS
 VIDEO_TIMESCALE = FPS * 512
 
 
-def shot_encoder_args(keyframes: Sequence[int] = ()) -> list[str]:
+def shot_encoder_args(keyframes: Sequence[int] = (), *, preset: str = "veryfast",
+                      crf: int = 21) -> list[str]:
     """The encoder of a normalised shot (and of a transition piece): the output's H.264, plus
     what lets shots be joined by stream copy.
 
@@ -89,8 +89,13 @@ def shot_encoder_args(keyframes: Sequence[int] = ()) -> list[str]:
     - ``stitchable``: x264 writes the same SPS/PPS for every shot, so one ``avcC`` fits all;
     - IDR frames forced at ``keyframes`` (frame numbers): a copied part may begin there (the
       frame after a transition window).
+
+    A clip encoded with these arguments at the job's frame (``preset`` and the pixel format
+    and tags of :data:`TV_BT709` included; ``crf`` does not change the headers) has the same
+    ``avcC`` as a shot and is made a shot by a remux (:func:`~actorvid.media.shots.conforms`).
     """
-    args = [*video_encoder_args(), "-bf", "0", "-x264-params", "stitchable=1",
+    args = [*video_encoder_args(preset=preset, crf=crf), "-bf", "0",
+            "-x264-params", "stitchable=1",
             "-video_track_timescale", str(VIDEO_TIMESCALE)]
     if keyframes:
         expr = "+".join(f"eq(n,{k})" for k in sorted(set(keyframes)))
@@ -113,30 +118,32 @@ def container_args() -> list[str]:
 
 @dataclass(frozen=True)
 class Loudness:
-    """What the first ``loudnorm`` pass measured."""
+    """What the measuring pass found (EBU R128: ``ebur128``'s summary)."""
 
     integrated: float
     true_peak: float
     lra: float
     threshold: float
-    offset: float
+    offset: float = 0.0
 
 
-_JSON = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}", re.S)
+_SUMMARY = re.compile(
+    r"Integrated loudness:\s*I:\s*(?P<i>\S+) LUFS\s*Threshold:\s*(?P<thresh>\S+) LUFS"
+    r".*?LRA:\s*(?P<lra>\S+) LU"
+    r".*?True peak:\s*Peak:\s*(?P<tp>\S+) dBFS", re.S)
 
 
-def parse_loudnorm(stderr: str) -> Loudness:
-    """The JSON block ``loudnorm=print_format=json`` prints at the end of a run."""
-    match = _JSON.search(stderr)
-    if not match:
+def parse_ebur128(stderr: str) -> Loudness:
+    """The summary ``ebur128=peak=true`` prints at the end of a run."""
+    found = list(_SUMMARY.finditer(stderr))
+    if not found:
         raise MediaError("The loudness could not be measured")
-    data = json.loads(match.group(0))
-    try:
-        values = [float(data[k]) for k in ("input_i", "input_tp", "input_lra", "input_thresh",
-                                            "target_offset")]
-    except ValueError:  # "-inf": a silent track has no loudness to match
-        raise MediaError("The track is silent; its loudness cannot be matched") from None
-    return Loudness(*values)
+    match = found[-1]
+    integrated, peak = float(match["i"]), float(match["tp"])
+    # ebur128 reports −70 LUFS (its floor) and a −inf peak for digital silence.
+    if integrated <= -70.0 or peak == float("-inf"):
+        raise MediaError("The track is silent; its loudness cannot be matched")
+    return Loudness(integrated, peak, float(match["lra"]), float(match["thresh"]))
 
 
 def _loudnorm(extra: str = "") -> str:
@@ -144,23 +151,31 @@ def _loudnorm(extra: str = "") -> str:
             f"{extra}")
 
 
+# The measuring filter: integrated loudness, LRA and true peak of EBU R128 — what
+# ``loudnorm``'s first pass reports, for a seventh of its CPU (``loudnorm`` resamples to
+# 192 kHz and runs its limiter even when it only measures; measured on 56 s of stereo: 2.55 s
+# of CPU against 0.38 s, most of that the 4× oversampled true peak).
+MEASURE_FILTER = "ebur128=peak=true:framelog=quiet"
+
+
 def measure_loudness(ffmpeg: FFmpeg, inputs: Sequence[str], chain: str, *,
-                     keep: Path | None = None, timeout: float = 600.0) -> Loudness:
+                     keep: Path | None = None, keep_args: Sequence[str] = (),
+                     timeout: float = 600.0) -> Loudness:
     """Run ``chain`` (a filter graph ending in ``[a]``) and measure its loudness.
 
     With ``keep``, the same run also writes what it measured to that file as 32-bit float
     PCM (WAV), so the second pass reads the finished mix instead of building it again.
+    ``keep_args`` are more outputs of the same run (maps of labels ``chain`` leaves open).
     """
-    measure = _loudnorm(":print_format=json")
     if keep is None:
-        tail = f"[a]{measure}[m]"
+        tail = f"[a]{MEASURE_FILTER}[m]"
         kept: list[str] = []
     else:
-        tail = f"[a]asplit=2[k][l];[l]{measure}[m]"
+        tail = f"[a]asplit=2[k][l];[l]{MEASURE_FILTER}[m]"
         kept = ["-map", "[k]", "-c:a", "pcm_f32le", "-y", str(keep)]
-    proc = ffmpeg.run([*inputs, "-filter_complex", f"{chain};{tail}", *kept,
+    proc = ffmpeg.run([*inputs, "-filter_complex", f"{chain};{tail}", *kept, *keep_args,
                        "-map", "[m]", "-f", "null", "-"], timeout=timeout)
-    return parse_loudnorm(proc.stderr.decode("utf-8", "replace"))
+    return parse_ebur128(proc.stderr.decode("utf-8", "replace"))
 
 
 def linear_gain(measured: Loudness) -> float | None:

@@ -20,6 +20,7 @@ from actorvid.media.output import (
     TV_BT709,
     audio_encoder_args,
     output_args,
+    shot_encoder_args,
     video_encoder_args,
 )
 
@@ -92,9 +93,16 @@ def transition_args(first: Path, last: Path, out: Path, *, duration: float, widt
 
 def clip_output_args(out: Path, *, duration: float, fps: int, preset: str) -> list[str]:
     """The encoding every local clip shares (the output format of ``media/output.py``, so the
-    stitcher meets one shape), exactly ``duration`` long at a constant ``fps``."""
+    stitcher meets one shape), exactly ``duration`` long at a constant ``fps``.
+
+    At the output's 30 fps it is a shot's own encoding (``shot_encoder_args``: no B-frames,
+    ``stitchable``), so a clip rendered at the job's frame becomes its shot by a remux, not an
+    encode (:func:`actorvid.media.shots.conforms`); other rates (previews) keep the plain
+    encoder."""
+    video = (shot_encoder_args(preset=preset, crf=18) if fps == FPS
+             else video_encoder_args(preset=preset, crf=18, fps=fps))
     return [
-        *video_encoder_args(preset=preset, crf=18, fps=fps), *audio_encoder_args(bitrate="96k"),
+        *video, *audio_encoder_args(bitrate="96k"),
         "-frames:v", str(max(1, round(duration * fps))), "-t", f"{duration:.3f}",
         *output_args(out),
     ]

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import math
 import struct
+import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,7 @@ from actorvid.media.output import (
     FPS,
     SAMPLES_PER_FRAME,
     TV_BT709,
+    VIDEO_TIMESCALE,
     audio_encoder_args,
     audio_format_filter,
     container_args,
@@ -98,7 +101,14 @@ def joined_frames(shots: Sequence[Shot], transition: Transition) -> int:
 def normalise_shot(ffmpeg: FFmpeg, clip: Path, output: Path, *, width: int, height: int,
                    fit: str = "crop", transition: Transition | None = None,
                    timeout: float = 1800.0) -> Shot:
-    """Convert ``clip`` (any size, rate, pixel format, with or without sound) into a shot."""
+    """Convert ``clip`` (any size, rate, pixel format, with or without sound) into a shot.
+
+    A clip whose picture already is a shot's (:func:`conforms`: our local renderer's, or a
+    model's encoded the same way) is remuxed: its picture copied, only its sound encoded.
+    """
+    keyframes = transition_keyframes(transition or Transition())
+    if conforms(ffmpeg, clip, width=width, height=height, keyframes=keyframes):
+        return remux_shot(ffmpeg, clip, output, timeout=timeout)
     info = ffmpeg.probe(clip)
     if not info.has_video or not info.duration:
         raise MediaError(f"Clip {clip.name} has no readable video")
@@ -112,11 +122,87 @@ def normalise_shot(ffmpeg: FFmpeg, clip: Path, output: Path, *, width: int, heig
                  f"asetpts=PTS-STARTPTS[a]")
     else:
         audio = f"anullsrc=r=48000:cl=stereo,atrim=end_sample={samples},{audio_format_filter()}[a]"
-    keyframes = transition_keyframes(transition or Transition())
     ffmpeg.run(["-i", str(clip), "-filter_complex", f"{video};{audio}",
                 "-map", "[v]", "-map", "[a]", *shot_encoder_args(keyframes),
                 *audio_encoder_args(), *output_args(output)], timeout=timeout)
     return read_shot(output)
+
+
+def conforms(ffmpeg: FFmpeg, clip: Path, *, width: int, height: int,
+             keyframes: Sequence[int] = ()) -> bool:
+    """Whether ``clip``'s picture can be a shot's as it is, read from its MP4 index: the
+    ``avcC`` (SPS/PPS: size, profile, level, pixel format, colour tags, the encoder's
+    settings) equal to a shot's at this frame (so the concat demuxer's one ``avcC`` fits it),
+    no B-frames (no ``ctts``), a constant 30 fps, no edit list that shifts the picture, and an
+    IDR frame at 0 and at every frame in ``keyframes``. The sound does not matter: a remux
+    encodes it."""
+    try:
+        track = _video_trak(_moov(clip))
+    except (MediaError, OSError, struct.error):
+        return False
+    if track is None or _first(track, b"ctts"):
+        return False
+    avcc = _sample_entry_box(track, b"avcC")
+    if avcc is None or avcc != shot_avcc(ffmpeg, width, height):
+        return False
+    mdhd = _first(track, b"mdhd")
+    scale = struct.unpack(">I", mdhd[20:24] if mdhd[:1] == b"\1" else mdhd[12:16])[0]
+    stts = _first(track, b"stts")
+    entries = struct.unpack(">I", stts[4:8])[0]
+    deltas = [struct.unpack(">II", stts[8 + 8 * i:16 + 8 * i]) for i in range(entries)]
+    # Every frame 1/30 s long (the muxer may give the last one its own entry).
+    if scale % FPS or any(delta != scale // FPS for _, delta in deltas[:-1]) or (
+            deltas and deltas[-1][1] != scale // FPS and deltas[-1][0] != 1):
+        return False
+    elst = _first(track, b"elst")
+    if elst and (struct.unpack(">I", elst[4:8])[0] != 1 or _elst_media_time(elst) != 0):
+        return False
+    _, frame_keys = _index_of(track)
+    return 0 in frame_keys and set(keyframes) <= set(frame_keys)
+
+
+def remux_shot(ffmpeg: FFmpeg, clip: Path, output: Path, *, timeout: float = 1800.0) -> Shot:
+    """A conforming clip (:func:`conforms`) made a shot: the picture copied packet for packet
+    into the shots' time base, the sound (or silence) encoded to exactly its picture's
+    length, as :func:`normalise_shot` would."""
+    frames, _ = video_index(clip)
+    samples = frames * SAMPLES_PER_FRAME
+    if _has_sound(clip):
+        audio = f"[0:a:0]{audio_format_filter()},apad,atrim=end_sample={samples}[a]"
+    else:
+        audio = f"anullsrc=r=48000:cl=stereo,atrim=end_sample={samples},{audio_format_filter()}[a]"
+    ffmpeg.run(["-i", str(clip), "-filter_complex", audio, "-map", "0:v:0", "-map", "[a]",
+                "-c:v", "copy", "-video_track_timescale", str(VIDEO_TIMESCALE),
+                *audio_encoder_args(), *output_args(output)], timeout=timeout)
+    shot = read_shot(output)
+    if shot.frames != frames:
+        raise MediaError(f"A remuxed shot came out {shot.frames} frames long, not {frames}")
+    return shot
+
+
+_AVCC: dict[tuple[str, int, int], bytes] = {}
+_AVCC_LOCK = threading.Lock()
+
+
+def shot_avcc(ffmpeg: FFmpeg, width: int, height: int) -> bytes:
+    """The ``avcC`` every shot of a ``width``×``height`` job has: one frame encoded the
+    shots' way, once per process and frame size."""
+    key = (ffmpeg.binary, width, height)
+    with _AVCC_LOCK:
+        if key in _AVCC:
+            return _AVCC[key]
+    with tempfile.TemporaryDirectory(prefix="actorvid-avcc-") as tmp:
+        sample = Path(tmp) / "sample.mp4"
+        ffmpeg.run(["-f", "lavfi", "-i", f"color=black:size={width}x{height}:rate={FPS}",
+                    "-vf", TV_BT709, "-frames:v", "1", *shot_encoder_args(),
+                    *output_args(sample)], timeout=120)
+        track = _video_trak(_moov(sample))
+        avcc = _sample_entry_box(track, b"avcC") if track is not None else None
+    if avcc is None:
+        raise MediaError("The shots' H.264 headers could not be read")
+    with _AVCC_LOCK:
+        _AVCC[key] = avcc
+    return avcc
 
 
 def read_shot(path: Path) -> Shot:
@@ -238,8 +324,7 @@ def is_silent(path: Path) -> bool:
     data = _moov(path)
     for trak in _boxes(data, 0, len(data), b"trak"):
         body = data[trak[0]:trak[1]]
-        hdlr = _first(body, b"hdlr")
-        if hdlr[8:12] != b"soun":
+        if not _handler_is(body, b"soun"):
             continue
         stsz = _first(body, b"stsz")
         if len(stsz) < 12:
@@ -274,25 +359,60 @@ _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
 def video_index(path: Path) -> tuple[int, tuple[int, ...]]:
     """(frame count, keyframe numbers) of the first video track of an MP4, from its ``stsz``
     and ``stss`` boxes. Without ``stss`` every frame is a keyframe (ISO/IEC 14496-12)."""
+    track = _video_trak(_moov(path))
+    if track is None:
+        raise MediaError(f"{path.name} has no video track")
+    return _index_of(track)
+
+
+def _index_of(track: bytes) -> tuple[int, tuple[int, ...]]:
+    stsz = _first(track, b"stsz")
+    stss = _first(track, b"stss")
+    count = struct.unpack(">I", stsz[8:12])[0] if stsz else 0
+    if not stss:
+        return count, tuple(range(count))
+    entries = struct.unpack(">I", stss[4:8])[0]
+    numbers = struct.unpack(f">{entries}I", stss[8:8 + 4 * entries])
+    return count, tuple(n - 1 for n in numbers)
+
+
+def _video_trak(moov: bytes) -> bytes | None:
+    """The body of the first video ``trak`` in a ``moov``."""
+    for trak in _boxes(moov, 0, len(moov), b"trak"):
+        body = moov[trak[0]:trak[1]]
+        if _handler_is(body, b"vide"):
+            return body
+    return None
+
+
+def _has_sound(path: Path) -> bool:
     data = _moov(path)
-    for trak in _boxes(data, 0, len(data), b"trak"):
-        body = data[trak[0]:trak[1]]
-        if not _handler_is_video(body):
-            continue
-        stsz = _first(body, b"stsz")
-        stss = _first(body, b"stss")
-        count = struct.unpack(">I", stsz[8:12])[0] if stsz else 0
-        if not stss:
-            return count, tuple(range(count))
-        entries = struct.unpack(">I", stss[4:8])[0]
-        numbers = struct.unpack(f">{entries}I", stss[8:8 + 4 * entries])
-        return count, tuple(n - 1 for n in numbers)
-    raise MediaError(f"{path.name} has no video track")
+    return any(_handler_is(data[start:end], b"soun")
+               for start, end in _boxes(data, 0, len(data), b"trak"))
 
 
-def _handler_is_video(trak: bytes) -> bool:
+def _handler_is(trak: bytes, kind: bytes) -> bool:
     hdlr = _first(trak, b"hdlr")
-    return bool(hdlr) and hdlr[8:12] == b"vide"
+    return bool(hdlr) and hdlr[8:12] == kind
+
+
+def _sample_entry_box(track: bytes, want: bytes) -> bytes | None:
+    """The body of box ``want`` inside the track's first sample entry (``avc1``'s ``avcC``),
+    or None (another codec). The entry's fixed fields come first: 78 bytes for video."""
+    stsd = _first(track, b"stsd")
+    if len(stsd) < 16 or stsd[12:16] not in (b"avc1", b"avc3"):
+        return None
+    size = struct.unpack(">I", stsd[8:12])[0]
+    entry = stsd[16:8 + size]
+    spans = _boxes(entry, 78, len(entry), want)
+    return entry[spans[0][0]:spans[0][1]] if spans else None
+
+
+def _elst_media_time(elst: bytes) -> int:
+    """The first edit's media time (where the track's presentation starts in its media)."""
+    if elst[:1] == b"\1":
+        return int(struct.unpack(">q", elst[16:24])[0])
+    return int(struct.unpack(">i", elst[12:16])[0])
 
 
 def _moov(path: Path) -> bytes:
@@ -308,7 +428,7 @@ def _moov(path: Path) -> bytes:
                 extra = 8
             if kind == b"moov":
                 return header + handle.read(size - 8 - extra)
-            if size == 0:
+            if size < 8 + extra:  # 0 (to the end) or not an MP4 box at all (any clip)
                 break
             handle.seek(size - 8 - extra, 1)
     raise MediaError(f"{path.name} has no MP4 index")

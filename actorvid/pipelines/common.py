@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from actorvid.actors.workflow import FinishedVideo, NormalisedClip, PlannedScene
 from actorvid.domain.creative import (
     PARAMETERS_KEY,
     CreativeOptions,
+    Transition,
     job_options,
 )
 from actorvid.domain.models import frame_size
@@ -33,9 +35,11 @@ from actorvid.media.shots import (
     join_shots,
     joined_frames,
     normalise_shot,
+    overlaps,
     read_shot,
 )
 from actorvid.media.stitch import score_shots, video_thumbnail
+from actorvid.media.thumbnail import frame_time
 from actorvid.pipelines.cards import music_lengths, with_cards
 from actorvid.pipelines.deps import PipelineDeps, PipelineError, owner_scope, stored_image
 from actorvid.pipelines.soundtrack import (
@@ -217,17 +221,24 @@ class VideoPipeline:
             audio_info: dict[str, Any] | None = None
             audio_blob_id: str | None = None
             joined: Joined | None = None
-            if job.parameters.get("generateAudio"):
-                joined, audio_blob_id, audio_info = self.add_soundtrack(
-                    job, shots, workdir, ffmpeg, options=options)
-                if audio_blob_id:
-                    created.append(audio_blob_id)
-            if joined is None:
-                joined = join_shots(ffmpeg, shots, workdir / "joined.mp4",
-                                    transition=options.transition)
+            # The thumbnail's frame is already on disk in the first shot (the join copies
+            # it): take it there, beside the join, instead of from the finished video after.
+            with ThreadPoolExecutor(max_workers=1) as beside:
+                thumbnail = beside.submit(self._thumbnail, shots, options.transition, workdir,
+                                          ffmpeg)
+                if job.parameters.get("generateAudio"):
+                    joined, audio_blob_id, audio_info = self.add_soundtrack(
+                        job, shots, workdir, ffmpeg, options=options)
+                    if audio_blob_id:
+                        created.append(audio_blob_id)
+                if joined is None:
+                    joined = join_shots(ffmpeg, shots, workdir / "joined.mp4",
+                                        transition=options.transition)
+                thumb = thumbnail.result()
             final_path = joined.path
-            thumb = video_thumbnail(ffmpeg, final_path, workdir / "thumb.jpg",
-                                    duration=joined.duration)
+            if thumb is None:
+                thumb = video_thumbnail(ffmpeg, final_path, workdir / "thumb.jpg",
+                                        duration=joined.duration)
             with final_path.open("rb") as handle:
                 video_blob = blobs.write_blob_from_file(self.deps.db, handle)
             created.append(video_blob.id)
@@ -257,6 +268,18 @@ class VideoPipeline:
         return FinishedVideo(video_blob.id, result, thumbnail_blob_id=thumb_blob.id,
                              audio_blob_id=audio_blob_id)
 
+    def _thumbnail(self, shots: Sequence[Shot], transition: Transition, workdir: Path,
+                   ffmpeg: FFmpeg) -> Path | None:
+        """The video's thumbnail (``video_thumbnail``'s frame) from the first shot, which the
+        join copies frame for frame up to its transition window; None in the rare case the
+        frame lies beyond that (a first shot shorter than about 1 s): the caller takes it
+        from the finished video."""
+        duration = joined_frames(shots, transition) / FPS
+        copied = shots[0].frames - (overlaps(len(shots) - 1, transition) or [0])[0]
+        if frame_time(duration) * FPS + 1 > copied:
+            return None
+        return video_thumbnail(ffmpeg, shots[0].path, workdir / "thumb.jpg", duration=duration)
+
     def add_soundtrack(self, job: Job, shots: Sequence[Shot], workdir: Path, ffmpeg: FFmpeg,
                        *, options: CreativeOptions
                        ) -> tuple[Joined | None, str | None, dict[str, Any]]:
@@ -272,10 +295,13 @@ class VideoPipeline:
             return None, None, {"status": "failed", "requested": True, "error": music.error,
                                 "provider": provider, "cost": music.cost}
         duration = joined_frames(shots, options.transition) / FPS
+        track = workdir / "soundtrack.m4a"
         try:
-            track = maker.join(music, workdir, ffmpeg, total=duration)
-            scored = score_shots(ffmpeg, shots, track, workdir / "scored.mp4",
-                                 transition=options.transition, volume=options.music_volume)
+            # The stored music track comes out of the mix's own run (or, with silent clips,
+            # is the video's sound itself): no separate join and encode of the segments.
+            scored = score_shots(ffmpeg, shots, maker.segments(music, workdir),
+                                 workdir / "scored.mp4", transition=options.transition,
+                                 volume=options.music_volume, track=track)
         except (PipelineError, MediaError) as exc:
             logger.warning("job %d: soundtrack failed, keeping the silent video: %s", job.id,
                            exc)

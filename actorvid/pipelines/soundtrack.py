@@ -25,7 +25,7 @@ from pathlib import Path
 from actorvid.actors.workflow import PlannedScene
 from actorvid.domain.models import MUSICGEN_MAX_SECONDS
 from actorvid.media.ffmpeg import FFmpeg
-from actorvid.media.stitch import join_audio
+from actorvid.media.stitch import Segments, join_audio
 from actorvid.pipelines.deps import PipelineDeps, PipelineError
 from actorvid.providers.base import ImageInput, MusicInput
 from actorvid.store import blobs
@@ -138,10 +138,9 @@ class SoundtrackMaker:
             error = "No music segments were planned"
         return MadeMusic(done, error, round(sum(s.cost or 0.0 for s in segments), 5))
 
-    def join(self, music: MadeMusic, workdir: Path, ffmpeg: FFmpeg, *, total: float,
-             master: bool = False) -> Path:
-        """The made segments joined with crossfades on the cuts, exactly ``total`` seconds
-        (with ``master``, faded and at −16 LUFS: the audio job's deliverable)."""
+    def segments(self, music: MadeMusic, workdir: Path) -> Segments:
+        """The made segments copied out to ``workdir``, with the lengths they were planned
+        at and the crossfade that joins them on the cuts."""
         if not music.segments:
             raise PipelineError(music.error or "No music was made")
         parts: list[tuple[Path, float]] = []
@@ -151,5 +150,12 @@ class SoundtrackMaker:
                 assert segment.clip_blob_id is not None
                 blobs.copy_blob_to_file(self.deps.db, segment.clip_blob_id, handle)
             parts.append((path, segment.duration))
-        return join_audio(ffmpeg, parts, workdir / "soundtrack.m4a", crossfade=CROSSFADE,
-                          total=total, master=master)
+        return Segments(tuple(parts), CROSSFADE)
+
+    def join(self, music: MadeMusic, workdir: Path, ffmpeg: FFmpeg, *, total: float,
+             master: bool = False) -> Path:
+        """The made segments joined with crossfades on the cuts, exactly ``total`` seconds
+        (with ``master``, faded and at −16 LUFS: the audio job's deliverable)."""
+        made = self.segments(music, workdir)
+        return join_audio(ffmpeg, made.parts, workdir / "soundtrack.m4a",
+                          crossfade=made.crossfade, total=total, master=master)

@@ -15,8 +15,16 @@ import pytest
 from actorvid.domain.creative import Transition, video_seconds
 from actorvid.media import inspect
 from actorvid.media.ffmpeg import FFmpeg
-from actorvid.media.output import FPS
-from actorvid.media.shots import Shot, is_silent, join_shots, normalise_shot, overlaps
+from actorvid.media.output import FPS, TV_BT709
+from actorvid.media.render import clip_output_args
+from actorvid.media.shots import (
+    Shot,
+    conforms,
+    is_silent,
+    join_shots,
+    normalise_shot,
+    overlaps,
+)
 from actorvid.media.stitch import score_shots
 
 SIZE = (160, 90)
@@ -139,3 +147,35 @@ def test_overlaps_stay_within_half_a_frame_of_the_formula():
         for joins in range(1, 13):
             assert abs(sum(laps[:joins]) / FPS - joins * seconds) <= FRAME / 2 + 1e-9
     assert overlaps(3, Transition("cut", 0.5)) == [0, 0, 0]
+
+
+def local_clip(ffmpeg: FFmpeg, path: Path, color: str, seconds: float, *,
+               size: tuple[int, int] = SIZE) -> Path:
+    """A clip as the local renderer encodes it (``clip_output_args``), at ``size``."""
+    ffmpeg.run(["-f", "lavfi", "-i", f"color=c={color}:s={size[0]}x{size[1]}:r={FPS},{TV_BT709}",
+                "-f", "lavfi", "-t", f"{seconds}", "-i", "anullsrc=r=48000:cl=stereo",
+                "-map", "0:v", "-map", "1:a",
+                *clip_output_args(path, duration=seconds, fps=FPS, preset="veryfast")])
+    return path
+
+
+def test_a_clip_already_in_the_output_format_is_remuxed_not_encoded(ffmpeg, tmp_path):
+    made = local_clip(ffmpeg, tmp_path / "local.mp4", "red", 1.0)
+    assert conforms(ffmpeg, made, width=SIZE[0], height=SIZE[1])
+    # Another frame, or a transition wanting a keyframe it lacks: encoded as before.
+    assert not conforms(ffmpeg, made, width=320, height=180)
+    assert not conforms(ffmpeg, made, width=SIZE[0], height=SIZE[1], keyframes=[15])
+    model = solid(ffmpeg, tmp_path / "model.mp4", "blue", 1.0, tone=440)
+    assert not conforms(ffmpeg, model, width=SIZE[0], height=SIZE[1])
+
+    remuxed = normalise_shot(ffmpeg, made, tmp_path / "remuxed.mp4", width=SIZE[0],
+                             height=SIZE[1])
+    assert remuxed.frames == 30
+    assert packet_hashes(ffmpeg, remuxed.path) == packet_hashes(ffmpeg, made)
+    assert is_silent(remuxed.path)
+    encoded = normalise_shot(ffmpeg, model, tmp_path / "encoded.mp4", width=SIZE[0],
+                             height=SIZE[1])
+    joined = join_shots(ffmpeg, [remuxed, encoded, remuxed], tmp_path / "out.mp4")
+    assert inspect.problems(ffmpeg, joined.path, soundtrack=False) == []
+    assert joined.frames == inspect.frame_count(ffmpeg, joined.path) == 90
+    assert mean_rgb(ffmpeg, joined.path, 15)[0] > 220 and mean_rgb(ffmpeg, joined.path, 45)[2] > 220

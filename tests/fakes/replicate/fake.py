@@ -48,6 +48,9 @@ class FakeReplicate(LoopbackFake):
         self.cross_field = cross_field  # "422" or "failed"
         self.timing: dict[str, tuple[float, float]] = {}  # model -> (queue, run) simulated s
         self.retention = 3600.0  # simulated seconds an output lives
+        # Serve clips already in the output format (see clips.conforming_clip) instead of the
+        # small 12 fps ones.
+        self.conforming_clips = False
         self.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
         # Real seconds between delivery attempts.
         self.webhook_retry_delays: tuple[float, ...] = (0.05, 0.2, 0.5)
@@ -222,7 +225,8 @@ class FakeReplicate(LoopbackFake):
 
     def _make_output(self, pred: FakePrediction) -> None:
         try:
-            dest = make_output(self.media, pred.model, pred.input, self.root / "out" / pred.id)
+            dest = make_output(self.media, pred.model, pred.input, self.root / "out" / pred.id,
+                               conforming=self.conforming_clips)
             with self.lock:
                 pred.output_name, pred.output_path = dest.name, dest
         except Exception as exc:  # a broken fake must show up as a failed prediction
