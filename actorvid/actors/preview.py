@@ -131,7 +131,7 @@ class PreviewActor(SupervisedActor):
                            and running is None and job.status == "video_processing")
             if not interrupted:
                 return
-        version = job_rendered_for(job.storyboard, job.parameters)
+        version = job_rendered_for(job.board, job.parameters)
         if current is not None and current.rendered_for == version:
             if current.status in ("ready", "failed"):
                 return

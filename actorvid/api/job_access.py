@@ -15,6 +15,7 @@ from actorvid.actors.runtime import CoordinatorHandle
 from actorvid.api import previews
 from actorvid.api.context import AppContext
 from actorvid.domain.preview import preview_wish
+from actorvid.domain.storyboard import Storyboard
 from actorvid.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from actorvid.store import clients as client_store
 from actorvid.store import job_views
@@ -106,9 +107,9 @@ def load_status(ctx: AppContext, job: Job) -> str:
         return job_store.get_job(conn, job.id).status
 
 
-def save_storyboard(ctx: AppContext, job: Job, storyboard: dict[str, Any]) -> None:
+def save_storyboard(ctx: AppContext, job: Job, storyboard: Storyboard) -> None:
     """Store an edited storyboard (and its new estimate); its preview follows it."""
     with ctx.db.write() as conn:
-        job_views.replace_storyboard(conn, job.id, storyboard=storyboard,
-                                     estimated_cost=storyboard["estimatedCost"], now=ctx.now())
+        job_views.replace_storyboard(conn, job.id, storyboard=storyboard.to_document(),
+                                     estimated_cost=storyboard.estimated_cost, now=ctx.now())
     previews.storyboard_changed(ctx, job.id)

@@ -21,7 +21,7 @@ from actorvid.api.campaigns import load_campaign
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok
 from actorvid.api.job_access import load_job, start_job
-from actorvid.api.job_views import progress_view
+from actorvid.api.job_views import audio_url, progress_view, stored_audio
 from actorvid.api.operations import (
     BINARY_AUTH,
     BOOL,
@@ -134,8 +134,8 @@ AUDIO_REQUEST = Schema((
 
 
 def _audio_status(job: job_store.Job, counts: job_views.JobCounts) -> dict[str, Any]:
-    audio = (job.result or {}).get("audio") or {}
-    planned = (job.storyboard or {}).get("totalDuration")
+    audio = stored_audio(job)
+    planned = job.board.total_duration if job.board else None
     if planned is None:
         default = float(job.parameters.get("default_duration") or 4.0)
         planned = sum(float(s.get("duration") or default) for s in job.parameters["scenes"])
@@ -146,7 +146,7 @@ def _audio_status(job: job_store.Job, counts: job_views.JobCounts) -> dict[str, 
             "failed", "cancelled") else job.status},
         "total_duration": audio.get("duration", planned),
         "scenes_processed": audio.get("segments", 0),
-        "audio_url": f"/api/v3/audio/{job.id}/download",
+        "audio_url": audio_url(job.id),
         "model_used": job.parameters.get("model_id") or "meta/musicgen",
         "error": job.error or audio.get("error"),
         "createdAt": job.created_at, "updatedAt": job.updated_at,

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from actorvid.domain.creative import CreativeOptions, job_options
+from actorvid.domain.storyboard import Storyboard
 
 # Statuses in which a job's storyboard can still be shown before it is paid for.
 PREVIEW_STATUSES = ("storyboard_ready",)
@@ -21,15 +22,15 @@ PREVIEW_STATUSES = ("storyboard_ready",)
 DRAFT_TTL_SECONDS = 3600
 
 
-def rendered_for(storyboard: Mapping[str, Any] | None, options: CreativeOptions) -> str:
+def rendered_for(storyboard: Storyboard | None, options: CreativeOptions) -> str:
     """The version of (storyboard, options) a preview shows: 12 hex digits of a SHA-256."""
-    canonical = json.dumps({"storyboard": storyboard or {}, "options": options.to_document()},
+    board = storyboard.to_document() if storyboard else {}
+    canonical = json.dumps({"storyboard": board, "options": options.to_document()},
                            sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def job_rendered_for(storyboard: Mapping[str, Any] | None, parameters: Mapping[str, Any]
-                     ) -> str:
+def job_rendered_for(storyboard: Storyboard | None, parameters: Mapping[str, Any]) -> str:
     return rendered_for(storyboard, job_options(parameters))
 
 

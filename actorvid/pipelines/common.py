@@ -73,17 +73,16 @@ class VideoPipeline:
     # --- render ---------------------------------------------------------------------------
 
     def scenes(self, job: Job) -> Sequence[PlannedScene]:
-        board = job.storyboard or {}
-        planned = []
-        for scene in board.get("scenes", []):
-            planned.append(PlannedScene(
-                scene_number=scene["sceneNumber"], prompt=scene.get("prompt", ""),
-                duration=float(scene["duration"]), model=scene.get("model", "veo3"),
-                first_asset_id=scene.get("firstAssetId"), last_asset_id=scene.get("lastAssetId"),
-                input={"resolution": scene.get("resolution", ""),
-                       "aspectRatio": scene.get("aspectRatio", "16:9"),
-                       "sceneType": scene.get("sceneType", ""),
-                       "sceneId": scene.get("id")}))
+        board = job.board
+        planned = [PlannedScene(
+            scene_number=scene.scene_number, prompt=scene.prompt or "",
+            duration=scene.duration, model=scene.model or "veo3",
+            first_asset_id=scene.first_asset_id, last_asset_id=scene.last_asset_id,
+            input={"resolution": scene.resolution or "",
+                   "aspectRatio": scene.aspect_ratio or "16:9",
+                   "sceneType": scene.scene_type or "",
+                   "sceneId": scene.id})
+            for scene in (board.scenes if board else ())]
         if not planned:
             raise PipelineError("The storyboard has no scenes")
         return planned
@@ -105,14 +104,14 @@ class VideoPipeline:
         """One music segment per rendered clip, when the request asked for a soundtrack."""
         if not job.parameters.get("generateAudio") or not clips:
             return []
-        board = {s.get("sceneNumber"): s for s in (job.storyboard or {}).get("scenes", [])}
+        board = job.board.by_number() if job.board else {}
         ordered = sorted(clips, key=lambda c: c.scene_number)
-        scenes = [board.get(c.scene_number, {}) for c in ordered]
-        prompts = [s.get("musicPrompt") or pair_template(c.scene_number).music_prompt
+        scenes = [board.get(c.scene_number) for c in ordered]
+        prompts = [(s and s.music_prompt) or pair_template(c.scene_number).music_prompt
                    for s, c in zip(scenes, ordered, strict=True)]
         lengths = music_lengths(self.creative(job), [float(c.duration) for c in ordered])
         return planned(plan_segments(prompts, lengths,
-                                     scene_types=[s.get("sceneType") or "" for s in scenes]))
+                                     scene_types=[(s and s.scene_type) or "" for s in scenes]))
 
     def render_input(self, job: Job, sub_job: SubJob) -> RenderInput | MusicInput:
         if sub_job.kind == "music":
@@ -154,8 +153,9 @@ class VideoPipeline:
         them, ``aspectRatio`` (or ``creative.videoSpecs.format``) at the scenes' resolution."""
         if job.parameters.get(PARAMETERS_KEY):
             return self.creative(job).frame_size()
-        scenes = (job.storyboard or {}).get("scenes") or [{}]
-        return frame_size(scenes[0].get("resolution") or "720p", self.creative(job).aspect_ratio)
+        board = job.board
+        first = board.scenes[0].resolution if board and board.scenes else None
+        return frame_size(first or "720p", self.creative(job).aspect_ratio)
 
     def normalise(self, job: Job, clip: SubJob) -> NormalisedClip:
         """Convert a stored clip into the job's shot and store it (on the media pool, as the
@@ -285,5 +285,4 @@ class VideoPipeline:
             audio = blobs.write_blob_from_file(self.deps.db, handle)
         return scored, audio.id, {
             "status": "completed", "requested": True, "duration": round(duration, 3),
-            "segments": len(music.segments), "provider": provider, "cost": music.cost,
-            "audioUrl": f"/api/v3/audio/{job.id}/download"}
+            "segments": len(music.segments), "provider": provider, "cost": music.cost}

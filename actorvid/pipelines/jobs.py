@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
 
 from actorvid.actors.workflow import Storyboard
 from actorvid.clock import now_iso
 from actorvid.domain.drafts import SelectedPair
+from actorvid.domain.storyboard import Selection
+from actorvid.domain.storyboard import Storyboard as Board
 from actorvid.errors import ActorvidError
 from actorvid.ingest import AssetSpec, UrlItem
 from actorvid.pipelines.common import VideoPipeline
@@ -36,10 +38,11 @@ logger = logging.getLogger(__name__)
 MAX_CAMPAIGN_IMAGES = 1000
 
 
-def _with_ids(deps: PipelineDeps, board: dict[str, Any]) -> dict[str, Any]:
-    for scene in board["scenes"]:
-        scene.setdefault("id", deps.new_id())
-    return board
+def _stored(deps: PipelineDeps, board: Board, *, auto_approve: bool) -> Storyboard:
+    """What ``prepare`` hands the JobActor: the board (every scene with an id) as the
+    document stored in ``jobs.storyboard``."""
+    board = board.with_scenes(replace(s, id=s.id or deps.new_id()) for s in board.scenes)
+    return Storyboard(board.to_document(), board.estimated_cost, auto_approve=auto_approve)
 
 
 def _summaries(assets: Sequence[Asset]) -> list[AssetSummary]:
@@ -132,12 +135,9 @@ class ImagePairsPipeline(VideoPipeline):
             notes.append(note)
             self.tell_user(job, note)
         options = options_for(self.deps, job.parameters)
-        board = _with_ids(self.deps, pairs_storyboard(
-            result.pairs, options,
-            selection={"provider": result.provider, "notes": notes,
-                       "cost": result.cost, "allowReuse": reuse}))
-        return Storyboard(board, board["estimatedCost"],
-                          auto_approve=bool(job.parameters.get("autoApprove")))
+        board = pairs_storyboard(result.pairs, options, selection=Selection(
+            provider=result.provider, notes=tuple(notes), cost=result.cost, allow_reuse=reuse))
+        return _stored(self.deps, board, auto_approve=bool(job.parameters.get("autoApprove")))
 
 
 class PropertyPipeline(ImagePairsPipeline):
@@ -187,12 +187,10 @@ class PropertyPipeline(ImagePairsPipeline):
         result = self.select(request, exclusive=True, one_per_type=True)
         pairs = order_by_scene_type(result.pairs)
         options = options_for(self.deps, job.parameters)
-        board = _with_ids(self.deps, pairs_storyboard(
-            pairs, options, property_video=True,
-            selection={"provider": result.provider, "notes": result.notes + problems,
-                       "cost": result.cost, "photoAssets": mapping}))
-        return Storyboard(board, board["estimatedCost"],
-                          auto_approve=bool(job.parameters.get("autoApprove")))
+        board = pairs_storyboard(pairs, options, property_video=True, selection=Selection(
+            provider=result.provider, notes=tuple(result.notes + problems), cost=result.cost,
+            photo_assets=mapping))
+        return _stored(self.deps, board, auto_approve=bool(job.parameters.get("autoApprove")))
 
 
 def order_by_scene_type(pairs: Sequence[SelectedPair]) -> list[SelectedPair]:
@@ -244,7 +242,6 @@ class StandardPipeline(VideoPipeline):
             scene_count=brief.scene_count(job.parameters), asset_ids=images))
         advanced = job.parameters.get("advanced") or {}
         options = options_for(self.deps, brief.render_wish(job.parameters, len(drafts)))
-        board = _with_ids(self.deps, standard_storyboard(drafts, options, images))
-        board["writer"] = getattr(self.deps.writer, "name", "")
-        return Storyboard(board, board["estimatedCost"],
-                          auto_approve=bool(advanced.get("autoApprove")))
+        board = replace(standard_storyboard(drafts, options, images),
+                        writer=getattr(self.deps.writer, "name", ""))
+        return _stored(self.deps, board, auto_approve=bool(advanced.get("autoApprove")))
