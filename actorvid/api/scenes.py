@@ -18,7 +18,7 @@ from actorvid.api.job_views import scene_view
 from actorvid.api.operations import BODY, COMMON, JOB_ID, Op, described, list_of, message, ref
 from actorvid.api.validation import read_json
 from actorvid.domain.storyboard import snake
-from actorvid.errors import ValidationFailed
+from actorvid.errors import ServiceUnavailable, ValidationFailed
 from actorvid.store import job_views
 from actorvid.store import jobs as job_store
 from actorvid.store.jobs import Job, SubJob
@@ -26,9 +26,16 @@ from actorvid.workflows import editing
 
 
 def regenerate_scene(ctx: AppContext, job: Job, scene_id: str, feedback: str) -> dict[str, Any]:
-    """Rewrite a scene's prompt with ``feedback`` (storyboard_ready only); its view."""
+    """Have the storyboard writer rewrite a scene with ``feedback`` (storyboard_ready only):
+    the LLM when the server has a key, else the template writer. The scene's view."""
     editing.require_editable(job.status, "regenerated")
-    board, scene = editing.regenerate_scene(job.board, scene_id, feedback)
+    board = job.board
+    draft = editing.scene_draft(board, scene_id)
+    if ctx.runtime is None:
+        raise ServiceUnavailable("Scenes are rewritten by the storyboard writer, which does "
+                                 "not run on this server")
+    board, scene = editing.rewritten(board, scene_id,
+                                     ctx.runtime.rewrite_scene(job.parameters, draft, feedback))
     save_storyboard(ctx, job, board)
     return scene_view(job, scene, None)
 
@@ -111,6 +118,8 @@ class SceneItem:
 
     @described(Op(
         "Rewrite a scene's prompt with feedback", ("scenes",), ref("Scene"),
+        description="The storyboard writer rewrites the scene (an LLM when the server has a "
+                    "key, templates otherwise); its images and duration stay.",
         params=(JOB_ID,), body=REGENERATE, errors=(*COMMON, *BODY, 409)))
     def on_post_regenerate(self, req: falcon.Request, resp: falcon.Response, job_id: str,
                            scene_id: str) -> None:

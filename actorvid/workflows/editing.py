@@ -17,11 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from actorvid.domain.drafts import SelectedPair
+from actorvid.domain.drafts import SceneDraft, SelectedPair
 from actorvid.domain.storyboard import Scene, Storyboard
 from actorvid.errors import Conflict, NotFound
 from actorvid.workflows import brief
-from actorvid.workflows.scenes import pair_template
 from actorvid.workflows.storyboard import RenderOptions, estimate, pairs_storyboard, summarize
 
 # --- quotes ---------------------------------------------------------------------------------
@@ -134,16 +133,36 @@ def delete_scene(storyboard: Storyboard | None, scene_id: str) -> Storyboard:
     return resummarize(storyboard, scenes)
 
 
-def regenerate_scene(storyboard: Storyboard | None, scene_id: str, feedback: str
-                     ) -> tuple[Storyboard, Scene]:
-    """The scene's prompt rewritten with ``feedback`` (appended to its first prompt, kept as
-    ``base_prompt``); without feedback, its template's prompt again."""
+def scene_draft(storyboard: Storyboard | None, scene_id: str) -> SceneDraft:
+    """What the storyboard writer is asked to rewrite: the scene as it was first written (its
+    ``base_prompt`` once it was rewritten before), so new feedback replaces earlier feedback
+    instead of piling up on it. Its description is the prompt that renders."""
     scenes, index = find_scene(storyboard, scene_id)
     scene = scenes[index]
-    template = pair_template(scene.scene_number)
-    base = scene.base_prompt or scene.prompt or template.prompt
-    scenes[index] = replace(scene, base_prompt=base,
-                            prompt=f"{base} {feedback}".strip() if feedback
-                            else template.prompt)
+    return SceneDraft(scene_number=scene.scene_number, duration=scene.duration,
+                      description=scene.base_prompt or scene.prompt or scene.description or "",
+                      script=scene.script or "", shot_type=scene.shot_type or "medium",
+                      transition=scene.transition or "cut", assets=scene.assets or (),
+                      metadata=dict(scene.metadata or {}))
+
+
+def rewritten(storyboard: Storyboard | None, scene_id: str, draft: SceneDraft
+              ) -> tuple[Storyboard, Scene]:
+    """The storyboard with the writer's rewrite of ``scene_id`` (from :func:`scene_draft`):
+    its description becomes the prompt (the first prompt is kept as ``base_prompt``).
+
+    A written scene (a standard job's, which has a script) takes the writer's description,
+    script, shot and transition too; a photo pair's scene keeps its own description, the
+    purpose of its camera template. Images and duration stay, so the price does not change.
+    """
+    scenes, index = find_scene(storyboard, scene_id)
+    scene = scenes[index]
+    base = scene.base_prompt or scene.prompt or draft.description
+    changed = replace(scene, base_prompt=base, prompt=draft.description,
+                      metadata=draft.metadata or scene.metadata)
+    if scene.script is not None:
+        changed = replace(changed, description=draft.description, script=draft.script,
+                          shot_type=draft.shot_type, transition=draft.transition)
+    scenes[index] = changed
     board = resummarize(storyboard, scenes)
     return board, board.scenes[index]

@@ -11,6 +11,8 @@ import pytest
 from actorvid.domain.drafts import SelectedPair
 from actorvid.domain.storyboard import Selection, Storyboard
 from actorvid.errors import Conflict, NotFound
+from actorvid.providers.base import StoryboardRequest
+from actorvid.providers.local import LocalStoryboardWriter
 from actorvid.workflows import editing
 from actorvid.workflows.storyboard import RenderOptions, pairs_storyboard
 
@@ -51,12 +53,21 @@ def test_delete_renumbers_and_keeps_one_scene_at_least():
         editing.delete_scene(board(), "nope")
 
 
-def test_regenerate_appends_feedback_to_the_first_prompt():
-    _, once = editing.regenerate_scene(board(), "s0", "slower")
-    again_board, _ = editing.regenerate_scene(board(), "s0", "slower")
-    _, twice = editing.regenerate_scene(again_board, "s0", "warmer")
-    assert once.prompt.endswith(" slower")
-    assert twice.prompt == f"{once.base_prompt} warmer"
+def test_a_rewrite_of_the_first_prompt_replaces_earlier_feedback():
+    writer = LocalStoryboardWriter()
+    request = StoryboardRequest(brief={}, target_duration=8, scene_count=1)
+    first = editing.scene_draft(board(), "s0")
+    once_board, once = editing.rewritten(board(), "s0",
+                                         writer.rewrite_scene(request, first, "slower"))
+    again = editing.scene_draft(once_board, "s0")
+    _, twice = editing.rewritten(once_board, "s0", writer.rewrite_scene(request, again, "warmer"))
+    assert first.description == board().scenes[0].prompt == again.description
+    assert once.prompt.endswith(" (slower)")
+    assert twice.prompt == f"{once.base_prompt} (warmer)"
+    # A photo pair's scene keeps its template's purpose, its images and its price.
+    kept = board().scenes[0]
+    assert (twice.description, twice.first_asset_id, twice.duration, twice.estimated_cost) == (
+        kept.description, kept.first_asset_id, kept.duration, kept.estimated_cost)
 
 
 def test_only_a_storyboard_awaiting_approval_is_edited():
