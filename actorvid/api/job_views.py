@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from actorvid.api.job_requests import CREATIVE_OPTIONS_KEY
 from actorvid.api.paths import API
 from actorvid.domain.creative import CreativeOptions
 from actorvid.domain.storyboard import Scene, Storyboard
@@ -34,7 +33,7 @@ def progress_view(job: Job, counts: job_views.JobCounts) -> dict[str, Any]:
 
 def audio_view(job: Job) -> dict[str, Any]:
     """The job's soundtrack: not requested, requested, being made, or what was made."""
-    if not job.parameters.get("generateAudio") and job.type != "audio":
+    if not job.params.generate_audio and job.type != "audio":
         return {"status": "not_requested"}
     audio = stored_audio(job)
     if audio:
@@ -190,6 +189,7 @@ def options_view(options: CreativeOptions) -> dict[str, Any]:
 
 def creative_view(job: Job) -> dict[str, Any]:
     """The job's creative options (the defaults for a job from before they existed)."""
-    return options_view(CreativeOptions.from_document(job.parameters.get(CREATIVE_OPTIONS_KEY)))
+    params = job.params
+    return options_view(params.creative if params.options_given else CreativeOptions())
 
 

@@ -65,10 +65,10 @@ def job_preview_view(job: Job, preview: Preview | None) -> dict[str, Any]:
     if preview is None:
         # Wanted but not started yet (the PreviewActor hears of the storyboard a moment after
         # it is written): say it is coming rather than that there is none.
-        coming = wants_preview(job.parameters, job.status) and bool(job.storyboard)
+        coming = wants_preview(job.params, job.status) and bool(job.storyboard)
         return {"status": "rendering" if coming else "none", "url": None, "renderedFor": None}
     status = preview.status
-    if preview.rendered_for != job_rendered_for(job.board, job.parameters):
+    if preview.rendered_for != job_rendered_for(job.board, job.params):
         status = "stale"
     return {"status": status,
             "url": f"{API}/videos/{job.id}/preview" if status == "ready" else None,
@@ -141,7 +141,7 @@ def start_draft(ctx: AppContext, req: falcon.Request, body: dict[str, Any],
 
 
 def _why_missing(job: Job) -> str:
-    parameters = job.parameters
+    parameters = job.params
     if job.status == "completed" and not keep_after_completion(parameters):
         return (f"Job {job.id} has no preview: it was removed when the job completed "
                 "(send keepPreview: true to keep it)")
@@ -181,7 +181,7 @@ class JobPreviewVideo:
             preview = preview_store.job_preview(conn, job.id)
         if preview is None:
             raise NotFound(_why_missing(job))
-        if preview.rendered_for != job_rendered_for(job.board, job.parameters):
+        if preview.rendered_for != job_rendered_for(job.board, job.params):
             raise Conflict(f"The preview of job {job.id} shows an earlier version of its "
                            "storyboard; a preview of the current one is being rendered")
         _check_ready(preview, f"job {job.id}")

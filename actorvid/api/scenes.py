@@ -34,8 +34,8 @@ def regenerate_scene(ctx: AppContext, job: Job, scene_id: str, feedback: str) ->
     if ctx.runtime is None:
         raise ServiceUnavailable("Scenes are rewritten by the storyboard writer, which does "
                                  "not run on this server")
-    board, scene = editing.rewritten(board, scene_id,
-                                     ctx.runtime.rewrite_scene(job.parameters, draft, feedback))
+    rewrite = ctx.runtime.rewrite_scene(job.params.writer_brief(), draft, feedback)
+    board, scene = editing.rewritten(board, scene_id, rewrite)
     save_storyboard(ctx, job, board)
     return scene_view(job, scene, None)
 

@@ -34,11 +34,10 @@ class AudioPipeline:
         self.deps = deps
 
     def prepare(self, job: Job) -> Storyboard:
-        default = float(job.parameters.get("default_duration") or 4.0)
-        scenes = tuple(Scene(scene_number=int(s["scene_number"]), prompt=s["prompt"],
-                             duration=float(s.get("duration") or default))
-                       for s in sorted(job.parameters["scenes"],
-                                       key=lambda s: s["scene_number"]))
+        params = job.params
+        scenes = tuple(Scene(scene_number=s.scene_number, prompt=s.prompt,
+                             duration=s.duration or params.default_duration)
+                       for s in sorted(params.audio_scenes, key=lambda s: s.scene_number))
         board = Board(scenes, total_duration=round(sum(s.duration for s in scenes), 3),
                       provider=getattr(self.deps.music, "name", ""))
         return Storyboard(board.to_document(), None, auto_approve=True)

@@ -18,11 +18,7 @@ from typing import Any
 
 from actorvid import tempspace
 from actorvid.actors.workflow import FinishedVideo, NormalisedClip, PlannedScene
-from actorvid.domain.creative import (
-    PARAMETERS_KEY,
-    CreativeOptions,
-    job_options,
-)
+from actorvid.domain.creative import CreativeOptions
 from actorvid.domain.models import frame_size
 from actorvid.errors import MediaError
 from actorvid.media.ffmpeg import FFmpeg
@@ -51,17 +47,8 @@ from actorvid.store import jobs as job_store
 from actorvid.store.jobs import Job, SubJob
 from actorvid.workflows.brand import first_brand_color
 from actorvid.workflows.scenes import pair_template
-from actorvid.workflows.storyboard import RenderOptions
 
 logger = logging.getLogger(__name__)
-
-
-def render_options(deps: PipelineDeps, parameters: dict[str, Any]) -> RenderOptions:
-    return RenderOptions(model=parameters.get("videoModel") or "veo3",
-                         clip_duration=parameters.get("clipDuration"),
-                         resolution=parameters.get("resolution") or "",
-                         aspect_ratio=parameters.get("aspectRatio") or "16:9",
-                         provider=deps.renderer_name)
 
 
 class VideoPipeline:
@@ -102,7 +89,7 @@ class VideoPipeline:
 
     def soundtrack(self, job: Job, clips: Sequence[SubJob]) -> Sequence[PlannedScene]:
         """One music segment per rendered clip, when the request asked for a soundtrack."""
-        if not job.parameters.get("generateAudio") or not clips:
+        if not job.params.generate_audio or not clips:
             return []
         board = job.board.by_number() if job.board else {}
         ordered = sorted(clips, key=lambda c: c.scene_number)
@@ -128,9 +115,9 @@ class VideoPipeline:
     def aspect_ratio(self, job: Job, sub_job: SubJob) -> str:
         """The job's frame ratio (1:1 included: each provider makes what it can of it, see
         ``models.frame_ratio``); a job from before the creative options keeps its scene's."""
-        document = job.parameters.get(PARAMETERS_KEY)
-        if document:
-            return CreativeOptions.from_document(document).aspect_ratio
+        params = job.params
+        if params.options_given:
+            return params.creative.aspect_ratio
         return str(sub_job.input.get("aspectRatio") or "16:9")
 
     def brand_color(self, job: Job) -> str:
@@ -146,12 +133,12 @@ class VideoPipeline:
     def creative(self, job: Job) -> CreativeOptions:
         """The job's creative options (a job stored before them keeps its ratio, the rest
         reads as the defaults)."""
-        return job_options(job.parameters)
+        return job.params.creative
 
     def frame(self, job: Job) -> tuple[int, int]:
         """The output frame: the creative options' when the job has them; else, as before
         them, ``aspectRatio`` (or ``creative.videoSpecs.format``) at the scenes' resolution."""
-        if job.parameters.get(PARAMETERS_KEY):
+        if job.params.options_given:
             return self.creative(job).frame_size()
         board = job.board
         first = board.scenes[0].resolution if board and board.scenes else None
@@ -217,7 +204,7 @@ class VideoPipeline:
             audio_info: dict[str, Any] | None = None
             audio_blob_id: str | None = None
             joined: Joined | None = None
-            if job.parameters.get("generateAudio"):
+            if job.params.generate_audio:
                 joined, audio_blob_id, audio_info = self.add_soundtrack(
                     job, shots, workdir, ffmpeg, options=options)
                 if audio_blob_id:

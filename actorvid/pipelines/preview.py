@@ -19,7 +19,7 @@ from typing import Any
 
 from actorvid import tempspace
 from actorvid.actors.preview import RenderedPreview
-from actorvid.domain.creative import CreativeOptions, job_options
+from actorvid.domain.creative import CreativeOptions
 from actorvid.domain.storyboard import Scene, Storyboard
 from actorvid.errors import MediaError, ProviderError
 from actorvid.media.ffmpeg import FFmpeg
@@ -67,7 +67,7 @@ class PreviewMaker:
 
     def render_job(self, job: Job, token: CancelToken) -> RenderedPreview | None:
         return self.render(job.user_id, job.client_id, job.board,
-                           job_options(job.parameters), token)
+                           job.params.creative, token)
 
     def render_draft(self, preview: Preview, token: CancelToken) -> RenderedPreview | None:
         data = preview.input

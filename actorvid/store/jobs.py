@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from actorvid.domain.parameters import JobParameters
 from actorvid.domain.storyboard import Storyboard
 from actorvid.errors import NotFound
 
@@ -71,6 +72,12 @@ class Job:
     @property
     def terminal(self) -> bool:
         return self.status in TERMINAL_JOB_STATUSES
+
+    @property
+    def params(self) -> JobParameters:
+        """What the job was asked to do, as a value (``parameters`` is the stored document,
+        of either version: see ``domain/parameters.py``)."""
+        return JobParameters.from_document(self.parameters, kind=self.type)
 
     @property
     def board(self) -> Storyboard | None:

@@ -18,36 +18,33 @@ from dataclasses import replace
 from typing import Any
 
 from actorvid.domain.drafts import SceneDraft, SelectedPair
+from actorvid.domain.parameters import RenderWish
 from actorvid.domain.storyboard import Scene, Storyboard
 from actorvid.errors import Conflict, NotFound
 from actorvid.workflows import brief
-from actorvid.workflows.storyboard import RenderOptions, estimate, pairs_storyboard, summarize
+from actorvid.workflows.storyboard import (
+    RenderOptions,
+    estimate,
+    pairs_storyboard,
+    render_options,
+    summarize,
+)
 
 # --- quotes ---------------------------------------------------------------------------------
 
 
-def render_options(wish: Mapping[str, Any], provider: str) -> RenderOptions:
-    """A request's render wish (``videoModel``, ``clipDuration``, ``resolution``,
-    ``aspectRatio``) as the options the storyboard prices with, rendered by ``provider``."""
-    return RenderOptions(model=wish.get("videoModel") or "veo3",
-                         clip_duration=wish.get("clipDuration"),
-                         resolution=wish.get("resolution") or "",
-                         aspect_ratio=wish.get("aspectRatio") or "16:9",
-                         provider=provider)
-
-
-def quote(scenes: int, wish: Mapping[str, Any], provider: str) -> dict[str, Any]:
+def quote(scenes: int, wish: RenderWish, provider: str) -> dict[str, Any]:
     """What ``scenes`` scenes cost rendered as ``wish`` asks (the dry-run's estimate)."""
     return estimate(scenes, render_options(wish, provider))
 
 
-def brief_quote(body: Mapping[str, Any], provider: str) -> dict[str, Any]:
+def brief_quote(brief_: Mapping[str, Any], provider: str) -> dict[str, Any]:
     """A standard job's estimate at creation, priced like the dry-run of the same brief."""
-    scenes = brief.scene_count(dict(body))
-    return quote(scenes, brief.render_wish(dict(body), scenes), provider)
+    scenes = brief.scene_count(brief_)
+    return quote(scenes, brief.render_wish(brief_, scenes), provider)
 
 
-def draft_storyboard(pairs: Sequence[SelectedPair], wish: Mapping[str, Any],
+def draft_storyboard(pairs: Sequence[SelectedPair], wish: RenderWish,
                      provider: str) -> Storyboard:
     """The storyboard a dry-run's draft preview shows: one scene per pair."""
     return pairs_storyboard(pairs, render_options(wish, provider))

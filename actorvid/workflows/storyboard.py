@@ -21,6 +21,7 @@ from actorvid.domain.models import (
     render_cost,
     render_spec,
 )
+from actorvid.domain.parameters import RenderWish
 from actorvid.domain.storyboard import Adjustment, Scene, Selection, Storyboard
 from actorvid.workflows.scenes import PROPERTY_SCENES, SceneType, pair_template, property_scene
 
@@ -38,6 +39,14 @@ class RenderOptions:
     @property
     def paid(self) -> bool:
         return self.provider != "local"
+
+
+def render_options(wish: RenderWish, provider: str) -> RenderOptions:
+    """A request's render wish as the options the storyboard prices with, rendered by
+    ``provider`` (the API's quotes and the pipelines' storyboards both use it)."""
+    return RenderOptions(model=wish.model or "veo3", clip_duration=wish.clip_duration,
+                         resolution=wish.resolution or "", aspect_ratio=wish.aspect_ratio
+                         or "16:9", provider=provider)
 
 
 _MODEL_NAMES = {"veo3": ("Veo 3.1", VEO_DURATIONS), "hailuo": ("Hailuo-02", HAILUO_DURATIONS)}
