@@ -8,7 +8,7 @@ process (a second ``create_app`` on the same file reuses the running one), stopp
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from actorvid.actors.runtime import ActorSystem, start_system
 from actorvid.actors.services import RuntimeOptions
 from actorvid.clock import Clock, IdFactory, new_uuid, utc_now
 from actorvid.config import Settings
+from actorvid.domain.drafts import SceneDraft
 from actorvid.errors import MediaError
 from actorvid.ingest import AssetIngestor
 from actorvid.media.ffmpeg import PRIORITY_PREVIEW, FFmpeg, MediaSlots
@@ -26,7 +27,7 @@ from actorvid.pipelines.audio import AudioPipeline
 from actorvid.pipelines.deps import PipelineDeps
 from actorvid.pipelines.jobs import ImagePairsPipeline, PropertyPipeline, StandardPipeline
 from actorvid.pipelines.preview import PreviewMaker
-from actorvid.providers.base import ImageInput
+from actorvid.providers.base import ImageInput, StoryboardRequest
 from actorvid.providers.factory import Providers, build_providers
 from actorvid.providers.local import LocalMusic, LocalRenderer, LocalSelector
 from actorvid.store import blobs
@@ -55,6 +56,15 @@ class Runtime:
 
     def render_draft(self, preview_id: str) -> None:
         self.system.coordinator.render_draft(preview_id)
+
+    def rewrite_scene(self, brief: Mapping[str, Any], scene: SceneDraft, feedback: str
+                      ) -> SceneDraft:
+        """A scene rewritten by the configured storyboard writer (an LLM call when there is
+        a key: it runs on the request's thread, as the answer is the rewritten scene).
+        ``brief`` is the job's request; the writers read only it of the request."""
+        request = StoryboardRequest(brief=dict(brief), target_duration=scene.duration,
+                                    scene_count=1, asset_ids=scene.assets)
+        return self.providers.storyboard.rewrite_scene(request, scene, feedback)
 
     def poll_now(self, job_id: int, sub_job_id: str, provider_id: str) -> None:
         """A webhook says a prediction moved: let its scene look now instead of at its timer."""

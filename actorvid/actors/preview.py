@@ -124,14 +124,14 @@ class PreviewActor(SupervisedActor):
             self._job_ended(job, current)
             return
         running = self._renders.get(key)
-        if not wants_preview(job.parameters, job.status):
+        if not wants_preview(job.params, job.status):
             # Approved: the storyboard can no longer change, so a render under way finishes;
             # one that a restart interrupted is started again below, anything else stays.
             interrupted = (current is not None and current.status == "rendering"
                            and running is None and job.status == "video_processing")
             if not interrupted:
                 return
-        version = job_rendered_for(job.storyboard, job.parameters)
+        version = job_rendered_for(job.board, job.params)
         if current is not None and current.rendered_for == version:
             if current.status in ("ready", "failed"):
                 return
@@ -149,7 +149,7 @@ class PreviewActor(SupervisedActor):
         if current is None:
             return
         with self.services.db.write() as conn:
-            if job.status == "completed" and keep_after_completion(job.parameters):
+            if job.status == "completed" and keep_after_completion(job.params):
                 preview_store.finish_preview(
                     conn, current.id, rendered_for=current.rendered_for, status="cancelled",
                     now=self.services.now(), error="The job ended before the preview was made")

@@ -30,6 +30,7 @@ from actorvid.api.operations import (
     ref,
 )
 from actorvid.domain import creative
+from actorvid.domain.storyboard import Scene
 from actorvid.media.magic import ASSET_TYPES
 from actorvid.store.assets import Asset
 from actorvid.store.campaigns import STATUSES as CAMPAIGN_STATUSES
@@ -74,7 +75,7 @@ def serializer_keys() -> dict[str, list[str]]:
         # The one job's view adds its preview (issue 19); lists leave it out.
         "Job": [*job_views.job_view(job, JobCounts(), []), "preview"],
         "Progress": list(job_views.progress_view(job, JobCounts())),
-        "Scene": list(job_views.scene_view(job, {"sceneNumber": 1, "duration": 1.0}, None)),
+        "Scene": list(job_views.scene_view(job, Scene(1, 1.0), None)),
         "SubJob": list(job_views.sub_job_view(sample(SubJob, input={}))),
         "ApiKey": list(auth.api_key_json(sample(ApiKey))),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -9,6 +10,7 @@ from actorvid.accounts import Accounts
 from actorvid.actors.runtime import ActorSystem
 from actorvid.clock import Clock, IdFactory, isoformat_z, new_uuid, utc_now
 from actorvid.config import Settings
+from actorvid.domain.drafts import SceneDraft
 from actorvid.store.db import Database
 from actorvid.store.ownership import OwnerLock
 
@@ -31,6 +33,9 @@ class Runtime(Protocol):
     def preview_changed(self, job_id: int) -> None: ...
 
     def render_draft(self, preview_id: str) -> None: ...
+
+    def rewrite_scene(self, brief: Mapping[str, Any], scene: SceneDraft, feedback: str
+                      ) -> SceneDraft: ...
 
     def close(self, timeout: float | None = None) -> None: ...
 

@@ -7,14 +7,13 @@ writer of those transitions.
 
 from __future__ import annotations
 
-from typing import Any
-
 import falcon
 
 from actorvid.actors.runtime import CoordinatorHandle
 from actorvid.api import previews
 from actorvid.api.context import AppContext
-from actorvid.domain.preview import preview_wish
+from actorvid.domain.parameters import JobParameters
+from actorvid.domain.storyboard import Storyboard
 from actorvid.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from actorvid.store import clients as client_store
 from actorvid.store import job_views
@@ -53,19 +52,19 @@ def check_client(ctx: AppContext, req: falcon.Request, client_id: str | None,
         raise ValidationFailed.field(loc, "Client not found", "not_found")
 
 
-def start_job(ctx: AppContext, req: falcon.Request, *, type_: str, parameters: dict[str, Any],
+def start_job(ctx: AppContext, req: falcon.Request, *, type_: str, parameters: JobParameters,
               campaign_id: str | None, client_id: str | None) -> Job:
     """Write the job row (``pending``), then tell the Coordinator: the row comes first.
 
     A request the server cannot take (the actor system is down) leaves no row behind.
     """
     handle = coordinator(ctx)
-    if not ctx.settings.previews and preview_wish(parameters) is None:
+    if not ctx.settings.previews and parameters.preview is None:
         # The server's default for requests that do not say (ACTORVID_PREVIEWS).
-        parameters = {**parameters, "preview": False}
+        parameters = parameters.with_preview(False)
     with ctx.db.write() as conn:
         job = job_store.create_job(conn, user_id=req.context.user.id, type=type_,
-                                   parameters=parameters, now=ctx.now(),
+                                   parameters=parameters.to_document(), now=ctx.now(),
                                    campaign_id=campaign_id, client_id=client_id,
                                    provider=renderer_name(ctx))
     try:
@@ -106,9 +105,9 @@ def load_status(ctx: AppContext, job: Job) -> str:
         return job_store.get_job(conn, job.id).status
 
 
-def save_storyboard(ctx: AppContext, job: Job, storyboard: dict[str, Any]) -> None:
+def save_storyboard(ctx: AppContext, job: Job, storyboard: Storyboard) -> None:
     """Store an edited storyboard (and its new estimate); its preview follows it."""
     with ctx.db.write() as conn:
-        job_views.replace_storyboard(conn, job.id, storyboard=storyboard,
-                                     estimated_cost=storyboard["estimatedCost"], now=ctx.now())
+        job_views.replace_storyboard(conn, job.id, storyboard=storyboard.to_document(),
+                                     estimated_cost=storyboard.estimated_cost, now=ctx.now())
     previews.storyboard_changed(ctx, job.id)

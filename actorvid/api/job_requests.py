@@ -12,6 +12,7 @@ from typing import Any
 from actorvid.api.validation import Field, Schema
 from actorvid.domain import creative
 from actorvid.domain.creative import Card, CreativeOptions, Transition
+from actorvid.domain.parameters import JobParameters
 from actorvid.errors import ValidationFailed
 from actorvid.media.cards import undrawable
 
@@ -245,6 +246,13 @@ def creative_options(body: dict[str, Any], *, aspect_ratio: str | None,
                                     or creative.DEFAULT_TRANSITION_SECONDS)),
         title_card=title, end_card=end,
         music_volume=float(volume) if volume is not None else creative.DEFAULT_MUSIC_VOLUME)
+
+
+def job_parameters(kind: str, body: dict[str, Any], options: CreativeOptions
+                   ) -> JobParameters:
+    """The checked request of a job of ``kind``, with its parsed creative options, as the
+    value the job stores (``domain/parameters.py``)."""
+    return JobParameters.from_request(kind, body, options)
 
 
 def standard_frame(body: dict[str, Any]) -> tuple[str | None, str | None]:

@@ -14,6 +14,7 @@ and storyboard edit the API shows.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -35,13 +36,13 @@ from actorvid.api.job_access import (
 )
 from actorvid.api.job_item import JobItem
 from actorvid.api.job_requests import (
-    CREATIVE_OPTIONS_KEY,
     DRY_RUN,
     IMAGE_PAIRS,
     PROPERTY,
     STANDARD,
     VIDEO_MODELS,
     creative_options,
+    job_parameters,
     standard_frame,
 )
 from actorvid.api.job_views import audio_view, job_view, options_view
@@ -68,6 +69,7 @@ from actorvid.api.scenes import SceneCollection, SceneItem
 from actorvid.api.validation import pagination, query_enum, query_str, read_json
 from actorvid.clock import isoformat_z
 from actorvid.domain.models import scene_count_for_duration
+from actorvid.domain.parameters import RenderWish
 from actorvid.errors import ValidationFailed
 from actorvid.ingest import AssetIngestor, AssetSpec
 from actorvid.store import job_views, stamps
@@ -118,9 +120,8 @@ class ImagePairJobs:
         body=IMAGE_PAIRS, errors=job_errors()))
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, IMAGE_PAIRS, max_bytes=self.ctx.settings.max_json_bytes)
-        body[CREATIVE_OPTIONS_KEY] = creative_options(
-            body, aspect_ratio=body.get("aspectRatio"),
-            resolution=body.get("resolution")).to_document()
+        params = job_parameters("image_pairs", body, creative_options(
+            body, aspect_ratio=body.get("aspectRatio"), resolution=body.get("resolution")))
         campaign = load_campaign(self.ctx, req, body["campaignId"])
         client_id = body.get("clientId") or campaign.client_id
         check_client(self.ctx, req, client_id, ["body", "clientId"])
@@ -129,12 +130,11 @@ class ImagePairJobs:
             raise ValidationFailed.field(
                 ["body", "campaignId"], f"Need at least 2 image assets, but campaign has {total}",
                 "too_few_assets")
-        body["numPairs"] = body.get("numPairs") or 7
-        job = start_job(self.ctx, req, type_="image_pairs", parameters=body,
+        job = start_job(self.ctx, req, type_="image_pairs", parameters=params,
                       campaign_id=campaign.id, client_id=client_id)
         ok(resp, {"jobId": str(job.id), "id": str(job.id), "status": job.status,
                   "campaignId": campaign.id, "totalAssets": total,
-                  "message": f"Job created. Selecting {body['numPairs']} image pairs from "
+                  "message": f"Job created. Selecting {params.num_pairs} image pairs from "
                              f"{total} assets of campaign {campaign.name}."},
            status=falcon.HTTP_201)
 
@@ -148,9 +148,8 @@ class PropertyJobs:
         status=201, body=PROPERTY, errors=job_errors()))
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, PROPERTY, max_bytes=self.ctx.settings.max_json_bytes)
-        body[CREATIVE_OPTIONS_KEY] = creative_options(
-            body, aspect_ratio=body.get("aspectRatio"),
-            resolution=body.get("resolution")).to_document()
+        params = job_parameters("property_video", body, creative_options(
+            body, aspect_ratio=body.get("aspectRatio"), resolution=body.get("resolution")))
         campaign = load_campaign(self.ctx, req, body["campaignId"])
         ids = [p["id"] for p in body["photos"]]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -165,7 +164,7 @@ class PropertyJobs:
                 "Photo urls must be http or https",
                 [{"loc": ["body", "photos", i, "url"], "msg": "must be an http(s) URL",
                   "type": "url_scheme"} for i in bad])
-        job = start_job(self.ctx, req, type_="property_video", parameters=body,
+        job = start_job(self.ctx, req, type_="property_video", parameters=params,
                       campaign_id=campaign.id, client_id=campaign.client_id)
         ok(resp, {"jobId": job.id, "id": str(job.id), "status": job.status,
                   "propertyName": body["propertyInfo"]["name"], "totalScenes": 7,
@@ -210,8 +209,8 @@ class JobCollection:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         body = read_json(req, STANDARD, max_bytes=self.ctx.settings.max_json_bytes)
         aspect, resolution = standard_frame(body)
-        body[CREATIVE_OPTIONS_KEY] = creative_options(
-            body, aspect_ratio=aspect, resolution=resolution).to_document()
+        params = job_parameters("standard", body, creative_options(
+            body, aspect_ratio=aspect, resolution=resolution))
         context = body["context"]
         check_client(self.ctx, req, context["clientId"], ["body", "context", "clientId"])
         campaign_id = context.get("campaignId")
@@ -230,7 +229,7 @@ class JobCollection:
         coordinator(self.ctx)  # a server that cannot run the job fetches nothing for it
         asset_ids = self.brief_images(req, items, context)
         quote = editing.brief_quote(body, renderer_name(self.ctx))
-        job = start_job(self.ctx, req, type_="standard", parameters=body,
+        job = start_job(self.ctx, req, type_="standard", parameters=params,
                       campaign_id=campaign_id, client_id=context["clientId"])
         ok(resp, {"id": str(job.id), "status": job.status, "assetIds": asset_ids,
                   "scenes": [], "audio": audio_view(job),
@@ -293,14 +292,15 @@ class DryRun:
             scenes = 7
         aspect, resolution = standard_frame(body)
         frame = creative_options(body, aspect_ratio=aspect, resolution=resolution)
-        wish = {**body, "aspectRatio": frame.aspect_ratio, "resolution": resolution,
-                "clipDuration": body.get("clipDuration") or (
-                    float(target) / scenes if isinstance(target, (int, float)) and target
-                    else None)}
+        wish = RenderWish(model=body.get("videoModel") or "veo3",
+                          clip_duration=body.get("clipDuration") or (
+                              float(target) / scenes
+                              if isinstance(target, (int, float)) and target else None),
+                          resolution=resolution or "", aspect_ratio=frame.aspect_ratio)
         provider = renderer_name(self.ctx)
         quote = editing.quote(scenes, wish, provider)
         # What the same scenes cost with each model at this resolution, to compare.
-        by_model = {model: editing.quote(scenes, {**wish, "videoModel": model}, provider)
+        by_model = {model: editing.quote(scenes, replace(wish, model=model), provider)
                     for model in VIDEO_MODELS}
         valid_until = isoformat_z(self.ctx.clock() + timedelta(hours=24))
         preview = None

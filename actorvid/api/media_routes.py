@@ -21,7 +21,7 @@ from actorvid.api.campaigns import load_campaign
 from actorvid.api.context import AppContext
 from actorvid.api.envelope import ok
 from actorvid.api.job_access import load_job, start_job
-from actorvid.api.job_views import progress_view
+from actorvid.api.job_views import audio_url, progress_view, stored_audio
 from actorvid.api.operations import (
     BINARY_AUTH,
     BOOL,
@@ -39,6 +39,7 @@ from actorvid.api.operations import (
 )
 from actorvid.api.paths import API
 from actorvid.api.validation import Field, Schema, read_json
+from actorvid.domain.parameters import JobParameters
 from actorvid.errors import NotFound, Unauthorized, ValidationFailed
 from actorvid.store import blobs, job_views
 from actorvid.store import jobs as job_store
@@ -134,11 +135,11 @@ AUDIO_REQUEST = Schema((
 
 
 def _audio_status(job: job_store.Job, counts: job_views.JobCounts) -> dict[str, Any]:
-    audio = (job.result or {}).get("audio") or {}
-    planned = (job.storyboard or {}).get("totalDuration")
+    audio = stored_audio(job)
+    params = job.params
+    planned = job.board.total_duration if job.board else None
     if planned is None:
-        default = float(job.parameters.get("default_duration") or 4.0)
-        planned = sum(float(s.get("duration") or default) for s in job.parameters["scenes"])
+        planned = sum(s.duration or params.default_duration for s in params.audio_scenes)
     return {
         "jobId": job.id, "audio_id": job.id, "status": job.status,
         "progress": progress_view(job, counts),
@@ -146,8 +147,8 @@ def _audio_status(job: job_store.Job, counts: job_views.JobCounts) -> dict[str, 
             "failed", "cancelled") else job.status},
         "total_duration": audio.get("duration", planned),
         "scenes_processed": audio.get("segments", 0),
-        "audio_url": f"/api/v3/audio/{job.id}/download",
-        "model_used": job.parameters.get("model_id") or "meta/musicgen",
+        "audio_url": audio_url(job.id),
+        "model_used": params.music_model,
         "error": job.error or audio.get("error"),
         "createdAt": job.created_at, "updatedAt": job.updated_at,
     }
@@ -169,7 +170,9 @@ class AudioGenerate:
         campaign_id = body.get("campaignId")
         if campaign_id:
             load_campaign(self.ctx, req, campaign_id)
-        job = start_job(self.ctx, req, type_="audio", parameters=body, campaign_id=campaign_id,
+        job = start_job(self.ctx, req, type_="audio",
+                        parameters=JobParameters.from_request("audio", body),
+                        campaign_id=campaign_id,
                       client_id=None)
         ok(resp, _audio_status(job, job_views.JobCounts()), status=falcon.HTTP_202)
 

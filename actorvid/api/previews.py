@@ -43,6 +43,7 @@ from actorvid.domain.preview import (
     rendered_for,
     wants_preview,
 )
+from actorvid.domain.storyboard import Storyboard
 from actorvid.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from actorvid.store import blobs, job_views
 from actorvid.store import jobs as job_store
@@ -64,10 +65,10 @@ def job_preview_view(job: Job, preview: Preview | None) -> dict[str, Any]:
     if preview is None:
         # Wanted but not started yet (the PreviewActor hears of the storyboard a moment after
         # it is written): say it is coming rather than that there is none.
-        coming = wants_preview(job.parameters, job.status) and bool(job.storyboard)
+        coming = wants_preview(job.params, job.status) and bool(job.storyboard)
         return {"status": "rendering" if coming else "none", "url": None, "renderedFor": None}
     status = preview.status
-    if preview.rendered_for != job_rendered_for(job.storyboard, job.parameters):
+    if preview.rendered_for != job_rendered_for(job.board, job.params):
         status = "stale"
     return {"status": status,
             "url": f"{API}/videos/{job.id}/preview" if status == "ready" else None,
@@ -117,7 +118,7 @@ def draft_pairs(ctx: AppContext, req: falcon.Request, asset_ids: list[str] | Non
 
 
 def start_draft(ctx: AppContext, req: falcon.Request, body: dict[str, Any],
-                board: dict[str, Any], opts: CreativeOptions) -> dict[str, Any]:
+                board: Storyboard, opts: CreativeOptions) -> dict[str, Any]:
     """A dry-run's draft preview of ``board`` with the request's creative options ``opts``,
     rendered like a job's, kept an hour."""
     if ctx.runtime is None or not ctx.runtime.system.running:
@@ -128,7 +129,7 @@ def start_draft(ctx: AppContext, req: falcon.Request, body: dict[str, Any],
         row = preview_store.insert_draft(
             conn, preview_id=ctx.new_id(), user_id=req.context.user.id,
             rendered_for=rendered_for(board, opts),
-            input={"storyboard": board, "options": opts.to_document(),
+            input={"storyboard": board.to_document(), "options": opts.to_document(),
                    "clientId": client_id if isinstance(client_id, str) else None},
             expires_at=isoformat_z(now + timedelta(seconds=DRAFT_TTL_SECONDS)),
             now=isoformat_z(now))
@@ -140,7 +141,7 @@ def start_draft(ctx: AppContext, req: falcon.Request, body: dict[str, Any],
 
 
 def _why_missing(job: Job) -> str:
-    parameters = job.parameters
+    parameters = job.params
     if job.status == "completed" and not keep_after_completion(parameters):
         return (f"Job {job.id} has no preview: it was removed when the job completed "
                 "(send keepPreview: true to keep it)")
@@ -180,7 +181,7 @@ class JobPreviewVideo:
             preview = preview_store.job_preview(conn, job.id)
         if preview is None:
             raise NotFound(_why_missing(job))
-        if preview.rendered_for != job_rendered_for(job.storyboard, job.parameters):
+        if preview.rendered_for != job_rendered_for(job.board, job.params):
             raise Conflict(f"The preview of job {job.id} shows an earlier version of its "
                            "storyboard; a preview of the current one is being rendered")
         _check_ready(preview, f"job {job.id}")

@@ -17,7 +17,8 @@ from actorvid.api.job_requests import REGENERATE, SCENE_UPDATE
 from actorvid.api.job_views import scene_view
 from actorvid.api.operations import BODY, COMMON, JOB_ID, Op, described, list_of, message, ref
 from actorvid.api.validation import read_json
-from actorvid.errors import ValidationFailed
+from actorvid.domain.storyboard import snake
+from actorvid.errors import ServiceUnavailable, ValidationFailed
 from actorvid.store import job_views
 from actorvid.store import jobs as job_store
 from actorvid.store.jobs import Job, SubJob
@@ -25,9 +26,16 @@ from actorvid.workflows import editing
 
 
 def regenerate_scene(ctx: AppContext, job: Job, scene_id: str, feedback: str) -> dict[str, Any]:
-    """Rewrite a scene's prompt with ``feedback`` (storyboard_ready only); its view."""
+    """Have the storyboard writer rewrite a scene with ``feedback`` (storyboard_ready only):
+    the LLM when the server has a key, else the template writer. The scene's view."""
     editing.require_editable(job.status, "regenerated")
-    board, scene = editing.regenerate_scene(job.storyboard, scene_id, feedback)
+    board = job.board
+    draft = editing.scene_draft(board, scene_id)
+    if ctx.runtime is None:
+        raise ServiceUnavailable("Scenes are rewritten by the storyboard writer, which does "
+                                 "not run on this server")
+    rewrite = ctx.runtime.rewrite_scene(job.params.writer_brief(), draft, feedback)
+    board, scene = editing.rewritten(board, scene_id, rewrite)
     save_storyboard(ctx, job, board)
     return scene_view(job, scene, None)
 
@@ -48,8 +56,8 @@ class SceneCollection:
     def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
         job = load_job(self.ctx, req, job_id)
         subs = _sub_jobs(self.ctx, job)
-        scenes = editing.scenes_of(job.storyboard)
-        ok(resp, {"scenes": [scene_view(job, s, subs.get(s["sceneNumber"])) for s in scenes]})
+        scenes = editing.scenes_of(job.board)
+        ok(resp, {"scenes": [scene_view(job, s, subs.get(s.scene_number)) for s in scenes]})
 
 
 class SceneItem:
@@ -60,9 +68,9 @@ class SceneItem:
     def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: str, scene_id: str
                ) -> None:
         job = load_job(self.ctx, req, job_id)
-        scenes, index = editing.find_scene(job.storyboard, scene_id)
+        scenes, index = editing.find_scene(job.board, scene_id)
         subs = _sub_jobs(self.ctx, job)
-        ok(resp, scene_view(job, scenes[index], subs.get(scenes[index]["sceneNumber"])))
+        ok(resp, scene_view(job, scenes[index], subs.get(scenes[index].scene_number)))
 
     @described(Op(
         "Edit a scene while the storyboard awaits approval", ("scenes",), ref("Scene"),
@@ -79,11 +87,13 @@ class SceneItem:
                          max_bytes=self.ctx.settings.max_json_bytes)
         job = load_job(self.ctx, req, job_id)
         editing.require_editable(job.status, "changed")
-        editing.find_scene(job.storyboard, scene_id)  # 404 before the images are looked up
+        board = job.board
+        editing.find_scene(board, scene_id)  # 404 before the images are looked up
         for key in ("firstAssetId", "lastAssetId"):
             if body.get(key):
                 self._check_image(req, body[key], key)
-        board, scene = editing.edit_scene(job.storyboard, scene_id, body)
+        changes = {snake(key): value for key, value in body.items()}
+        board, scene = editing.edit_scene(board, scene_id, changes)
         save_storyboard(self.ctx, job, board)
         ok(resp, scene_view(job, scene, None))
 
@@ -103,11 +113,13 @@ class SceneItem:
                   ) -> None:
         job = load_job(self.ctx, req, job_id)
         editing.require_editable(job.status, "deleted")
-        save_storyboard(self.ctx, job, editing.delete_scene(job.storyboard, scene_id))
+        save_storyboard(self.ctx, job, editing.delete_scene(job.board, scene_id))
         ok(resp, {"message": "Scene deleted successfully"})
 
     @described(Op(
         "Rewrite a scene's prompt with feedback", ("scenes",), ref("Scene"),
+        description="The storyboard writer rewrites the scene (an LLM when the server has a "
+                    "key, templates otherwise); its images and duration stay.",
         params=(JOB_ID,), body=REGENERATE, errors=(*COMMON, *BODY, 409)))
     def on_post_regenerate(self, req: falcon.Request, resp: falcon.Response, job_id: str,
                            scene_id: str) -> None:

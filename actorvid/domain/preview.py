@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from typing import Any
 
-from actorvid.domain.creative import CreativeOptions, job_options
+from actorvid.domain.creative import CreativeOptions
+from actorvid.domain.parameters import JobParameters
+from actorvid.domain.storyboard import Storyboard
 
 # Statuses in which a job's storyboard can still be shown before it is paid for.
 PREVIEW_STATUSES = ("storyboard_ready",)
@@ -21,45 +21,29 @@ PREVIEW_STATUSES = ("storyboard_ready",)
 DRAFT_TTL_SECONDS = 3600
 
 
-def rendered_for(storyboard: Mapping[str, Any] | None, options: CreativeOptions) -> str:
+def rendered_for(storyboard: Storyboard | None, options: CreativeOptions) -> str:
     """The version of (storyboard, options) a preview shows: 12 hex digits of a SHA-256."""
-    canonical = json.dumps({"storyboard": storyboard or {}, "options": options.to_document()},
+    board = storyboard.to_document() if storyboard else {}
+    canonical = json.dumps({"storyboard": board, "options": options.to_document()},
                            sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def job_rendered_for(storyboard: Mapping[str, Any] | None, parameters: Mapping[str, Any]
-                     ) -> str:
-    return rendered_for(storyboard, job_options(parameters))
+def job_rendered_for(storyboard: Storyboard | None, parameters: JobParameters) -> str:
+    return rendered_for(storyboard, parameters.creative)
 
 
-def wants_preview(parameters: Mapping[str, Any], status: str) -> bool:
+def wants_preview(parameters: JobParameters, status: str) -> bool:
     """A job shows a preview while its storyboard awaits approval, unless the request said
     ``preview: false``; an ``autoApprove`` job is never waited on, so it gets one only when
     asked (``preview: true``), and then also while it renders."""
-    wish = preview_wish(parameters)
+    wish = parameters.preview
     if wish is False:
         return False
-    if _auto_approve(parameters):
+    if parameters.auto_approve:
         return wish is True and status in ("storyboard_ready", "video_processing")
     return status in PREVIEW_STATUSES
 
 
-def keep_after_completion(parameters: Mapping[str, Any]) -> bool:
-    return bool(parameters.get("keepPreview") or
-                (parameters.get("advanced") or {}).get("keepPreview"))
-
-
-def preview_wish(parameters: Mapping[str, Any]) -> bool | None:
-    """What the request said about a preview (``preview``, or the brief's
-    ``advanced.preview``); None when it said nothing."""
-    for source in (parameters, parameters.get("advanced") or {}):
-        value = source.get("preview")
-        if isinstance(value, bool):
-            return value
-    return None
-
-
-def _auto_approve(parameters: Mapping[str, Any]) -> bool:
-    return bool(parameters.get("autoApprove")
-                or (parameters.get("advanced") or {}).get("autoApprove"))
+def keep_after_completion(parameters: JobParameters) -> bool:
+    return parameters.keep_preview

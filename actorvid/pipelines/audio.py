@@ -12,6 +12,8 @@ from typing import Any
 
 from actorvid import tempspace
 from actorvid.actors.workflow import FinishedVideo, PlannedScene, Storyboard
+from actorvid.domain.storyboard import Scene
+from actorvid.domain.storyboard import Storyboard as Board
 from actorvid.pipelines.deps import PipelineDeps, PipelineError
 from actorvid.pipelines.soundtrack import (
     CROSSFADE,
@@ -32,21 +34,21 @@ class AudioPipeline:
         self.deps = deps
 
     def prepare(self, job: Job) -> Storyboard:
-        default = float(job.parameters.get("default_duration") or 4.0)
-        scenes = [{"sceneNumber": int(s["scene_number"]), "prompt": s["prompt"],
-                   "duration": float(s.get("duration") or default)}
-                  for s in sorted(job.parameters["scenes"], key=lambda s: s["scene_number"])]
-        board = {"scenes": scenes, "totalDuration": round(sum(s["duration"] for s in scenes), 3),
-                 "provider": getattr(self.deps.music, "name", "")}
-        return Storyboard(board, None, auto_approve=True)
+        params = job.params
+        scenes = tuple(Scene(scene_number=s.scene_number, prompt=s.prompt,
+                             duration=s.duration or params.default_duration)
+                       for s in sorted(params.audio_scenes, key=lambda s: s.scene_number))
+        board = Board(scenes, total_duration=round(sum(s.duration for s in scenes), 3),
+                      provider=getattr(self.deps.music, "name", ""))
+        return Storyboard(board.to_document(), None, auto_approve=True)
 
     def scenes(self, job: Job) -> Sequence[PlannedScene]:
         return []  # nothing to render: the whole job is its soundtrack
 
     def soundtrack(self, job: Job, clips: Sequence[SubJob]) -> Sequence[PlannedScene]:
-        scenes = (job.storyboard or {}).get("scenes", [])
-        return planned(plan_segments([s["prompt"] for s in scenes],
-                                     [float(s["duration"]) for s in scenes]))
+        scenes = job.board.scenes if job.board else ()
+        return planned(plan_segments([s.prompt or "" for s in scenes],
+                                     [s.duration for s in scenes]))
 
     def render_input(self, job: Job, sub_job: SubJob) -> RenderInput | MusicInput:
         if sub_job.kind != "music":
@@ -60,8 +62,9 @@ class AudioPipeline:
             raise PipelineError(music.error or "No music was made")
         # Keep what was made: a broken chain still yields the segments before the failure.
         made = joined_length([s.duration for s in music.segments], CROSSFADE)
-        if music.complete:
-            made = float((job.storyboard or {}).get("totalDuration") or made)
+        board = job.board
+        if music.complete and board and board.total_duration:
+            made = board.total_duration
         workdir = tempspace.make_dir(f"actorvid-audio{job.id}-")
         try:
             track = maker.join(music, workdir, self.deps.ffmpeg(), total=made, master=True)
@@ -72,9 +75,8 @@ class AudioPipeline:
         audio: dict[str, Any] = {
             "status": "completed" if music.complete else "failed",
             "duration": round(made, 3), "segments": len(music.segments),
-            "segmentsRequested": len((job.storyboard or {}).get("scenes", [])),
-            "provider": getattr(self.deps.music, "name", ""),
-            "audioUrl": f"/api/v3/audio/{job.id}/download", "cost": music.cost}
+            "segmentsRequested": len(board.scenes) if board else 0,
+            "provider": getattr(self.deps.music, "name", ""), "cost": music.cost}
         if music.error is not None:
             audio["error"] = music.error
         result = {"duration": round(made, 3), "audio": audio,

@@ -20,10 +20,8 @@ from typing import Any
 from actorvid import tempspace
 from actorvid.actors.workflow import FinishedVideo, NormalisedClip, PlannedScene
 from actorvid.domain.creative import (
-    PARAMETERS_KEY,
     CreativeOptions,
     Transition,
-    job_options,
 )
 from actorvid.domain.models import frame_size
 from actorvid.errors import MediaError
@@ -55,17 +53,8 @@ from actorvid.store import jobs as job_store
 from actorvid.store.jobs import Job, SubJob
 from actorvid.workflows.brand import first_brand_color
 from actorvid.workflows.scenes import pair_template
-from actorvid.workflows.storyboard import RenderOptions
 
 logger = logging.getLogger(__name__)
-
-
-def render_options(deps: PipelineDeps, parameters: dict[str, Any]) -> RenderOptions:
-    return RenderOptions(model=parameters.get("videoModel") or "veo3",
-                         clip_duration=parameters.get("clipDuration"),
-                         resolution=parameters.get("resolution") or "",
-                         aspect_ratio=parameters.get("aspectRatio") or "16:9",
-                         provider=deps.renderer_name)
 
 
 class VideoPipeline:
@@ -77,17 +66,16 @@ class VideoPipeline:
     # --- render ---------------------------------------------------------------------------
 
     def scenes(self, job: Job) -> Sequence[PlannedScene]:
-        board = job.storyboard or {}
-        planned = []
-        for scene in board.get("scenes", []):
-            planned.append(PlannedScene(
-                scene_number=scene["sceneNumber"], prompt=scene.get("prompt", ""),
-                duration=float(scene["duration"]), model=scene.get("model", "veo3"),
-                first_asset_id=scene.get("firstAssetId"), last_asset_id=scene.get("lastAssetId"),
-                input={"resolution": scene.get("resolution", ""),
-                       "aspectRatio": scene.get("aspectRatio", "16:9"),
-                       "sceneType": scene.get("sceneType", ""),
-                       "sceneId": scene.get("id")}))
+        board = job.board
+        planned = [PlannedScene(
+            scene_number=scene.scene_number, prompt=scene.prompt or "",
+            duration=scene.duration, model=scene.model or "veo3",
+            first_asset_id=scene.first_asset_id, last_asset_id=scene.last_asset_id,
+            input={"resolution": scene.resolution or "",
+                   "aspectRatio": scene.aspect_ratio or "16:9",
+                   "sceneType": scene.scene_type or "",
+                   "sceneId": scene.id})
+            for scene in (board.scenes if board else ())]
         if not planned:
             raise PipelineError("The storyboard has no scenes")
         return planned
@@ -107,16 +95,16 @@ class VideoPipeline:
 
     def soundtrack(self, job: Job, clips: Sequence[SubJob]) -> Sequence[PlannedScene]:
         """One music segment per rendered clip, when the request asked for a soundtrack."""
-        if not job.parameters.get("generateAudio") or not clips:
+        if not job.params.generate_audio or not clips:
             return []
-        board = {s.get("sceneNumber"): s for s in (job.storyboard or {}).get("scenes", [])}
+        board = job.board.by_number() if job.board else {}
         ordered = sorted(clips, key=lambda c: c.scene_number)
-        scenes = [board.get(c.scene_number, {}) for c in ordered]
-        prompts = [s.get("musicPrompt") or pair_template(c.scene_number).music_prompt
+        scenes = [board.get(c.scene_number) for c in ordered]
+        prompts = [(s and s.music_prompt) or pair_template(c.scene_number).music_prompt
                    for s, c in zip(scenes, ordered, strict=True)]
         lengths = music_lengths(self.creative(job), [float(c.duration) for c in ordered])
         return planned(plan_segments(prompts, lengths,
-                                     scene_types=[s.get("sceneType") or "" for s in scenes]))
+                                     scene_types=[(s and s.scene_type) or "" for s in scenes]))
 
     def render_input(self, job: Job, sub_job: SubJob) -> RenderInput | MusicInput:
         if sub_job.kind == "music":
@@ -133,9 +121,9 @@ class VideoPipeline:
     def aspect_ratio(self, job: Job, sub_job: SubJob) -> str:
         """The job's frame ratio (1:1 included: each provider makes what it can of it, see
         ``models.frame_ratio``); a job from before the creative options keeps its scene's."""
-        document = job.parameters.get(PARAMETERS_KEY)
-        if document:
-            return CreativeOptions.from_document(document).aspect_ratio
+        params = job.params
+        if params.options_given:
+            return params.creative.aspect_ratio
         return str(sub_job.input.get("aspectRatio") or "16:9")
 
     def brand_color(self, job: Job) -> str:
@@ -151,15 +139,16 @@ class VideoPipeline:
     def creative(self, job: Job) -> CreativeOptions:
         """The job's creative options (a job stored before them keeps its ratio, the rest
         reads as the defaults)."""
-        return job_options(job.parameters)
+        return job.params.creative
 
     def frame(self, job: Job) -> tuple[int, int]:
         """The output frame: the creative options' when the job has them; else, as before
         them, ``aspectRatio`` (or ``creative.videoSpecs.format``) at the scenes' resolution."""
-        if job.parameters.get(PARAMETERS_KEY):
+        if job.params.options_given:
             return self.creative(job).frame_size()
-        scenes = (job.storyboard or {}).get("scenes") or [{}]
-        return frame_size(scenes[0].get("resolution") or "720p", self.creative(job).aspect_ratio)
+        board = job.board
+        first = board.scenes[0].resolution if board and board.scenes else None
+        return frame_size(first or "720p", self.creative(job).aspect_ratio)
 
     def normalise(self, job: Job, clip: SubJob) -> NormalisedClip:
         """Convert a stored clip into the job's shot and store it (on the media pool, as the
@@ -226,7 +215,7 @@ class VideoPipeline:
             with ThreadPoolExecutor(max_workers=1) as beside:
                 thumbnail = beside.submit(self._thumbnail, shots, options.transition, workdir,
                                           ffmpeg)
-                if job.parameters.get("generateAudio"):
+                if job.params.generate_audio:
                     joined, audio_blob_id, audio_info = self.add_soundtrack(
                         job, shots, workdir, ffmpeg, options=options)
                     if audio_blob_id:
@@ -311,5 +300,4 @@ class VideoPipeline:
             audio = blobs.write_blob_from_file(self.deps.db, handle)
         return scored, audio.id, {
             "status": "completed", "requested": True, "duration": round(duration, 3),
-            "segments": len(music.segments), "provider": provider, "cost": music.cost,
-            "audioUrl": f"/api/v3/audio/{job.id}/download"}
+            "segments": len(music.segments), "provider": provider, "cost": music.cost}

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
 
 from actorvid.actors.workflow import Storyboard
 from actorvid.clock import now_iso
 from actorvid.domain.drafts import SelectedPair
+from actorvid.domain.storyboard import Selection
+from actorvid.domain.storyboard import Storyboard as Board
 from actorvid.errors import ActorvidError
 from actorvid.ingest import AssetSpec, UrlItem
 from actorvid.pipelines.common import VideoPipeline
-from actorvid.pipelines.common import render_options as options_for
 from actorvid.pipelines.deps import PipelineDeps, PipelineError, owner_scope
 from actorvid.providers.base import (
     AssetSummary,
@@ -29,17 +30,18 @@ from actorvid.store.jobs import Job
 from actorvid.workflows import brief
 from actorvid.workflows.scenes import PROPERTY_SCENE_NAMES
 from actorvid.workflows.selection import check_pairs, shortfall_note, unused
-from actorvid.workflows.storyboard import pairs_storyboard, standard_storyboard
+from actorvid.workflows.storyboard import pairs_storyboard, render_options, standard_storyboard
 
 logger = logging.getLogger(__name__)
 
 MAX_CAMPAIGN_IMAGES = 1000
 
 
-def _with_ids(deps: PipelineDeps, board: dict[str, Any]) -> dict[str, Any]:
-    for scene in board["scenes"]:
-        scene.setdefault("id", deps.new_id())
-    return board
+def _stored(deps: PipelineDeps, board: Board, *, auto_approve: bool) -> Storyboard:
+    """What ``prepare`` hands the JobActor: the board (every scene with an id) as the
+    document stored in ``jobs.storyboard``."""
+    board = board.with_scenes(replace(s, id=s.id or deps.new_id()) for s in board.scenes)
+    return Storyboard(board.to_document(), board.estimated_cost, auto_approve=auto_approve)
 
 
 def _summaries(assets: Sequence[Asset]) -> list[AssetSummary]:
@@ -121,8 +123,8 @@ class ImagePairsPipeline(VideoPipeline):
         images = self.campaign_images(job)
         if len(images) < 2:
             raise PipelineError(f"Need at least 2 image assets, but campaign has {len(images)}")
-        num_pairs = int(job.parameters.get("numPairs") or 7)
-        reuse = bool(job.parameters.get("allowReuse"))
+        params = job.params
+        num_pairs, reuse = params.num_pairs, params.allow_reuse
         result = self.select(SelectionRequest(_summaries(images), num_pairs,
                                               context=self.context(job), allow_reuse=reuse),
                              exclusive=not reuse)
@@ -131,13 +133,10 @@ class ImagePairsPipeline(VideoPipeline):
             note = shortfall_note(len(result.pairs), num_pairs, len(images))
             notes.append(note)
             self.tell_user(job, note)
-        options = options_for(self.deps, job.parameters)
-        board = _with_ids(self.deps, pairs_storyboard(
-            result.pairs, options,
-            selection={"provider": result.provider, "notes": notes,
-                       "cost": result.cost, "allowReuse": reuse}))
-        return Storyboard(board, board["estimatedCost"],
-                          auto_approve=bool(job.parameters.get("autoApprove")))
+        options = render_options(params.render, self.deps.renderer_name)
+        board = pairs_storyboard(result.pairs, options, selection=Selection(
+            provider=result.provider, notes=tuple(notes), cost=result.cost, allow_reuse=reuse))
+        return _stored(self.deps, board, auto_approve=params.auto_approve)
 
 
 class PropertyPipeline(ImagePairsPipeline):
@@ -147,31 +146,31 @@ class PropertyPipeline(ImagePairsPipeline):
         """The request's photos as assets of the campaign (fetched safely, once)."""
         campaign_images = {a.id: a for a in self.campaign_images(job)}
         by_source = {a.source_url: a for a in campaign_images.values() if a.source_url}
-        photos = job.parameters.get("photos", [])
-        known = {photo["id"]: campaign_images.get(photo["id"]) or by_source.get(photo["url"])
+        photos = job.params.photos
+        known = {photo.id: campaign_images.get(photo.id) or by_source.get(photo.url)
                  for photo in photos}
         missing = [(index, photo) for index, photo in enumerate(photos)
-                   if known[photo["id"]] is None]
+                   if known[photo.id] is None]
         # One budget for the whole job, on the fair fetch pool (in this tenant's turn).
-        fetched = self.deps.ingestor.ingest_urls([UrlItem(photo["url"], AssetSpec(
-            user_id=job.user_id, name=photo.get("filename") or photo["id"],
+        fetched = self.deps.ingestor.ingest_urls([UrlItem(photo.url, AssetSpec(
+            user_id=job.user_id, name=photo.filename or photo.id,
             declared_type="image", client_id=job.client_id, campaign_id=job.campaign_id,
-            tags=tuple(photo.get("tags") or ())), loc=("body", "photos", index, "url"))
+            tags=photo.tags), loc=("body", "photos", index, "url"))
             for index, photo in missing])
         problems: list[str] = []
         for (_, photo), outcome in zip(missing, fetched, strict=True):
             if isinstance(outcome, ActorvidError):
-                problems.append(f"photo {photo['id']}: {outcome.message}")
+                problems.append(f"photo {photo.id}: {outcome.message}")
             elif isinstance(outcome, BaseException):
                 raise outcome
             else:
-                known[photo["id"]] = outcome
+                known[photo.id] = outcome
         assets: list[Asset] = []
         mapping: dict[str, str] = {}
         for photo in photos:
-            asset = known[photo["id"]]
+            asset = known[photo.id]
             if asset is not None:
-                mapping[photo["id"]] = asset.id
+                mapping[photo.id] = asset.id
                 assets.append(asset)
         return assets, mapping, problems
 
@@ -181,18 +180,16 @@ class PropertyPipeline(ImagePairsPipeline):
             detail = "; ".join(problems[:5])
             raise PipelineError(f"Only {len(assets)} photos could be used; 14 are needed "
                                 f"for 7 scenes. {detail}".strip())
-        info = job.parameters.get("propertyInfo", {})
+        params = job.params
         request = SelectionRequest(_summaries(assets), 7, scene_types=PROPERTY_SCENE_NAMES,
-                                   context={k: str(v) for k, v in info.items()})
+                                   context=dict(params.property_info))
         result = self.select(request, exclusive=True, one_per_type=True)
         pairs = order_by_scene_type(result.pairs)
-        options = options_for(self.deps, job.parameters)
-        board = _with_ids(self.deps, pairs_storyboard(
-            pairs, options, property_video=True,
-            selection={"provider": result.provider, "notes": result.notes + problems,
-                       "cost": result.cost, "photoAssets": mapping}))
-        return Storyboard(board, board["estimatedCost"],
-                          auto_approve=bool(job.parameters.get("autoApprove")))
+        options = render_options(params.render, self.deps.renderer_name)
+        board = pairs_storyboard(pairs, options, property_video=True, selection=Selection(
+            provider=result.provider, notes=tuple(result.notes + problems), cost=result.cost,
+            photo_assets=mapping))
+        return _stored(self.deps, board, auto_approve=params.auto_approve)
 
 
 def order_by_scene_type(pairs: Sequence[SelectedPair]) -> list[SelectedPair]:
@@ -216,8 +213,9 @@ class StandardPipeline(VideoPipeline):
     image of the brief, or from its prompt alone when the brief has none."""
 
     def assets(self, job: Job) -> list[str]:
-        context = job.parameters.get("context", {})
-        items = job.parameters.get("creative", {}).get("assets") or []
+        request = job.params.brief or {}
+        context = request.get("context") or {}
+        items = (request.get("creative") or {}).get("assets") or []
         # The request fetched its URLs already (their ids are in the items); anything left,
         # e.g. a job from before that, is fetched here on one budget, in this tenant's turn.
         ids = self.deps.ingestor.brief_asset_ids(
@@ -239,12 +237,13 @@ class StandardPipeline(VideoPipeline):
 
     def prepare(self, job: Job) -> Storyboard:
         images = self.assets(job)
+        params = job.params
+        written = params.brief or {}
         drafts = self.deps.writer.write(StoryboardRequest(
-            brief=job.parameters, target_duration=brief.target_duration(job.parameters),
-            scene_count=brief.scene_count(job.parameters), asset_ids=images))
-        advanced = job.parameters.get("advanced") or {}
-        options = options_for(self.deps, brief.render_wish(job.parameters, len(drafts)))
-        board = _with_ids(self.deps, standard_storyboard(drafts, options, images))
-        board["writer"] = getattr(self.deps.writer, "name", "")
-        return Storyboard(board, board["estimatedCost"],
-                          auto_approve=bool(advanced.get("autoApprove")))
+            brief=dict(written), target_duration=brief.target_duration(written),
+            scene_count=brief.scene_count(written), asset_ids=images))
+        options = render_options(brief.render_wish(written, len(drafts)),
+                                 self.deps.renderer_name)
+        board = replace(standard_storyboard(drafts, options, images),
+                        writer=getattr(self.deps.writer, "name", ""))
+        return _stored(self.deps, board, auto_approve=params.auto_approve)

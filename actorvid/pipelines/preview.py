@@ -14,13 +14,13 @@ import logging
 import math
 import shutil
 import threading
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from actorvid import tempspace
 from actorvid.actors.preview import RenderedPreview
-from actorvid.domain.creative import CreativeOptions, job_options
+from actorvid.domain.creative import CreativeOptions
+from actorvid.domain.storyboard import Scene, Storyboard
 from actorvid.errors import MediaError, ProviderError
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.preview import (
@@ -66,12 +66,13 @@ class PreviewMaker:
     # --- what the PreviewActor calls ------------------------------------------------------
 
     def render_job(self, job: Job, token: CancelToken) -> RenderedPreview | None:
-        return self.render(job.user_id, job.client_id, job.storyboard or {},
-                           job_options(job.parameters), token)
+        return self.render(job.user_id, job.client_id, job.board,
+                           job.params.creative, token)
 
     def render_draft(self, preview: Preview, token: CancelToken) -> RenderedPreview | None:
         data = preview.input
-        return self.render(preview.user_id, data.get("clientId"), data.get("storyboard") or {},
+        return self.render(preview.user_id, data.get("clientId"),
+                           Storyboard.from_document(data.get("storyboard")),
                            CreativeOptions.from_document(data.get("options")), token)
 
     def close(self) -> None:
@@ -80,11 +81,11 @@ class PreviewMaker:
 
     # --- the work -------------------------------------------------------------------------
 
-    def render(self, user_id: int, client_id: str | None, storyboard: Mapping[str, Any],
+    def render(self, user_id: int, client_id: str | None, storyboard: Storyboard | None,
                options: CreativeOptions, token: CancelToken) -> RenderedPreview | None:
         """Render, store and return the preview; None when ``token`` was cancelled (nothing
         is left behind then)."""
-        scenes = sorted(storyboard.get("scenes") or [], key=lambda s: s["sceneNumber"])
+        scenes = sorted(storyboard.scenes if storyboard else (), key=lambda s: s.scene_number)
         if not scenes:
             raise MediaError("The storyboard has no scenes to preview")
         workdir = tempspace.make_dir("actorvid-preview-")
@@ -92,7 +93,7 @@ class PreviewMaker:
             inputs = [self.shot_input(user_id, client_id, scene, options) for scene in scenes]
             total = options.video_seconds([float(i.duration) for i in inputs])
             bed = MusicInput("preview bed", max(1, math.ceil(total)),
-                             scene_type=str(scenes[0].get("sceneType") or ""))
+                             scene_type=scenes[0].scene_type or "")
             made = [self._start(self.renderer, i, token) for i in inputs]
             music = self._start(self.music, bed, token)
             shots = [self._fetch(self.renderer, p, token, workdir / f"shot_{n:03d}.mp4")
@@ -126,14 +127,14 @@ class PreviewMaker:
                              size=preview_size(options))
         return cards.around(shots)
 
-    def shot_input(self, user_id: int, client_id: str | None, scene: Mapping[str, Any],
+    def shot_input(self, user_id: int, client_id: str | None, scene: Scene,
                    options: CreativeOptions) -> RenderInput:
         """The local render of one scene: its photos, its clip's length, at 360p."""
-        first = self._image(user_id, scene.get("firstAssetId"))
-        last = self._image(user_id, scene.get("lastAssetId")) or first
+        first = self._image(user_id, scene.first_asset_id)
+        last = self._image(user_id, scene.last_asset_id) or first
         return RenderInput(model="veo3", first_frame=first, last_frame=last,
-                           prompt=str(scene.get("prompt") or ""),
-                           duration=int(round(float(scene["duration"]))),
+                           prompt=scene.prompt or "",
+                           duration=int(round(scene.duration)),
                            aspect_ratio=options.aspect_ratio,
                            resolution=PREVIEW_RESOLUTION,
                            background="" if first else self._brand_color(user_id, client_id))

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from actorvid.domain.parameters import JobParameters
+from actorvid.domain.storyboard import Storyboard
 from actorvid.errors import NotFound
 
 # The job transitions and a sub-job's attempt bookkeeping live in store/job_transitions.py;
@@ -70,6 +72,18 @@ class Job:
     @property
     def terminal(self) -> bool:
         return self.status in TERMINAL_JOB_STATUSES
+
+    @property
+    def params(self) -> JobParameters:
+        """What the job was asked to do, as a value (``parameters`` is the stored document,
+        of either version: see ``domain/parameters.py``)."""
+        return JobParameters.from_document(self.parameters, kind=self.type)
+
+    @property
+    def board(self) -> Storyboard | None:
+        """The storyboard as a value (``storyboard`` is the stored document, of either
+        version: see ``domain/storyboard.py``)."""
+        return Storyboard.from_document(self.storyboard)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,10 @@
 """What the API asks of the pure layer about a job's storyboard: edit it, reprice it, quote it.
 
 The HTTP resources (``api/jobs.py``, ``api/scenes.py``) parse the request and load the job;
-every decision about the storyboard itself is made here, as pure functions from a storyboard
-(the stored ``jobs.storyboard`` dict) to a new one: no Falcon, no SQL. The caller stores the
-result. This is the one module of ``workflows/`` the API imports (``.importlinter`` states it).
+every decision about the storyboard itself is made here, as pure functions from a
+:class:`~actorvid.domain.storyboard.Storyboard` to a new one: no Falcon, no SQL. The caller
+stores the result. This is the one module of ``workflows/`` the API imports (``.importlinter``
+states it).
 
 An edited scene is repriced the way the storyboard priced it (``pairs_storyboard`` on the
 scene's own pair and options), so the estimate the user approves stays the price of what
@@ -13,52 +14,47 @@ renders; the totals are summed again by :func:`~actorvid.workflows.storyboard.su
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from actorvid.domain.drafts import SelectedPair
+from actorvid.domain.drafts import SceneDraft, SelectedPair
+from actorvid.domain.parameters import RenderWish
+from actorvid.domain.storyboard import Scene, Storyboard
 from actorvid.errors import Conflict, NotFound
 from actorvid.workflows import brief
-from actorvid.workflows.scenes import pair_template
-from actorvid.workflows.storyboard import RenderOptions, estimate, pairs_storyboard, summarize
-
-Storyboard = dict[str, Any]
-Scene = dict[str, Any]
-
-# The storyboard's own totals, summed again from its scenes after every edit.
-_TOTALS = ("scenes", "totalDuration", "estimatedCost", "currency")
-
+from actorvid.workflows.storyboard import (
+    RenderOptions,
+    estimate,
+    pairs_storyboard,
+    render_options,
+    summarize,
+)
 
 # --- quotes ---------------------------------------------------------------------------------
 
 
-def render_options(wish: Mapping[str, Any], provider: str) -> RenderOptions:
-    """A request's render wish (``videoModel``, ``clipDuration``, ``resolution``,
-    ``aspectRatio``) as the options the storyboard prices with, rendered by ``provider``."""
-    return RenderOptions(model=wish.get("videoModel") or "veo3",
-                         clip_duration=wish.get("clipDuration"),
-                         resolution=wish.get("resolution") or "",
-                         aspect_ratio=wish.get("aspectRatio") or "16:9",
-                         provider=provider)
-
-
-def quote(scenes: int, wish: Mapping[str, Any], provider: str) -> dict[str, Any]:
+def quote(scenes: int, wish: RenderWish, provider: str) -> dict[str, Any]:
     """What ``scenes`` scenes cost rendered as ``wish`` asks (the dry-run's estimate)."""
     return estimate(scenes, render_options(wish, provider))
 
 
-def brief_quote(body: Mapping[str, Any], provider: str) -> dict[str, Any]:
+def brief_quote(brief_: Mapping[str, Any], provider: str) -> dict[str, Any]:
     """A standard job's estimate at creation, priced like the dry-run of the same brief."""
-    scenes = brief.scene_count(dict(body))
-    return quote(scenes, brief.render_wish(dict(body), scenes), provider)
+    scenes = brief.scene_count(brief_)
+    return quote(scenes, brief.render_wish(brief_, scenes), provider)
 
 
-def draft_storyboard(pairs: Sequence[SelectedPair], wish: Mapping[str, Any],
+def draft_storyboard(pairs: Sequence[SelectedPair], wish: RenderWish,
                      provider: str) -> Storyboard:
     """The storyboard a dry-run's draft preview shows: one scene per pair."""
     return pairs_storyboard(pairs, render_options(wish, provider))
 
 
 # --- edits ----------------------------------------------------------------------------------
+
+# What a scene update may change (``SCENE_UPDATE`` of the API, in the storyboard's names).
+EDITABLE = ("description", "prompt", "script", "shot_type", "transition", "duration",
+            "first_asset_id", "last_asset_id", "metadata")
 
 
 def require_editable(status: str, verb: str) -> None:
@@ -68,57 +64,61 @@ def require_editable(status: str, verb: str) -> None:
 
 
 def scenes_of(storyboard: Storyboard | None) -> list[Scene]:
-    return list((storyboard or {}).get("scenes", []))
+    return list(storyboard.scenes) if storyboard else []
 
 
 def find_scene(storyboard: Storyboard | None, scene_id: str) -> tuple[list[Scene], int]:
     """The storyboard's scenes (a new list) and the index of ``scene_id`` among them."""
     scenes = scenes_of(storyboard)
     for index, scene in enumerate(scenes):
-        if scene.get("id") == scene_id:
+        if scene.id == scene_id:
             return scenes, index
     raise NotFound("Scene not found")
 
 
 def resummarize(storyboard: Storyboard | None, scenes: list[Scene]) -> Storyboard:
     """``storyboard`` with these scenes, numbered from 1 again, and its totals summed again
-    (its other keys, such as the selection, kept)."""
-    for number, scene in enumerate(scenes, start=1):
-        scene["sceneNumber"] = number
-    return summarize(scenes, **{k: v for k, v in (storyboard or {}).items()
-                                if k not in _TOTALS})
+    (its other parts, such as the selection, kept)."""
+    numbered = [replace(scene, scene_number=number)
+                for number, scene in enumerate(scenes, start=1)]
+    if storyboard is None:
+        return summarize(numbered)
+    fresh = summarize(numbered, selection=storyboard.selection, writer=storyboard.writer,
+                      extra=storyboard.extra)
+    return replace(fresh, provider=storyboard.provider)
 
 
 def reprice(scene: Scene, duration: float | None) -> Scene:
     """Recompute duration and cost of an edited scene the way the storyboard did."""
-    options = RenderOptions(scene.get("model") or "veo3", duration or scene["duration"],
-                            scene.get("resolution") or "", scene.get("aspectRatio") or "16:9",
-                            scene.get("provider") or "local")
-    fresh = pairs_storyboard([SelectedPair(scene.get("firstAssetId") or "",
-                                           scene.get("lastAssetId") or "")], options)
-    first = fresh["scenes"][0]
-    scene.update(duration=first["duration"], estimatedCost=first["estimatedCost"],
-                 adjustments=first["adjustments"])
-    return scene
+    options = RenderOptions(scene.model or "veo3", duration or scene.duration,
+                            scene.resolution or "", scene.aspect_ratio or "16:9",
+                            scene.provider or "local")
+    fresh = pairs_storyboard([SelectedPair(scene.first_asset_id or "",
+                                           scene.last_asset_id or "")], options)
+    first = fresh.scenes[0]
+    return replace(scene, duration=first.duration, estimated_cost=first.estimated_cost,
+                   adjustments=first.adjustments)
 
 
 def edit_scene(storyboard: Storyboard | None, scene_id: str, changes: Mapping[str, Any]
                ) -> tuple[Storyboard, Scene]:
-    """Apply a scene update (the fields given; absent or null ones are kept) and reprice.
+    """Apply a scene update (``changes`` by field name of :data:`EDITABLE`; absent or None
+    ones are kept) and reprice.
 
-    An explicit ``"firstAssetId": null`` takes both images away: the scene then renders from
+    An explicit ``first_asset_id: None`` takes both images away: the scene then renders from
     its prompt alone. Returns the new storyboard and the edited scene (part of it).
     """
     scenes, index = find_scene(storyboard, scene_id)
-    scene = dict(scenes[index])
-    for key, value in changes.items():
-        if value is not None and key != "duration":
-            scene[key] = value
-    if "firstAssetId" in changes and changes["firstAssetId"] is None:
-        scene["firstAssetId"] = scene["lastAssetId"] = None
-    scene["assets"] = [a for a in (scene.get("firstAssetId"), scene.get("lastAssetId")) if a]
+    given = {k: v for k, v in changes.items()
+             if k in EDITABLE and v is not None and k != "duration"}
+    scene = replace(scenes[index], **given)
+    if "first_asset_id" in changes and changes["first_asset_id"] is None:
+        scene = replace(scene, first_asset_id=None, last_asset_id=None)
+    scene = replace(scene, assets=tuple(a for a in (scene.first_asset_id, scene.last_asset_id)
+                                        if a))
     scenes[index] = reprice(scene, changes.get("duration"))
-    return resummarize(storyboard, scenes), scene
+    board = resummarize(storyboard, scenes)
+    return board, board.scenes[index]
 
 
 def delete_scene(storyboard: Storyboard | None, scene_id: str) -> Storyboard:
@@ -130,15 +130,36 @@ def delete_scene(storyboard: Storyboard | None, scene_id: str) -> Storyboard:
     return resummarize(storyboard, scenes)
 
 
-def regenerate_scene(storyboard: Storyboard | None, scene_id: str, feedback: str
-                     ) -> tuple[Storyboard, Scene]:
-    """The scene's prompt rewritten with ``feedback`` (appended to its first prompt, kept as
-    ``basePrompt``); without feedback, its template's prompt again."""
+def scene_draft(storyboard: Storyboard | None, scene_id: str) -> SceneDraft:
+    """What the storyboard writer is asked to rewrite: the scene as it was first written (its
+    ``base_prompt`` once it was rewritten before), so new feedback replaces earlier feedback
+    instead of piling up on it. Its description is the prompt that renders."""
     scenes, index = find_scene(storyboard, scene_id)
-    scene = dict(scenes[index])
-    template = pair_template(scene["sceneNumber"])
-    base = scene.get("basePrompt") or scene.get("prompt") or template.prompt
-    scene["basePrompt"] = base
-    scene["prompt"] = f"{base} {feedback}".strip() if feedback else template.prompt
-    scenes[index] = scene
-    return resummarize(storyboard, scenes), scene
+    scene = scenes[index]
+    return SceneDraft(scene_number=scene.scene_number, duration=scene.duration,
+                      description=scene.base_prompt or scene.prompt or scene.description or "",
+                      script=scene.script or "", shot_type=scene.shot_type or "medium",
+                      transition=scene.transition or "cut", assets=scene.assets or (),
+                      metadata=dict(scene.metadata or {}))
+
+
+def rewritten(storyboard: Storyboard | None, scene_id: str, draft: SceneDraft
+              ) -> tuple[Storyboard, Scene]:
+    """The storyboard with the writer's rewrite of ``scene_id`` (from :func:`scene_draft`):
+    its description becomes the prompt (the first prompt is kept as ``base_prompt``).
+
+    A written scene (a standard job's, which has a script) takes the writer's description,
+    script, shot and transition too; a photo pair's scene keeps its own description, the
+    purpose of its camera template. Images and duration stay, so the price does not change.
+    """
+    scenes, index = find_scene(storyboard, scene_id)
+    scene = scenes[index]
+    base = scene.base_prompt or scene.prompt or draft.description
+    changed = replace(scene, base_prompt=base, prompt=draft.description,
+                      metadata=draft.metadata or scene.metadata)
+    if scene.script is not None:
+        changed = replace(changed, description=draft.description, script=draft.script,
+                          shot_type=draft.shot_type, transition=draft.transition)
+    scenes[index] = changed
+    board = resummarize(storyboard, scenes)
+    return board, board.scenes[index]

@@ -1,14 +1,15 @@
 """Storyboards: pure functions from a selection (or a brief) to the scenes that will render.
 
-A storyboard is stored as ``jobs.storyboard`` and shown as is by ``GET /jobs/{id}``; every scene
-carries what will be sent (prompt, duration valid for the model, resolution, aspect ratio) and
-what it will cost, so the estimate the user approves is the price of what renders.
+A storyboard (:class:`~actorvid.domain.storyboard.Storyboard`) is stored as ``jobs.storyboard``
+and shown by ``GET /jobs/{id}``; every scene carries what will be sent (prompt, duration valid
+for the model, resolution, aspect ratio) and what it will cost, so the estimate the user
+approves is the price of what renders.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from actorvid.domain.drafts import SceneDraft, SelectedPair
@@ -20,6 +21,8 @@ from actorvid.domain.models import (
     render_cost,
     render_spec,
 )
+from actorvid.domain.parameters import RenderWish
+from actorvid.domain.storyboard import Adjustment, Scene, Selection, Storyboard
 from actorvid.workflows.scenes import PROPERTY_SCENES, SceneType, pair_template, property_scene
 
 
@@ -36,6 +39,14 @@ class RenderOptions:
     @property
     def paid(self) -> bool:
         return self.provider != "local"
+
+
+def render_options(wish: RenderWish, provider: str) -> RenderOptions:
+    """A request's render wish as the options the storyboard prices with, rendered by
+    ``provider`` (the API's quotes and the pipelines' storyboards both use it)."""
+    return RenderOptions(model=wish.model or "veo3", clip_duration=wish.clip_duration,
+                         resolution=wish.resolution or "", aspect_ratio=wish.aspect_ratio
+                         or "16:9", provider=provider)
 
 
 _MODEL_NAMES = {"veo3": ("Veo 3.1", VEO_DURATIONS), "hailuo": ("Hailuo-02", HAILUO_DURATIONS)}
@@ -82,54 +93,55 @@ def adjustments(options: RenderOptions, spec: RenderSpec) -> list[dict[str, Any]
 
 def _scene(number: int, template: SceneType, first: str | None, last: str | None,
            options: RenderOptions, *, prompt: str | None = None, reasoning: str = "",
-           score: float | None = None, description: str = "") -> dict[str, Any]:
+           score: float | None = None, description: str = "") -> Scene:
     spec = render_spec(options.model, options.clip_duration, options.resolution,
                        options.aspect_ratio)
     cost = render_cost(spec.model, spec.duration, spec.resolution) if options.paid else 0.0
-    scene: dict[str, Any] = {
-        "sceneNumber": number,
-        "sceneType": template.name,
-        "description": description or template.purpose,
-        "firstAssetId": first,
-        "lastAssetId": last,
-        "assets": [a for a in (first, last) if a],
-        "prompt": prompt or template.prompt,
-        "musicPrompt": template.music_prompt,
-        "duration": spec.duration,
-        "model": spec.model,
-        "resolution": spec.resolution,
-        "aspectRatio": spec.aspect_ratio,
-        "provider": options.provider,
-        "estimatedCost": cost,
-        "adjustments": adjustments(options, spec),
-    }
-    if reasoning:
-        scene["reasoning"] = reasoning
-    if score is not None:
-        scene["score"] = score
-    return scene
+    return Scene(
+        scene_number=number,
+        scene_type=template.name,
+        description=description or template.purpose,
+        first_asset_id=first,
+        last_asset_id=last,
+        assets=tuple(a for a in (first, last) if a),
+        prompt=prompt or template.prompt,
+        music_prompt=template.music_prompt,
+        duration=spec.duration,
+        model=spec.model,
+        resolution=spec.resolution,
+        aspect_ratio=spec.aspect_ratio,
+        provider=options.provider,
+        estimated_cost=cost,
+        adjustments=tuple(Adjustment.from_document(a) for a in adjustments(options, spec)),
+        reasoning=reasoning or None,
+        score=score,
+    )
 
 
-def summarize(scenes: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    """The storyboard object: scenes plus totals, and every adjustment once at the top."""
-    unique: list[dict[str, Any]] = []
+def summarize(scenes: Sequence[Scene], *, selection: Selection | None = None,
+              writer: str | None = None, extra: Mapping[str, Any] | None = None
+              ) -> Storyboard:
+    """The storyboard: scenes plus totals, and every adjustment once at the top."""
+    unique: list[Adjustment] = []
     for scene in scenes:
-        for change in scene.get("adjustments") or ():
+        for change in scene.adjustments or ():
             if change not in unique:
                 unique.append(change)
-    return {
-        "scenes": scenes,
-        "totalDuration": sum(s["duration"] for s in scenes),
-        "estimatedCost": round(sum(s["estimatedCost"] for s in scenes), 4),
-        "currency": "USD",
-        **extra,
-        "adjustments": unique,
-    }
+    return Storyboard(
+        scenes=tuple(scenes),
+        total_duration=sum(s.duration for s in scenes),
+        estimated_cost=round(sum(s.estimated_cost or 0.0 for s in scenes), 4),
+        currency="USD",
+        selection=selection,
+        writer=writer,
+        adjustments=tuple(unique),
+        extra=extra or {},
+    )
 
 
 def pairs_storyboard(pairs: Sequence[SelectedPair], options: RenderOptions, *,
-                     property_video: bool = False, selection: dict[str, Any] | None = None
-                     ) -> dict[str, Any]:
+                     property_video: bool = False, selection: Selection | None = None
+                     ) -> Storyboard:
     """One scene per pair. Property videos use each pair's own scene type (its prompt renders);
     image-pair jobs cycle the seven camera templates."""
     scenes = []
@@ -143,11 +155,11 @@ def pairs_storyboard(pairs: Sequence[SelectedPair], options: RenderOptions, *,
             template = pair_template(number)
         scenes.append(_scene(number, template, pair.first_id, pair.last_id, options,
                              reasoning=pair.reasoning, score=pair.score))
-    return summarize(scenes, selection=selection or {})
+    return summarize(scenes, selection=selection or Selection())
 
 
 def standard_storyboard(drafts: Sequence[SceneDraft], options: RenderOptions,
-                        asset_ids: Sequence[str]) -> dict[str, Any]:
+                        asset_ids: Sequence[str]) -> Storyboard:
     """Scenes written from a brief; each renders from its asset (first = last if only one)."""
     scenes = []
     for number, draft in enumerate(drafts, start=1):
@@ -159,9 +171,8 @@ def standard_storyboard(drafts: Sequence[SceneDraft], options: RenderOptions,
                                options.resolution, options.aspect_ratio, options.provider)
         scene = _scene(number, pair_template(number), first, last, wished,
                        prompt=draft.description, description=draft.description)
-        scene.update(script=draft.script, shotType=draft.shot_type,
-                     transition=draft.transition)
-        scenes.append(scene)
+        scenes.append(replace(scene, script=draft.script, shot_type=draft.shot_type,
+                              transition=draft.transition))
     return summarize(scenes)
 
 

@@ -17,7 +17,9 @@ import falcon.testing
 from actorvid.api.answers import Answer, AnswerCache
 from actorvid.app import build_app
 from actorvid.clock import now_iso
+from actorvid.domain.parameters import JobParameters
 from actorvid.domain.preview import job_rendered_for
+from actorvid.domain.storyboard import Storyboard
 from actorvid.store import blobs, job_transitions, job_views
 from actorvid.store import jobs as job_store
 from actorvid.store import previews as preview_store
@@ -89,7 +91,8 @@ def test_job_answer_follows_every_kind_of_change(ctx, user):
         c, job.id, storyboard=_storyboard("edited"), estimated_cost=2.5, now=now()))
     assert data["scenes"][0]["description"] == "edited 1" and data["estimatedCost"] == 2.5
     # The preview row: started, then finished (of the current storyboard), then stale.
-    current = job_rendered_for(_storyboard("edited"), {"preview": True})
+    current = job_rendered_for(Storyboard.from_document(_storyboard("edited")),
+                               JobParameters.from_request("image_pairs", {"preview": True}))
     data = step(lambda c: preview_store.start_job_preview(
         c, job.id, preview_id="p1", user_id=user.id, rendered_for=current, now=now()))
     assert data["preview"]["status"] == "rendering"

@@ -213,3 +213,32 @@ def test_property_video_validation(remote):
         "photos": [{"id": f"p{i}", "url": f"file:///etc/{i}"} for i in range(14)],
         "campaignId": campaign["id"]})
     assert bad_scheme.status_code == 422
+
+
+def test_a_scene_is_regenerated_by_the_llm_writer(remote, fake_xai):
+    """With an LLM key, regenerating a scene asks the model to rewrite it (issue 16: it
+    used to append the feedback to the prompt, and rewrite_scene was never called)."""
+    api = remote.api
+    job_id = start_pairs(api, numPairs=1, autoApprove=False, preview=False)
+    scene = api.wait_status(job_id, "storyboard_ready")["scenes"][0]
+    fake_xai.reply_json({"description": "A slow glide past the pool at dusk", "script": "",
+                         "shot_type": "wide", "transition": "cut", "duration": 6})
+    asked = len(fake_xai.requests())
+
+    resp = api.post(f"/api/v3/jobs/{job_id}/scenes/{scene['id']}/regenerate",
+                    json={"feedback": "show the pool"})
+
+    assert resp.status_code == 200, resp.text
+    (rewrite,) = fake_xai.requests()[asked:]
+    body = rewrite["body"]
+    assert body["response_format"]["json_schema"]["name"] == "scene"
+    user = body["messages"][-1]["content"]
+    assert scene["prompt"] in user and "Feedback: show the pool" in user
+    rewritten = resp.json()["data"]
+    assert rewritten["prompt"] == "A slow glide past the pool at dusk"
+    assert rewritten["metadata"] == {"generator": "xai"}
+    assert (rewritten["duration"], rewritten["firstAssetId"]) == (scene["duration"],
+                                                                  scene["firstAssetId"])
+    stored = api.get(f"/api/v3/jobs/{job_id}").json()["data"]["storyboard"]["scenes"][0]
+    assert stored["basePrompt"] == scene["prompt"]
+    assert stored["prompt"] == "A slow glide past the pool at dusk"

@@ -4,22 +4,24 @@ scene is repriced like the storyboard priced it, and the totals follow."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import pytest
 
 from actorvid.domain.drafts import SelectedPair
+from actorvid.domain.storyboard import Selection, Storyboard
 from actorvid.errors import Conflict, NotFound
+from actorvid.providers.base import StoryboardRequest
+from actorvid.providers.local import LocalStoryboardWriter
 from actorvid.workflows import editing
 from actorvid.workflows.storyboard import RenderOptions, pairs_storyboard
 
 
-def board(n: int = 3) -> dict:
+def board(n: int = 3) -> Storyboard:
     made = pairs_storyboard([SelectedPair(f"a{i}", f"b{i}") for i in range(n)],
                             RenderOptions("veo3", 8, provider="replicate"),
-                            selection={"method": "test"})
-    for i, scene in enumerate(made["scenes"]):
-        scene["id"] = f"s{i}"
-    return made
+                            selection=Selection(provider="test"))
+    return made.with_scenes(replace(scene, id=f"s{i}") for i, scene in enumerate(made.scenes))
 
 
 def test_an_edit_reprices_the_scene_and_the_totals_without_touching_the_stored_board():
@@ -30,35 +32,44 @@ def test_an_edit_reprices_the_scene_and_the_totals_without_touching_the_stored_b
                                                    "description": None})
 
     assert stored == before
-    assert scene["prompt"] == "closer" and scene["description"] == before["scenes"][1][
-        "description"]
-    assert scene["duration"] == 4 and scene["estimatedCost"] < before["scenes"][1][
-        "estimatedCost"]
-    assert new["totalDuration"] == 8 + 4 + 8
-    assert new["estimatedCost"] == round(sum(s["estimatedCost"] for s in new["scenes"]), 4)
-    assert new["selection"] == {"method": "test"}
+    assert scene.prompt == "closer" and scene.description == before.scenes[1].description
+    old_cost, new_cost = before.scenes[1].estimated_cost, scene.estimated_cost
+    assert old_cost is not None and new_cost is not None
+    assert scene.duration == 4 and new_cost < old_cost
+    assert new.total_duration == 8 + 4 + 8
+    assert new.estimated_cost == round(sum(s.estimated_cost or 0.0 for s in new.scenes), 4)
+    assert new.selection == Selection(provider="test")
 
 
 def test_a_null_first_image_takes_both_images_away():
-    _, scene = editing.edit_scene(board(), "s0", {"firstAssetId": None})
-    assert (scene["firstAssetId"], scene["lastAssetId"], scene["assets"]) == (None, None, [])
+    _, scene = editing.edit_scene(board(), "s0", {"first_asset_id": None})
+    assert (scene.first_asset_id, scene.last_asset_id, scene.assets) == (None, None, ())
 
 
 def test_delete_renumbers_and_keeps_one_scene_at_least():
     new = editing.delete_scene(board(), "s0")
-    assert [(s["id"], s["sceneNumber"]) for s in new["scenes"]] == [("s1", 1), ("s2", 2)]
+    assert [(s.id, s.scene_number) for s in new.scenes] == [("s1", 1), ("s2", 2)]
     with pytest.raises(Conflict):
         editing.delete_scene(board(1), "s0")
     with pytest.raises(NotFound):
         editing.delete_scene(board(), "nope")
 
 
-def test_regenerate_appends_feedback_to_the_first_prompt():
-    _, once = editing.regenerate_scene(board(), "s0", "slower")
-    again_board, _ = editing.regenerate_scene(board(), "s0", "slower")
-    _, twice = editing.regenerate_scene(again_board, "s0", "warmer")
-    assert once["prompt"].endswith(" slower")
-    assert twice["prompt"] == f"{once['basePrompt']} warmer"
+def test_a_rewrite_of_the_first_prompt_replaces_earlier_feedback():
+    writer = LocalStoryboardWriter()
+    request = StoryboardRequest(brief={}, target_duration=8, scene_count=1)
+    first = editing.scene_draft(board(), "s0")
+    once_board, once = editing.rewritten(board(), "s0",
+                                         writer.rewrite_scene(request, first, "slower"))
+    again = editing.scene_draft(once_board, "s0")
+    _, twice = editing.rewritten(once_board, "s0", writer.rewrite_scene(request, again, "warmer"))
+    assert first.description == board().scenes[0].prompt == again.description
+    assert once.prompt is not None and once.prompt.endswith(" (slower)")
+    assert twice.prompt == f"{once.base_prompt} (warmer)"
+    # A photo pair's scene keeps its template's purpose, its images and its price.
+    kept = board().scenes[0]
+    assert (twice.description, twice.first_asset_id, twice.duration, twice.estimated_cost) == (
+        kept.description, kept.first_asset_id, kept.duration, kept.estimated_cost)
 
 
 def test_only_a_storyboard_awaiting_approval_is_edited():
