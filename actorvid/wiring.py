@@ -119,7 +119,7 @@ def start_runtime(settings: Settings, db: Database, accounts: Accounts, *,
              "standard": StandardPipeline(deps), "audio": AudioPipeline(deps)}
     previews = preview_maker(deps, read_blob, ffmpeg)
     system = start_system(db, provider=providers.renderer, music=providers.music,
-                          workflows=video,
+                          pipelines=video,
                           options=options or RuntimeOptions.from_settings(settings),
                           metrics=metrics, previews=previews)
     owns = system.provider is providers.renderer

@@ -1,4 +1,4 @@
-"""JobActor: one job's state machine; the step work is its :class:`JobWorkflow`'s.
+"""JobActor: one job's state machine; the step work is its :class:`JobPipeline`'s.
 
 States (status/stage in the ``jobs`` row, always written before the step runs)::
 
@@ -16,7 +16,7 @@ approve and cancel are the Coordinator's (the API asks it); a scene's row is its
 Progress is never stored: :func:`actorvid.workflows.progress.job_progress` derives it from the
 rows on every read.
 
-Every (re)start reads the row and continues from it (:func:`plan`), so a restart of this actor,
+Every (re)start reads the row and continues from it (:func:`next_step`), so a restart of this actor,
 of the Coordinator above it or of the whole process resumes the job without repeating a paid
 step. A failed step raises in the handler: the Coordinator restarts the job within its restart
 intensity, then gives up and marks the job failed with the reason.
@@ -43,6 +43,14 @@ from actorvid.actors.messages import (
     SceneFinished,
     WorkDone,
 )
+from actorvid.actors.pipeline import (
+    FinishedVideo,
+    JobPipeline,
+    NormalisedClip,
+    PlannedScene,
+    ShotMaker,
+    Storyboard,
+)
 from actorvid.actors.scene import SceneActor
 from actorvid.actors.services import Services
 from actorvid.actors.supervision import (
@@ -52,28 +60,20 @@ from actorvid.actors.supervision import (
     ParentLink,
     SupervisedActor,
 )
-from actorvid.actors.workflow import (
-    FinishedVideo,
-    JobWorkflow,
-    NormalisedClip,
-    PlannedScene,
-    ShotMaker,
-    Storyboard,
-)
 from actorvid.errors import Conflict
 from actorvid.store import jobs
 from actorvid.store.blobs import delete_blob
 
 logger = logging.getLogger(__name__)
 
-Plan = Literal["stop", "prepare", "begin_prepare", "wait", "render", "soundtrack", "finish"]
+Step = Literal["stop", "prepare", "begin_prepare", "wait", "render", "soundtrack", "finish"]
 
 
 class StepFailed(RuntimeError):
-    """A workflow step failed; raised in the handler so the supervisor sees it."""
+    """A pipeline step failed; raised in the handler so the supervisor sees it."""
 
 
-def plan(job: jobs.Job) -> Plan:
+def next_step(job: jobs.Job) -> Step:
     """What a (re)started JobActor does, from the job row alone."""
     if job.terminal:
         return "stop"
@@ -175,11 +175,11 @@ class JobActor(SupervisedActor):
         self.status, self.stage = job.status, job.stage
         return job
 
-    def _workflow(self, job: jobs.Job) -> JobWorkflow:
-        workflow = self.services.workflow_for(job.type)
-        if workflow is None:
-            raise StepFailed(f"no workflow for job type {job.type}")
-        return workflow
+    def _pipeline(self, job: jobs.Job) -> JobPipeline:
+        pipeline = self.services.pipeline_for(job.type)
+        if pipeline is None:
+            raise StepFailed(f"no pipeline for job type {job.type}")
+        return pipeline
 
     def _stop_self(self, why: str) -> None:
         logger.info("job %d: actor stops (%s)", self.job_id, why)
@@ -189,7 +189,7 @@ class JobActor(SupervisedActor):
 
     def _resume(self) -> None:
         job = self._load()
-        step = plan(job)
+        step = next_step(job)
         logger.info("job %d: resume %s/%s -> %s", self.job_id, job.status, job.stage, step)
         if step == "stop":
             if job.status == "cancelled":
@@ -215,9 +215,9 @@ class JobActor(SupervisedActor):
     def _prepare(self, job: jobs.Job) -> None:
         if self._work_token is not None:
             return  # already running (a second Resume or StartJob): never run a step twice
-        workflow = self._workflow(job)
+        pipeline = self._pipeline(job)
         self._work_token = self.services.io_pool.submit(self.actor_ref, "prepare",
-                                                        workflow.prepare, job,
+                                                        pipeline.prepare, job,
                                                         owner=job.user_id)
 
     def _work_done(self, done: WorkDone) -> None:
@@ -262,7 +262,7 @@ class JobActor(SupervisedActor):
         with self.services.db.read() as conn:
             subs = jobs.list_sub_jobs(conn, job.id)
         if not subs:
-            self._insert(job, "clip", self._workflow(job).scenes(job))
+            self._insert(job, "clip", self._pipeline(job).scenes(job))
         self._scenes_changed()
 
     def _insert(self, job: jobs.Job, kind: str, planned: Sequence[PlannedScene]) -> None:
@@ -331,7 +331,7 @@ class JobActor(SupervisedActor):
             self._stop_self("failed")
             return
         clips = [s for s in subs if s.status == "completed"]
-        segments = self._workflow(job).soundtrack(job, clips)
+        segments = self._pipeline(job).soundtrack(job, clips)
         with self.services.db.write() as conn:
             jobs.set_job_stage(conn, job.id, expected_status="video_processing",
                                status="video_processing",
@@ -381,9 +381,9 @@ class JobActor(SupervisedActor):
         self._normalise_arrived(job, clips)
         if self._normalising:
             return  # the last shots are being made: finish when they are stored
-        workflow = self._workflow(job)
+        pipeline = self._pipeline(job)
         self._work_token = self.services.media_pool.submit(self.actor_ref, "finish",
-                                                           workflow.finish, job, clips,
+                                                           pipeline.finish, job, clips,
                                                            owner=job.user_id)
 
     # --- shots: each clip normalised as it arrives ----------------------------------------
@@ -391,8 +391,8 @@ class JobActor(SupervisedActor):
     def _normalise_arrived(self, job: jobs.Job, subs: Sequence[jobs.SubJob]) -> None:
         """Start normalising every stored clip without a shot (new ones, and after a restart
         those stored before it), on the media pool, overlapping the scenes still rendering."""
-        workflow = self._workflow(job)
-        if not isinstance(workflow, ShotMaker):
+        pipeline = self._pipeline(job)
+        if not isinstance(pipeline, ShotMaker):
             return
         busy = set(self._normalising.values()) | self._normalise_failed
         for sub in subs:
@@ -400,7 +400,7 @@ class JobActor(SupervisedActor):
                     or sub.id in busy:
                 continue
             token = self.services.media_pool.submit(self.actor_ref, "normalise",
-                                                    workflow.normalise, job, sub,
+                                                    pipeline.normalise, job, sub,
                                                     owner=job.user_id)
             self._normalising[token] = sub.id
 

@@ -17,7 +17,7 @@ from typing import Any
 import pykka
 
 from actorvid.actors.messages import WorkDone
-from actorvid.actors.workflow import StepError
+from actorvid.actors.pipeline import StepError
 from actorvid.limits import FairPool
 
 logger = logging.getLogger(__name__)

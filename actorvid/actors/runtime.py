@@ -2,7 +2,7 @@
 
 Usage (``create_app``/``actorvid serve``)::
 
-    system = ActorSystem(db, provider=provider, workflows={"standard": StandardWorkflow(...)},
+    system = ActorSystem(db, provider=provider, pipelines={"standard": StandardPipeline(...)},
                          options=RuntimeOptions.from_settings(settings)).start()
     restore = install_signal_handlers(system, on_stopped=server.close)
     system.coordinator.start_job(job_id)      # after the API wrote the job row
@@ -40,12 +40,12 @@ from actorvid.actors.messages import (
     RenderDraft,
     StartJob,
 )
+from actorvid.actors.pipeline import JobPipeline
 from actorvid.actors.pools import WorkPool
 from actorvid.actors.ratelimit import CreateLimiter
 from actorvid.actors.services import RuntimeOptions, Services
 from actorvid.actors.supervision import SupervisedActor
 from actorvid.actors.timers import Scheduler
-from actorvid.actors.workflow import JobWorkflow
 from actorvid.errors import Conflict, ServiceUnavailable
 from actorvid.metrics import NO_METRICS, PredictionEvents
 from actorvid.providers.base import PredictionService
@@ -128,7 +128,7 @@ class CoordinatorHandle:
 
 class ActorSystem:
     def __init__(self, db: Database, *, provider: PredictionService,
-                 workflows: Mapping[str, JobWorkflow],
+                 pipelines: Mapping[str, JobPipeline],
                  options: RuntimeOptions | None = None,
                  music: PredictionService | None = None,
                  metrics: PredictionEvents = NO_METRICS, previews: Any = None) -> None:
@@ -136,7 +136,7 @@ class ActorSystem:
         self.metrics = metrics
         self.provider = provider
         self.music = music or provider
-        self.workflows = dict(workflows)
+        self.pipelines = dict(pipelines)
         self.options = options or RuntimeOptions()
         self.previews = previews  # an actors.preview.PreviewRenderer, or None
         self._lock = threading.Lock()
@@ -158,7 +158,7 @@ class ActorSystem:
             scheduler = Scheduler().start()
             services = Services(
                 db=self.db, providers={"clip": self.provider, "music": self.music},
-                workflows=self.workflows,
+                pipelines=self.pipelines,
                 scheduler=scheduler, media_pool=WorkPool("actorvid-media", opts.media_workers),
                 io_pool=WorkPool("actorvid-io", opts.io_workers,
                                  per_owner=max(1, opts.io_workers // 2)), options=opts,

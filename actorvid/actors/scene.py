@@ -112,10 +112,10 @@ class SceneActor(SupervisedActor):
         if self._inputs is None:
             with self.services.db.read() as conn:
                 job = jobs.get_job(conn, self.job_id)
-            workflow = self.services.workflow_for(job.type)
-            if workflow is None:
-                raise LookupError(f"no workflow for job type {job.type}")
-            self._inputs = workflow.render_input(job, sub)
+            pipeline = self.services.pipeline_for(job.type)
+            if pipeline is None:
+                raise LookupError(f"no pipeline for job type {job.type}")
+            self._inputs = pipeline.render_input(job, sub)
         if step == "poll":
             assert sub.provider_id is not None
             self._start_polling(sub.provider_id, first_delay=0.0)

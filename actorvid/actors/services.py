@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from actorvid.actors.pipeline import JobPipeline
 from actorvid.actors.pools import WorkPool
 from actorvid.actors.ratelimit import CreateLimiter
 from actorvid.actors.supervision_policy import RestartIntensity
 from actorvid.actors.timers import Scheduler
-from actorvid.actors.workflow import JobWorkflow
 from actorvid.clock import Clock, IdFactory, isoformat_z, new_uuid, utc_now
 from actorvid.config import Settings
 from actorvid.metrics import NO_METRICS, PredictionEvents
@@ -63,7 +63,7 @@ class Services:
     db: Database
     # Who makes each kind of sub-job's prediction: "clip" (video) and "music" (soundtrack).
     providers: Mapping[str, PredictionService]
-    workflows: Mapping[str, JobWorkflow]
+    pipelines: Mapping[str, JobPipeline]
     scheduler: Scheduler
     media_pool: WorkPool
     io_pool: WorkPool
@@ -79,8 +79,8 @@ class Services:
     previews: Any = None
     preview_pool: WorkPool | None = None
 
-    def workflow_for(self, job_type: str) -> JobWorkflow | None:
-        return self.workflows.get(job_type)
+    def pipeline_for(self, job_type: str) -> JobPipeline | None:
+        return self.pipelines.get(job_type)
 
     def provider_for(self, sub_kind: str) -> PredictionService:
         return self.providers[sub_kind]

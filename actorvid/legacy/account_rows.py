@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from actorvid.legacy.rows import (
-    Plan,
+    RowImport,
     RowImporter,
     Skip,
     TargetView,
@@ -24,7 +24,7 @@ class AccountRows(RowImporter):
 
     # --- users and credentials --------------------------------------------------------
 
-    def _prepare_user(self, row: sqlite3.Row) -> Plan:
+    def _prepare_user(self, row: sqlite3.Row) -> RowImport:
         old_id = str(row["id"])
         username = str(row["username"] or "").strip()
         email = str(row["email"] or "").strip()
@@ -39,7 +39,7 @@ class AccountRows(RowImporter):
             if not same:
                 raise Skip("its username or email belongs to another user of the new database")
             kept = same[0]
-            return Plan("user", old_id, insert=lambda conn, blobs: str(kept.id),
+            return RowImport("user", old_id, insert=lambda conn, blobs: str(kept.id),
                         dry_id=lambda conn: str(kept.id),
                         notes=[f"merged into the existing user {kept.id} (same username and "
                                "email); its password there is kept"])
@@ -58,10 +58,10 @@ class AccountRows(RowImporter):
 
         if row["is_admin"] in (1, True, "1") and self._run_admin is None and self.dry_run:
             self._run_admin = -1  # a placeholder owner; a dry run never inserts it
-        return Plan("user", old_id, insert=insert, dry_id=self._dry_int("users", row["id"]),
+        return RowImport("user", old_id, insert=insert, dry_id=self._dry_int("users", row["id"]),
                     notes=notes)
 
-    def _prepare_api_key(self, row: sqlite3.Row) -> Plan:
+    def _prepare_api_key(self, row: sqlite3.Row) -> RowImport:
         user_id = self._new_of("user", row["user_id"])
         if user_id is None:
             raise Skip(f"its user {row['user_id']} was not imported")
@@ -77,10 +77,10 @@ class AccountRows(RowImporter):
                 last_used=optional_timestamp(row["last_used"]),
                 expires_at=optional_timestamp(row["expires_at"])))
 
-        return Plan("api_key", str(row["id"]), insert=insert, dry_id=lambda conn: "(new id)")
+        return RowImport("api_key", str(row["id"]), insert=insert, dry_id=lambda conn: "(new id)")
     # --- clients and campaigns ----------------------------------------------------------
 
-    def _prepare_client(self, row: sqlite3.Row) -> Plan:
+    def _prepare_client(self, row: sqlite3.Row) -> RowImport:
         client_id = self._text_id(row, "clients")
         user_id = self._new_of("user", row["user_id"])
         if user_id is None:
@@ -101,9 +101,9 @@ class AccountRows(RowImporter):
             return client_id
 
         self._owner_of[("client", client_id)] = user_id
-        return Plan("client", client_id, insert=insert, dry_id=lambda conn: client_id)
+        return RowImport("client", client_id, insert=insert, dry_id=lambda conn: client_id)
 
-    def _prepare_campaign(self, row: sqlite3.Row) -> Plan:
+    def _prepare_campaign(self, row: sqlite3.Row) -> RowImport:
         campaign_id = self._text_id(row, "campaigns")
         client_id = self._new_of("client", row["client_id"])
         if client_id is None:
@@ -129,4 +129,4 @@ class AccountRows(RowImporter):
             return campaign_id
 
         self._owner_of[("campaign", campaign_id)] = user_id
-        return Plan("campaign", campaign_id, insert=insert, dry_id=lambda conn: campaign_id)
+        return RowImport("campaign", campaign_id, insert=insert, dry_id=lambda conn: campaign_id)

@@ -7,7 +7,7 @@ import sqlite3
 from actorvid.legacy.rows import (
     ASSET_TYPES,
     BlobSource,
-    Plan,
+    RowImport,
     RowImporter,
     Skip,
     as_float,
@@ -37,7 +37,7 @@ class AssetRows(RowImporter):
         why.append("no inline blob_data")
         raise Skip("no bytes anywhere: " + "; ".join(why))
 
-    def _prepare_asset(self, row: sqlite3.Row) -> Plan:
+    def _prepare_asset(self, row: sqlite3.Row) -> RowImport:
         asset_id = self._text_id(row, "assets")
         declared = row["asset_type"]
         if declared not in ASSET_TYPES:
@@ -100,5 +100,5 @@ class AssetRows(RowImporter):
                 metadata=metadata or None, uploaded_at=timestamp(row["uploaded_at"], now)))
             return asset_id
 
-        return Plan("asset", asset_id, insert=insert, dry_id=lambda conn: asset_id,
+        return RowImport("asset", asset_id, insert=insert, dry_id=lambda conn: asset_id,
                     blobs=blobs, notes=notes)

@@ -25,8 +25,8 @@ from actorvid.legacy.report import ImportReport
 from actorvid.legacy.rows import (
     BATCH_BYTES,
     BATCH_ROWS,
-    Plan,
     ProgressEvent,
+    RowImport,
     Skip,
     TargetView,
     default_report_path,
@@ -80,8 +80,8 @@ class LegacyImporter(AccountRows, AssetRows, JobRows):
         return self.report
 
     def _run_batch(self, kind: str, rows: list[sqlite3.Row],
-                   prepare: Callable[[sqlite3.Row], Plan]) -> None:
-        plans: list[Plan] = []
+                   prepare: Callable[[sqlite3.Row], RowImport]) -> None:
+        plans: list[RowImport] = []
         staged: dict[int, dict[str, BlobInfo]] = {}
         staged_bytes = 0
         try:
@@ -135,10 +135,10 @@ class LegacyImporter(AccountRows, AssetRows, JobRows):
                 store.discard_blobs(self.db, [s.id for by_role in staged.values()
                                               for s in by_role.values()])
 
-    def _commit(self, plans: list[Plan], staged: dict[int, dict[str, BlobInfo]]
+    def _commit(self, plans: list[RowImport], staged: dict[int, dict[str, BlobInfo]]
                 ) -> None:
         assert self.db is not None
-        done: list[tuple[Plan, str]] = []
+        done: list[tuple[RowImport, str]] = []
         now = self._now()
         with self.db.write() as conn:
             for index, plan in enumerate(plans):
@@ -165,7 +165,7 @@ class LegacyImporter(AccountRows, AssetRows, JobRows):
         for plan, new_id in done:
             self._accept(plan, new_id)
 
-    def _accept(self, plan: Plan, new_id: str) -> None:
+    def _accept(self, plan: RowImport, new_id: str) -> None:
         self.ledger[(plan.kind, plan.old_id)] = new_id
         self.report.imported(plan.kind, plan.old_id, new_id)
         for child_kind, child_old in plan.children:

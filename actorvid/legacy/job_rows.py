@@ -11,7 +11,7 @@ from actorvid.legacy.rows import (
     STATUS_MAP,
     SUB_JOB_STATUSES,
     BlobSource,
-    Plan,
+    RowImport,
     RowImporter,
     Skip,
     TargetView,
@@ -64,7 +64,7 @@ class JobRows(RowImporter):
                 f"Unknown status {raw_text!r} in the old backend"
         return "failed", stage, INTERRUPTED.format(raw=raw_text)
 
-    def _prepare_job(self, row: sqlite3.Row) -> Plan:
+    def _prepare_job(self, row: sqlite3.Row) -> RowImport:
         old_id = str(row["id"])
         parameters = json_column(row, "parameters", {})
         if not isinstance(parameters, dict):
@@ -137,7 +137,7 @@ class JobRows(RowImporter):
 
         for scene_id, reason in scene_skips:
             self._skip("scene", scene_id, reason)
-        return Plan("job", old_id, insert=insert, dry_id=self._dry_int("jobs", row["id"]),
+        return RowImport("job", old_id, insert=insert, dry_id=self._dry_int("jobs", row["id"]),
                     blobs=blobs, children=children, notes=notes)
 
     def _scenes(self, job_id: object, storyboard_data: Any
@@ -184,7 +184,7 @@ class JobRows(RowImporter):
                         ("imageUrl", entry.get("image_url"))) if v}})
         return scenes, children, skips
 
-    def _prepare_sub_job(self, row: sqlite3.Row) -> Plan:
+    def _prepare_sub_job(self, row: sqlite3.Row) -> RowImport:
         sub_id = self._text_id(row, "sub_jobs")
         job_id = self._new_of("job", row["job_id"])
         if job_id is None:
@@ -225,9 +225,9 @@ class JobRows(RowImporter):
                 "created_at": created, "updated_at": timestamp(row["updated_at"], created)})
             return sub_id
 
-        return Plan("sub_job", sub_id, insert=insert, dry_id=lambda conn: sub_id)
+        return RowImport("sub_job", sub_id, insert=insert, dry_id=lambda conn: sub_id)
 
-    def _prepare_audio(self, row: sqlite3.Row) -> Plan:
+    def _prepare_audio(self, row: sqlite3.Row) -> RowImport:
         old_id = str(row["id"])
         parameters = json_column(row, "parameters", {})
         metadata = json_column(row, "metadata", {})
@@ -272,6 +272,6 @@ class JobRows(RowImporter):
                           "id": new_id})
             return str(new_id)
 
-        return Plan("audio", old_id, insert=insert, dry_id=self._dry_int("jobs", row["id"]),
+        return RowImport("audio", old_id, insert=insert, dry_id=self._dry_int("jobs", row["id"]),
                     blobs={"audio": audio})
 

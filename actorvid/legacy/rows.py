@@ -69,7 +69,7 @@ class BlobSource:
 
 
 @dataclass
-class Plan:
+class RowImport:
     """One old row, checked and ready: its blobs and how to insert it."""
 
     kind: str

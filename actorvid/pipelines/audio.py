@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from actorvid import tempspace
-from actorvid.actors.workflow import FinishedVideo, PlannedScene, Storyboard
+from actorvid.actors.pipeline import FinishedVideo, PlannedScene, Storyboard
 from actorvid.domain.storyboard import Scene
 from actorvid.domain.storyboard import Storyboard as Board
 from actorvid.pipelines.deps import PipelineDeps, PipelineError

@@ -1,7 +1,7 @@
 """What every video job type shares: scenes from the storyboard, render inputs, the finish.
 
-A pipeline is the thin adapter the JobActor calls (the :class:`~actorvid.actors.workflow.
-JobWorkflow` protocol): it reads rows, asks the pure :mod:`actorvid.workflows` functions for
+A pipeline is the thin adapter the JobActor calls (the :class:`~actorvid.actors.pipeline.
+JobPipeline` protocol): it reads rows, asks the pure :mod:`actorvid.workflows` functions for
 every decision, calls providers and ffmpeg for effects, and hands results back to the actor,
 which writes the state transitions. ``finish`` can run again after a crash from the same stored
 clips, so it writes only new blobs and never assumes it runs once.
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from actorvid import tempspace
-from actorvid.actors.workflow import FinishedVideo, NormalisedClip, PlannedScene
+from actorvid.actors.pipeline import FinishedVideo, NormalisedClip, PlannedScene
 from actorvid.domain.creative import (
     CreativeOptions,
     Transition,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from actorvid.actors.workflow import StepError
+from actorvid.actors.pipeline import StepError
 from actorvid.clock import IdFactory, new_uuid
 from actorvid.config import Settings
 from actorvid.ingest import AssetIngestor

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
-from actorvid.actors.workflow import Storyboard
+from actorvid.actors.pipeline import Storyboard
 from actorvid.clock import now_iso
 from actorvid.domain.drafts import SelectedPair
 from actorvid.domain.storyboard import Selection

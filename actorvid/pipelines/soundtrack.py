@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from actorvid.actors.workflow import PlannedScene
+from actorvid.actors.pipeline import PlannedScene
 from actorvid.domain.models import MUSICGEN_MAX_SECONDS
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.stitch import Segments, join_audio

@@ -14,7 +14,7 @@ from actorvid.actors.runtime import ActorSystem
 from actorvid.actors.services import RuntimeOptions
 from actorvid.actors.supervision_policy import RestartIntensity
 from actorvid.store.db import Database, open_database
-from tests.actors.fakes import FakeProvider, SimpleWorkflow
+from tests.actors.fakes import FakeProvider, SimplePipeline
 from tests.actors.helpers import make_user
 
 
@@ -53,20 +53,20 @@ def provider() -> FakeProvider:
 
 
 @pytest.fixture
-def workflow(db: Database) -> SimpleWorkflow:
-    return SimpleWorkflow(db)
+def pipeline(db: Database) -> SimplePipeline:
+    return SimplePipeline(db)
 
 
 @pytest.fixture
-def make_system(db: Database, provider: FakeProvider, workflow: SimpleWorkflow
+def make_system(db: Database, provider: FakeProvider, pipeline: SimplePipeline
                 ) -> Iterator[Callable[..., ActorSystem]]:
     """Start an ActorSystem on the test database (stopped at teardown)."""
     systems: list[ActorSystem] = []
 
     def make(**overrides: Any) -> ActorSystem:
         options = replace(FAST, **overrides)
-        workflows = {t: workflow for t in ("standard", "image_pairs", "property_video")}
-        system = ActorSystem(db, provider=provider, workflows=workflows, options=options)
+        pipelines = {t: pipeline for t in ("standard", "image_pairs", "property_video")}
+        system = ActorSystem(db, provider=provider, pipelines=pipelines, options=options)
         systems.append(system.start())
         return system
 

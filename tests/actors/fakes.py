@@ -1,4 +1,4 @@
-"""Test doubles for the actor tests: an in-memory prediction service and a minimal job workflow.
+"""Test doubles for the actor tests: an in-memory prediction service and a minimal job pipeline.
 
 The provider counts at *its* side: every create, find, get and cancel is journaled, so "no
 prediction was created twice" is asserted where the money would be spent. Its knobs (a poll
@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
-from actorvid.actors.workflow import FinishedVideo, PlannedScene, Storyboard
+from actorvid.actors.pipeline import FinishedVideo, PlannedScene, Storyboard
 from actorvid.providers.base import MusicInput, Prediction, RenderInput
 from actorvid.store import jobs
 from actorvid.store.blobs import read_blob_bytes, write_blob
@@ -129,10 +129,10 @@ class FakeProvider:
         return 0.25
 
 
-# --- a minimal workflow ---------------------------------------------------------------------
+# --- a minimal pipeline ---------------------------------------------------------------------
 
 
-class SimpleWorkflow:
+class SimplePipeline:
     """``parameters.scenes`` scenes; ``parameters.review`` makes the job wait for approval;
     ``parameters.explode`` makes prepare fail. ``finish`` concatenates the clips into a blob."""
 

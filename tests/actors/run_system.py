@@ -1,5 +1,5 @@
 """A server process for the kill tests: opens the database, starts the ActorSystem with the
-test workflow and the real Replicate renderer pointed at the fake Replicate, installs the
+test pipeline and the real Replicate renderer pointed at the fake Replicate, installs the
 signal handlers, waits to be stopped.
 
     python -m tests.actors.run_system DB_PATH REPLICATE_API_URL REPLICATE_TOKEN
@@ -16,7 +16,7 @@ from actorvid.providers.replicate import ReplicateClient, ReplicateRenderer
 from actorvid.store.blobs import blob_info, iter_blob
 from actorvid.store.db import open_database
 from tests.actors.conftest import FAST
-from tests.actors.fakes import SimpleWorkflow
+from tests.actors.fakes import SimplePipeline
 
 
 def main(db_path: str, api_url: str, token: str) -> int:
@@ -29,9 +29,9 @@ def main(db_path: str, api_url: str, token: str) -> int:
 
     # No Cancel-After: the test holds predictions for as long as it needs.
     client = ReplicateClient(api_url, token, timeout=5, cancel_after="")
-    workflow = SimpleWorkflow(db)
+    pipeline = SimplePipeline(db)
     system = ActorSystem(db, provider=ReplicateRenderer(client, read_blob),
-                         workflows={"standard": workflow}, options=FAST).start()
+                         pipelines={"standard": pipeline}, options=FAST).start()
     install_signal_handlers(system, timeout=5)
     print("READY", flush=True)
     system.wait_stopped()

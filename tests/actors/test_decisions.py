@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from actorvid.actors.job import next_segment, plan
+from actorvid.actors.job import next_segment
+from actorvid.actors.job import next_step as job_next_step
 from actorvid.actors.scene_steps import next_step
 from actorvid.store import jobs
 
@@ -28,7 +29,7 @@ SUB = jobs.SubJob("s", 1, 1, None, None, "", 6.0, "hailuo", None, None, None, No
     ("cancelled", "rendering", "stop"),
 ])
 def test_a_restarted_job_continues_from_its_row(status: str, stage: str, expected: str) -> None:
-    assert plan(dataclasses.replace(JOB, status=status, stage=stage)) == expected
+    assert job_next_step(dataclasses.replace(JOB, status=status, stage=stage)) == expected
 
 
 @pytest.mark.parametrize(("changes", "expected"), [

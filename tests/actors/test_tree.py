@@ -13,7 +13,7 @@ from actorvid.actors.runtime import ActorSystem, AlreadyRunning, start_system
 from actorvid.actors.supervision_policy import InjectFailure
 from actorvid.store.blobs import read_blob_bytes
 from actorvid.store.db import Database
-from tests.actors.fakes import FakeProvider, SimpleWorkflow
+from tests.actors.fakes import FakeProvider, SimplePipeline
 from tests.actors.helpers import job_row, make_job, scene_rows, wait_until
 
 MakeSystem = Callable[..., ActorSystem]
@@ -122,7 +122,7 @@ def test_expired_output_is_recreated_once_and_recorded(
 
 
 def test_a_crash_loop_fails_that_job_only(db: Database, user_id: int, provider: FakeProvider,
-                                          workflow: SimpleWorkflow,
+                                          pipeline: SimplePipeline,
                                           make_system: MakeSystem) -> None:
     provider.release.set()
     bad = make_job(db, user_id, scenes=1, explode=True)
@@ -136,17 +136,17 @@ def test_a_crash_loop_fails_that_job_only(db: Database, user_id: int, provider: 
     # The user reads a sentence about their job; the crash's class and words stay in the log.
     assert "internal error that repeated" in failed.error
     assert "ValueError" not in failed.error and "StepFailed" not in failed.error
-    assert workflow.prepares[bad] == 4  # first run + 3 restarts, then the give-up
+    assert pipeline.prepares[bad] == 4  # first run + 3 restarts, then the give-up
     assert job_row(db, good).status == "completed"
 
 
 def test_a_scene_crash_loop_fails_its_job_with_the_reason(
-        db: Database, user_id: int, provider: FakeProvider, workflow: SimpleWorkflow,
+        db: Database, user_id: int, provider: FakeProvider, pipeline: SimplePipeline,
         make_system: MakeSystem) -> None:
     provider.release.set()
     # One scene crashing for good leaves a partial video; every scene crashing fails the job.
-    workflow.crash_render_input[1] = 100
-    workflow.crash_render_input[2] = 100
+    pipeline.crash_render_input[1] = 100
+    pipeline.crash_render_input[2] = 100
     job_id = make_job(db, user_id, scenes=2)
     system = make_system()
     system.coordinator.start_job(job_id)
@@ -155,7 +155,7 @@ def test_a_scene_crash_loop_fails_its_job_with_the_reason(
     assert job.status == "failed" and job.error is not None
     assert "scene 2: This scene could not be rendered because of an internal error" in job.error
     assert "blew up" not in job.error and "RuntimeError" not in job.error
-    assert workflow.crash_render_input[2] == 100 - 4
+    assert pipeline.crash_render_input[2] == 100 - 4
 
 
 def test_a_coordinator_crash_restarts_the_subtree_without_duplicate_creates(
@@ -275,12 +275,12 @@ def test_a_stuck_actor_is_reported_as_not_responding(db: Database, user_id: int,
 
 
 def test_stop_leaves_every_job_resumable(db: Database, user_id: int, provider: FakeProvider,
-                                         workflow: SimpleWorkflow) -> None:
+                                         pipeline: SimplePipeline) -> None:
     from tests.actors.conftest import FAST
     job_ids = [make_job(db, user_id, scenes=3) for _ in range(3)]
     waiting = make_job(db, user_id, scenes=1, review=True)
-    workflows = {"standard": workflow}
-    system = ActorSystem(db, provider=provider, workflows=workflows, options=FAST).start()
+    pipelines = {"standard": pipeline}
+    system = ActorSystem(db, provider=provider, pipelines=pipelines, options=FAST).start()
     for job_id in [*job_ids, waiting]:
         system.coordinator.start_job(job_id)
     wait_until(lambda: all_predictions_stored(db, *job_ids)
@@ -291,7 +291,7 @@ def test_stop_leaves_every_job_resumable(db: Database, user_id: int, provider: F
     assert all(job_row(db, j).status == "video_processing" for j in job_ids)
     # A new system on the same file resumes them: same predictions, no new creates.
     provider.release.set()
-    again = ActorSystem(db, provider=provider, workflows=workflows, options=FAST).start()
+    again = ActorSystem(db, provider=provider, pipelines=pipelines, options=FAST).start()
     try:
         wait_until(lambda: finished(db, *job_ids))
         assert sum(provider.creates_per_scene().values()) == 9
@@ -301,9 +301,9 @@ def test_stop_leaves_every_job_resumable(db: Database, user_id: int, provider: F
 
 
 def test_one_system_per_database_file(db: Database, provider: FakeProvider,
-                                      workflow: SimpleWorkflow, make_system: MakeSystem) -> None:
+                                      pipeline: SimplePipeline, make_system: MakeSystem) -> None:
     system = make_system()
     assert system.start() is system
-    assert start_system(db, provider=provider, workflows={}) is system
+    assert start_system(db, provider=provider, pipelines={}) is system
     with pytest.raises(AlreadyRunning):
-        ActorSystem(db, provider=provider, workflows={}).start()
+        ActorSystem(db, provider=provider, pipelines={}).start()

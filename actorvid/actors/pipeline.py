@@ -1,27 +1,27 @@
-"""What a JobActor delegates: the :class:`JobWorkflow` protocol.
+"""What a JobActor delegates: the :class:`JobPipeline` protocol.
 
 The JobActor is a generic state machine (prepare → await approval → render → finish); what each
 step *does* for a job type (image pairs, property video, standard storyboard, audio) is a
-workflow object, injected per job type into :class:`actorvid.actors.runtime.ActorSystem`.
+pipeline object, injected per job type into :class:`actorvid.actors.runtime.ActorSystem`.
 
-Where each method runs, so a workflow knows what it may do:
+Where each method runs, so a pipeline knows what it may do:
 
-- :meth:`JobWorkflow.prepare` (selection + storyboard: an LLM call or two) runs on the I/O pool;
+- :meth:`JobPipeline.prepare` (selection + storyboard: an LLM call or two) runs on the I/O pool;
   it may take seconds; it must not touch actors.
-- :meth:`JobWorkflow.scenes`, :meth:`JobWorkflow.soundtrack` and
-  :meth:`JobWorkflow.render_input` run on the actor's thread and must be quick (read the
+- :meth:`JobPipeline.scenes`, :meth:`JobPipeline.soundtrack` and
+  :meth:`JobPipeline.render_input` run on the actor's thread and must be quick (read the
   storyboard, look up asset rows).
-- :meth:`JobWorkflow.finish` (stitch, soundtrack, store the video) runs on the bounded media pool
+- :meth:`JobPipeline.finish` (stitch, soundtrack, store the video) runs on the bounded media pool
   (``Settings.media_workers``); it may run ffmpeg and write blobs. It can be run again after a
   crash, from the same stored clips, so it must not assume it runs once.
-- :meth:`ShotMaker.normalise` (a video workflow's optional extra) converts one stored clip into
+- :meth:`ShotMaker.normalise` (a video pipeline's optional extra) converts one stored clip into
   the job's output format as it arrives, on the media pool, and returns the new blob; the
   JobActor records it in the clip's row. It may run twice for a clip (a restart): the row keeps
   the first and the actor deletes the other.
 
-A real workflow plugs in as ``ActorSystem(db, provider=..., workflows={"image_pairs":
-ImagePairsWorkflow(db, selector, writer), ...})``; pure decisions stay in ``actorvid.workflows``
-and the workflow object is the thin adapter that feeds them rows and stores their results.
+A real pipeline plugs in as ``ActorSystem(db, provider=..., pipelines={"image_pairs":
+ImagePairsPipeline(db, selector, writer), ...})``; pure decisions stay in ``actorvid.workflows``
+and the pipeline object is the thin adapter that feeds them rows and stores their results.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from actorvid.store.jobs import Job, SubJob
 
 
 class StepError(Exception):
-    """A workflow step failed for a reason a retry will not fix (no image left, nothing
+    """A pipeline step failed for a reason a retry will not fix (no image left, nothing
     rendered...). The job fails at once with this message instead of being restarted."""
 
 
@@ -54,7 +54,7 @@ class PlannedScene:
 
 @dataclass(frozen=True)
 class Storyboard:
-    """What :meth:`JobWorkflow.prepare` returns; ``data`` is stored as ``jobs.storyboard``."""
+    """What :meth:`JobPipeline.prepare` returns; ``data`` is stored as ``jobs.storyboard``."""
 
     data: dict[str, Any]
     estimated_cost: float | None = None
@@ -64,7 +64,7 @@ class Storyboard:
 
 @dataclass(frozen=True)
 class FinishedVideo:
-    """What :meth:`JobWorkflow.finish` returns: stored blobs and the client-facing result."""
+    """What :meth:`JobPipeline.finish` returns: stored blobs and the client-facing result."""
 
     video_blob_id: str | None
     result: dict[str, Any]
@@ -91,7 +91,7 @@ class ShotMaker(Protocol):
 
 
 @runtime_checkable
-class JobWorkflow(Protocol):
+class JobPipeline(Protocol):
     def prepare(self, job: Job) -> Storyboard:
         """Select assets and write the storyboard. Runs on the I/O pool."""
 
