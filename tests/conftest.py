@@ -28,7 +28,7 @@ TEST_SCRYPT = "16384,8,1"
 T = TypeVar("T")
 
 
-def wait_until(predicate: Callable[[], T | None], timeout: float = 10.0,
+def wait_until(predicate: Callable[[], T | None], timeout: float = 30.0,
                interval: float = 0.02, message: str = "condition") -> T:
     """Poll ``predicate`` until it is truthy or ``timeout`` passes (then fail the test); return
     that value (typed without None, so a wait for an object hands back the object)."""

@@ -13,7 +13,7 @@ from tests.conftest import wait_until as shared_wait_until
 T = TypeVar("T")
 
 
-def wait_until(predicate: Callable[[], T | None], timeout: float = 5.0, *,
+def wait_until(predicate: Callable[[], T | None], timeout: float = 30.0, *,
                interval: float = 0.005, message: str = "condition") -> T:
     """The suite's :func:`tests.conftest.wait_until`, with the actor tests' tighter polling."""
     return shared_wait_until(predicate, timeout=timeout, interval=interval, message=message)

@@ -96,7 +96,7 @@ def test_sigkill_mid_job_then_sigterm_then_restart_never_creates_twice(
     fake.unstick()
     third = Server(db.path, fake, log)
     try:
-        wait_until(lambda: all(job_row(db, j).terminal for j in job_ids), timeout=15)
+        wait_until(lambda: all(job_row(db, j).terminal for j in job_ids), timeout=60)
     finally:
         assert third.terminate(timeout=10) == 0
     assert [job_row(db, j).status for j in job_ids] == ["completed", "completed"]

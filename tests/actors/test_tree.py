@@ -231,7 +231,7 @@ def test_the_snapshot_answers_with_100_scenes_in_flight(
     system = make_system()
     for job_id in job_ids:
         system.coordinator.start_job(job_id)
-    wait_until(lambda: all_predictions_stored(db, *job_ids), timeout=20)
+    wait_until(lambda: all_predictions_stored(db, *job_ids), timeout=60)
 
     tree = wait_until(lambda: answering_tree(system, scenes=100, jobs=10), timeout=60,
                       message="all 110 actors answering")
