@@ -80,7 +80,7 @@ SAMPLES_PER_FRAME = SAMPLE_RATE // FPS
 VIDEO_TIMESCALE = FPS * 512
 
 
-def shot_encoder_args(keyframes: Sequence[int] = ()) -> list[str]:
+def shot_encoder_args(keyframes: Sequence[int] = (), *, crf: int = 21) -> list[str]:
     """The encoder of a normalised shot (and of a transition piece): the output's H.264, plus
     what lets shots be joined by stream copy.
 
@@ -89,8 +89,10 @@ def shot_encoder_args(keyframes: Sequence[int] = ()) -> list[str]:
     - ``stitchable``: x264 writes the same SPS/PPS for every shot, so one ``avcC`` fits all;
     - IDR frames forced at ``keyframes`` (frame numbers): a copied part may begin there (the
       frame after a transition window).
+
+    ``crf`` sets the quality only (not the SPS/PPS), so shots of another quality still join.
     """
-    args = [*video_encoder_args(), "-bf", "0", "-x264-params", "stitchable=1",
+    args = [*video_encoder_args(crf=crf), "-bf", "0", "-x264-params", "stitchable=1",
             "-video_track_timescale", str(VIDEO_TIMESCALE)]
     if keyframes:
         expr = "+".join(f"eq(n,{k})" for k in sorted(set(keyframes)))
