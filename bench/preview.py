@@ -15,6 +15,7 @@ Runs the app in this process (offline: local renderer and music), over HTTP on l
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -91,6 +92,7 @@ def run(server: Server, work: Path) -> None:
     campaign = api.campaign()
     ids = photos(api, campaign["id"], 14, work)
 
+    load_before = os.getloadavg()[0]
     job_id = api.pairs_job(campaign["id"], numPairs=7, clipDuration=8,
                            autoApprove=False)
     api.wait_status(job_id, "storyboard_ready", timeout=600)
@@ -104,6 +106,7 @@ def run(server: Server, work: Path) -> None:
     job = api.wait_status(job_id, "completed", timeout=1800)
     final_time = seconds_between(job["approvedAt"], job["completedAt"])
     final = download(api, job["videoUrl"], work / "final.mp4")
+    load_after = os.getloadavg()[0]
     ffmpeg = FFmpeg.locate()
     lengths = (ffmpeg.probe(preview).duration or 0, ffmpeg.probe(final).duration or 0)
 
@@ -124,6 +127,8 @@ def run(server: Server, work: Path) -> None:
     print(f"| final local render of the same storyboard (720p) | {final_time:.1f} s |")
     print(f"| preview / final | {preview_time / final_time:.2f} (goal ≤ 0.20) |")
     print(f"| preview / final duration | {lengths[0]:.3f} s / {lengths[1]:.3f} s |")
+    print(f"| load average (1 min) before the preview / after the final | "
+          f"{load_before:.1f} / {load_after:.1f} |")
     print(f"| finish step of 2 × 8 s, alone | {finish_alone:.2f} s |")
     print(f"| same, 3 draft previews rendering ({rendering} still at its end) | "
           f"{finish_busy:.2f} s |")

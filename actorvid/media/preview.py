@@ -1,32 +1,47 @@
 """The preview's cut (issue 19): shots joined as the final video joins them, a discreet
 "PREVIEW" mark, and a music bed — small and fast, never a deliverable.
 
-:func:`compose` is the one place that decides how a preview is assembled, so it composes the
-same pieces the finish step does: :func:`~actorvid.media.stitch.stitch` (each shot normalised
-and joined by :func:`~actorvid.media.shots.join_shots` with the job's fit and transition, as
-the finish step joins its shots) and :func:`~actorvid.media.stitch.mux_soundtrack`. Still to
-connect when issue 18 lands (see the TODO): the title/end cards and the bundled font.
+Speed (the preview should take at most a fifth of the final local render): the picture is
+encoded once. The preview's renderer draws each photo shot at the preview's frame with a
+lighter camera move (:data:`PREVIEW_SUPERSAMPLE`) at :data:`PREVIEW_FPS`, the mark drawn in
+the same pass, written directly as a shot (``actorvid.media.shots``) with IDR frames where any
+allowed transition may need one (:data:`PREVIEW_KEYFRAMES`). Cards (and a scene without
+photos) become marked shots in :func:`preview_shot`. :func:`compose` then does what the finish
+step does — :func:`~actorvid.media.stitch.score_shots`: the picture joined by copy with only
+the transition windows encoded again, and the music laid under it — so the cut, the
+transitions and the length are the final video's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from actorvid.domain.creative import CreativeOptions
+from actorvid.domain.creative import TRANSITION_SECONDS, CreativeOptions
 from actorvid.errors import MediaError
 from actorvid.media.cards import FONT_FILES
 from actorvid.media.ffmpeg import DEFAULT_TIMEOUT, FFmpeg
-from actorvid.media.output import output_args, video_encoder_args
-from actorvid.media.stitch import mux_soundtrack, stitch
+from actorvid.media.output import FPS, output_args, video_encoder_args
+from actorvid.media.shots import Shot, normalise_shot
+from actorvid.media.stitch import score_shots
 
 PREVIEW_SHORT_SIDE = 360
-PREVIEW_FPS = 15  # shots are rendered at 15 fps; the cut is 30 fps like every output
+PREVIEW_FPS = 15  # the camera move is drawn at 15 fps; the cut is 30 fps like every output
 PREVIEW_RESOLUTION = f"{PREVIEW_SHORT_SIDE}p"
+# Sub-pixel steps of a preview's camera move: half the final's 4, a quarter of its pixels to
+# scale per frame; at 360p and 15 fps every drawn frame still moves (tests/media/test_output).
+PREVIEW_SUPERSAMPLE = 2
+# IDR frames of a preview shot: every other frame over the windows of every allowed transition
+# (0.25–1 s), so whichever transition the job has, a copied part starts at most one frame
+# after its window (``join_shots`` encodes that frame with the window). Every frame would cost
+# ~50 % more bytes per shot for one frame less to encode per join.
+PREVIEW_KEYFRAMES = tuple(range(math.floor(TRANSITION_SECONDS[0] * FPS) // 2 * 2,
+                                math.ceil(TRANSITION_SECONDS[1] * FPS) + 2, 2))
 
 
 def preview_size(options: CreativeOptions) -> tuple[int, int]:
@@ -46,25 +61,32 @@ def mark_filter(width: int, height: int, font: Path = FONT_FILES["bold"]) -> str
             f":x=w-tw-{margin}:y=h-th-{margin}")
 
 
-def compose(ffmpeg: FFmpeg, shots: Sequence[Path], output: Path, *, options: CreativeOptions,
-            music: Path, workdir: Path, timeout: float = 600.0) -> float:
-    """Assemble the preview from ``shots`` (in storyboard order) into ``output``; return its
-    duration, which is the final video's for the same shots and options.
-
-    The title and end cards come in ``shots`` already (drawn by the pipeline as the finish
-    step draws them), so the cut, the transitions and the length are the final video's.
-    """
+def preview_shot(ffmpeg: FFmpeg, clip: Path, output: Path, *, options: CreativeOptions,
+                 timeout: float = 600.0) -> Shot:
+    """A clip the renderer did not make as a marked shot (a card, a scene without photos) as
+    one: the mark drawn over it, then normalised like any clip (its IDR frames those of the
+    job's transition). Cards are a few seconds at 360p, so the two short encodes cost little."""
     width, height = preview_size(options)
-    joined = stitch(ffmpeg, shots, workdir / "joined.mp4", width=width, height=height,
-                    fit=options.fit, transition=options.transition, timeout=timeout)
-    marked = workdir / "marked.mp4"
-    # The shots' own sound (silence from the local renderer) is copied: the music goes under it.
-    ffmpeg.run(["-i", str(joined.path), "-map", "0:v:0", "-map", "0:a:0",
+    marked = output.with_name(f"{output.stem}_marked.mp4")
+    # Cards and text clips are drawn at the preview's frame already (``preview_size``).
+    ffmpeg.run(["-i", str(clip), "-map", "0:v:0", "-map", "0:a?",
                 "-vf", mark_filter(width, height),
-                *video_encoder_args(preset="veryfast", crf=26), "-c:a", "copy",
+                *video_encoder_args(preset="ultrafast", crf=18), "-c:a", "copy",
                 *output_args(marked)], timeout=timeout)
-    mux_soundtrack(ffmpeg, marked, music, output, video_duration=joined.duration,
-                   volume=options.music_volume, timeout=timeout)
+    try:
+        return normalise_shot(ffmpeg, marked, output, width=width, height=height,
+                              fit=options.fit, transition=options.transition, timeout=timeout)
+    finally:
+        marked.unlink(missing_ok=True)
+
+
+def compose(ffmpeg: FFmpeg, shots: Sequence[Shot], output: Path, *, options: CreativeOptions,
+            music: Path, timeout: float = 600.0) -> float:
+    """Assemble the preview from ``shots`` (marked, in storyboard order, the cards among them)
+    into ``output``; return its duration, which is the final video's for the same shots and
+    options. The picture is copied but for the transition windows, the sound encoded once."""
+    joined = score_shots(ffmpeg, shots, music, output, transition=options.transition,
+                         volume=options.music_volume, timeout=timeout)
     return joined.duration
 
 

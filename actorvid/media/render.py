@@ -13,10 +13,12 @@ moves (the second still keeps drifting after the crossfade), so no frame duplica
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from actorvid.media.output import (
     FPS,
+    SAMPLES_PER_FRAME,
     TV_BT709,
     audio_encoder_args,
     output_args,
@@ -34,7 +36,10 @@ PAN = 1.0
 START = 0.08  # a push-in starts this far in, so the sideways travel has room from frame one
 # (at 0.03 the first 20 frames of a smooth photo moved too little and mpdecimate took them for
 # duplicates once the stitch re-encoded them)
-SUPERSAMPLE = 4  # sub-pixel steps per output pixel
+SUPERSAMPLE = 4  # sub-pixel steps per output pixel (a preview draws with fewer)
+# The quality of a clip made directly as a shot (only previews are, today): smaller than a
+# deliverable's 21 — what the preview's separate mark pass used before.
+SHOT_CRF = 26
 
 
 def cover(width: int, height: int) -> str:
@@ -43,7 +48,8 @@ def cover(width: int, height: int) -> str:
             f"crop={width}:{height},setsar=1")
 
 
-def push_in(width: int, height: int, *, frames: int, zoom: float, fps: int) -> str:
+def push_in(width: int, height: int, *, frames: int, zoom: float, fps: int,
+            supersample: int = SUPERSAMPLE) -> str:
     """A push-in by ``zoom`` over ``frames`` frames, drifting right, at a steady pace, sub-pixel.
 
     Steady, not eased: an eased start moves less than a pixel for its first frames, and those
@@ -52,7 +58,7 @@ def push_in(width: int, height: int, *, frames: int, zoom: float, fps: int) -> s
     The still is one input frame; ``zoompan`` emits ``frames`` frames from it. Its output is
     tv-range yuv420p like every clip (``in_range=auto`` converts full-range JPEGs).
     """
-    big_w, big_h = width * SUPERSAMPLE, height * SUPERSAMPLE
+    big_w, big_h = width * supersample, height * supersample
     span = max(1, frames - 1)
     # Sideways at a steady speed: from the left edge to the right edge of the final crop. The
     # room a push-in makes grows faster than this line, so the crop never leaves the photo.
@@ -66,8 +72,17 @@ def push_in(width: int, height: int, *, frames: int, zoom: float, fps: int) -> s
 
 
 def transition_args(first: Path, last: Path, out: Path, *, duration: float, width: int,
-                    height: int, fps: int = DEFAULT_FPS, preset: str = "veryfast") -> list[str]:
-    """ffmpeg arguments rendering ``first`` → ``last`` into ``out`` (an .mp4)."""
+                    height: int, fps: int = DEFAULT_FPS, preset: str = "veryfast",
+                    supersample: int = SUPERSAMPLE, overlay: str = "",
+                    shot_keyframes: Sequence[int] | None = None) -> list[str]:
+    """ffmpeg arguments rendering ``first`` → ``last`` into ``out`` (an .mp4).
+
+    ``supersample``: sub-pixel steps of the camera move (:data:`SUPERSAMPLE` unless a caller
+    trades smoothness for speed). ``overlay``: a filter drawn over every frame in the same
+    pass (a preview's mark). With ``shot_keyframes`` the clip is made directly as a shot of
+    ``actorvid.media.shots`` (:func:`shot_output_args`), drawn at ``fps`` and written at the
+    output's rate, so it joins other shots by copy without being normalised again.
+    """
     if duration <= 0:
         raise ValueError("duration must be positive")
     if width % 2 or height % 2:
@@ -78,15 +93,25 @@ def transition_args(first: Path, last: Path, out: Path, *, duration: float, widt
     total_frames = max(1, round(duration * fps))
     first_frames = max(1, round((offset + fade) * fps))
     last_frames = max(1, total_frames - round(offset * fps))
-    graph = (
-        f"[0:v]{push_in(width, height, frames=first_frames, zoom=ZOOM, fps=fps)}[a];"
-        f"[1:v]{push_in(width, height, frames=last_frames, zoom=DRIFT, fps=fps)}[b];"
-        f"[a][b]xfade=transition=fade:duration={fade}:offset={offset},{TV_BT709}[v]"
-    )
+    move_first = push_in(width, height, frames=first_frames, zoom=ZOOM, fps=fps,
+                         supersample=supersample)
+    move_last = push_in(width, height, frames=last_frames, zoom=DRIFT, fps=fps,
+                        supersample=supersample)
+    graph = (f"[0:v]{move_first}[a];[1:v]{move_last}[b];"
+             f"[a][b]xfade=transition=fade:duration={fade}:offset={offset}"
+             f"{',' + overlay if overlay else ''}")
+    inputs = ["-i", str(first), "-i", str(last), "-f", "lavfi", "-t", f"{duration:.3f}",
+              "-i", "anullsrc=r=48000:cl=stereo"]
+    if shot_keyframes is not None:
+        # Drawn at ``fps``, written at the output's rate; the last frame is held if the move
+        # comes out a frame short (as ``normalise_shot`` would hold it), so the shot has
+        # exactly the frames of its duration.
+        video = f"{graph},fps={FPS},tpad=stop_mode=clone:stop_duration=1,{TV_BT709}[v]"
+        return [*inputs, "-filter_complex", video,
+                "-map", "[v]", "-map", "2:a",
+                *shot_output_args(out, duration=duration, keyframes=shot_keyframes)]
     return [
-        "-i", str(first), "-i", str(last),
-        "-f", "lavfi", "-t", f"{duration:.3f}", "-i", "anullsrc=r=48000:cl=stereo",
-        "-filter_complex", graph, "-map", "[v]", "-map", "2:a",
+        *inputs, "-filter_complex", f"{graph},{TV_BT709}[v]", "-map", "[v]", "-map", "2:a",
         *clip_output_args(out, duration=duration, fps=fps, preset=preset),
     ]
 
@@ -105,4 +130,17 @@ def clip_output_args(out: Path, *, duration: float, fps: int, preset: str) -> li
         *video, *audio_encoder_args(bitrate="96k"),
         "-frames:v", str(max(1, round(duration * fps))), "-t", f"{duration:.3f}",
         *output_args(out),
+    ]
+
+
+def shot_output_args(out: Path, *, duration: float, keyframes: Sequence[int],
+                     crf: int = SHOT_CRF) -> list[str]:
+    """The encoding of a clip made directly as a shot (``actorvid.media.shots``): the shot
+    encoder with IDR frames at ``keyframes``, :data:`FPS`, and a sound track of exactly
+    :data:`SAMPLES_PER_FRAME` samples per frame — what ``normalise_shot`` would make of it."""
+    frames = max(1, round(duration * FPS))
+    return [
+        *shot_encoder_args(keyframes, crf=crf), *audio_encoder_args(),
+        "-af", f"atrim=end_sample={frames * SAMPLES_PER_FRAME}",
+        "-frames:v", str(frames), *output_args(out),
     ]

@@ -1,10 +1,11 @@
 """Render a preview (issue 19) with the local providers only.
 
 The scenes go to a :class:`~actorvid.providers.local.LocalRenderer` and the bed to a
-:class:`~actorvid.providers.local.LocalMusic` built for previews alone (360p, 15 fps, at the
-media slots' preview priority) — never to ``Services.providers``, so no key configured for
-paid work can ever be used by a preview. Each shot is as long as the clip the final video
-gets for its scene (the same whole-second rounding as ``VideoPipeline.render_input``), and
+:class:`~actorvid.providers.local.LocalMusic` built for previews alone (360p, drawn at 15 fps,
+marked, made as shots — ``actorvid.wiring.preview_maker`` — at the media slots' preview
+priority) — never to ``Services.providers``, so no key configured for paid work can ever be
+used by a preview. Each shot is as long as the clip the final video gets for its scene (the
+same whole-second rounding as ``VideoPipeline.render_input``), and
 :func:`actorvid.media.preview.compose` joins them as the finish step does.
 """
 
@@ -29,8 +30,10 @@ from actorvid.media.preview import (
     CancelToken,
     PreviewCancelled,
     compose,
+    preview_shot,
     preview_size,
 )
+from actorvid.media.shots import Shot, read_shot
 from actorvid.pipelines.cards import render_cards, scene_still
 from actorvid.pipelines.deps import PipelineDeps, stored_image
 from actorvid.providers.base import ImageInput, MusicInput, Prediction, RenderInput
@@ -101,10 +104,12 @@ class PreviewMaker:
             track = self._fetch(self.music, music, token, workdir / "bed.mp3")
             ffmpeg = CancellableFFmpeg(self.ffmpeg.binary, self.ffmpeg.slots,
                                        self.ffmpeg.slot_wait, self.ffmpeg.priority, token)
-            shots = self._with_cards(ffmpeg, user_id, client_id, options, shots, workdir)
+            made_shots = [self._as_shot(ffmpeg, shot, given, options)
+                          for shot, given in zip(shots, inputs, strict=True)]
+            made_shots = self._with_cards(ffmpeg, user_id, client_id, options, made_shots,
+                                          workdir)
             output = workdir / "preview.mp4"
-            duration = compose(ffmpeg, shots, output, options=options, music=track,
-                               workdir=workdir)
+            duration = compose(ffmpeg, made_shots, output, options=options, music=track)
             token.check()
             with output.open("rb") as handle:
                 blob = blobs.write_blob_from_file(self.deps.db, handle)
@@ -114,18 +119,36 @@ class PreviewMaker:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
+    @staticmethod
+    def _as_shot(ffmpeg: FFmpeg, clip: Path, given: RenderInput,
+                 options: CreativeOptions) -> Shot:
+        """The renderer makes photo scenes as marked shots; a scene without photos comes as a
+        text clip, marked and normalised here."""
+        if given.first_frame is not None:
+            return read_shot(clip)
+        return preview_shot(ffmpeg, clip, clip.with_name(f"{clip.stem}_shot.mp4"),
+                            options=options)
+
     def _with_cards(self, ffmpeg: FFmpeg, user_id: int, client_id: str | None,
-                    options: CreativeOptions, shots: list[Path], workdir: Path) -> list[Path]:
+                    options: CreativeOptions, shots: list[Shot], workdir: Path) -> list[Shot]:
         """``[title, *shots, end]``: the job's cards, drawn as the finish step draws them
-        (over the first and last scene, in the client's brand) at the preview's size."""
+        (over the first and last scene, in the client's brand) at the preview's size, made
+        into marked shots."""
         if not options.cards():
             return shots
-        first = scene_still(ffmpeg, shots[0], workdir / "first_still.png", last=False)
-        last = scene_still(ffmpeg, shots[-1], workdir / "last_still.png", last=True)
+        first = scene_still(ffmpeg, shots[0].path, workdir / "first_still.png", last=False)
+        last = scene_still(ffmpeg, shots[-1].path, workdir / "last_still.png", last=True)
         cards = render_cards(ffmpeg, options, first, last, workdir,
                              guidelines=self._guidelines(user_id, client_id),
                              size=preview_size(options))
-        return cards.around(shots)
+
+        def shot(card: Path | None) -> list[Shot]:
+            if card is None:
+                return []
+            return [preview_shot(ffmpeg, card, card.with_name(f"{card.stem}_shot.mp4"),
+                                 options=options)]
+
+        return [*shot(cards.title), *shots, *shot(cards.end)]
 
     def shot_input(self, user_id: int, client_id: str | None, scene: Scene,
                    options: CreativeOptions) -> RenderInput:

@@ -1,8 +1,9 @@
 """Previews (issue 19): a free local animatic of every storyboard, over real HTTP.
 
-One offline job covers the edit-during-render cancel, staleness, the draft from a dry-run and
-the route's 404/409 sentences; one job on the fake Replicate covers the 7-scene preview (its
-length against the final video's, its photo order, and no prediction made for it).
+One offline job covers the edit-during-render cancel, staleness, the draft from a dry-run (with
+a title card, crossfades and the PREVIEW mark) and the route's 404/409 sentences; one job on
+the fake Replicate covers the 7-scene preview (its length against the final video's, its
+photo order, and no prediction made for it).
 """
 
 from __future__ import annotations
@@ -43,6 +44,19 @@ def mean_color(video: Path, at: float) -> tuple[int, int, int]:
         timeout=60)
     r, g, b = proc.stdout[:3]
     return r, g, b
+
+
+def luma_spread(video: Path, at: float, corner: str) -> int:
+    """Brightest minus darkest luma in a corner (``"bottom-right"``: where the PREVIEW mark
+    is drawn, or ``"top-left"``) of the frame at ``at`` seconds: near 0 over a solid photo,
+    large over text."""
+    x, y = ("iw*3/4", "ih*7/8") if corner == "bottom-right" else ("0", "0")
+    proc = subprocess.run(
+        [FFmpeg.locate().binary, "-hide_banner", "-loglevel", "error", "-ss", f"{at:.3f}",
+         "-i", str(video), "-frames:v", "1", "-vf", f"crop=iw/4:ih/8:{x}:{y}",
+         "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True,
+        timeout=60)
+    return max(proc.stdout) - min(proc.stdout)
 
 
 def nearest(rgb: tuple[int, int, int], names: list[str]) -> str:
@@ -161,9 +175,11 @@ def test_an_edit_cancels_the_render_and_the_next_preview_shows_it(offline, tmp_p
     assert missing.status_code == 404 and "previews are off" in missing.json()["error"]
 
     # A draft from a dry-run: its own id, a poll route, a video, an hour of life, no job.
+    # With a title card and crossfades: the preview joins them as the final video would.
     jobs_before = api.get("/api/v3/jobs").json()["meta"]
-    dry = api.post("/api/v3/jobs/dry-run", json={"numPairs": 2, "clipDuration": 4,
-                                                  "preview": True, "assetIds": ids[:4]})
+    dry = api.post("/api/v3/jobs/dry-run", json={
+        "numPairs": 2, "clipDuration": 4, "preview": True, "assetIds": ids[:4],
+        "transition": "crossfade", "transitionSeconds": 0.5, "titleCard": {"text": "Hi"}})
     assert dry.status_code == 200, dry.text
     draft = dry.json()["data"]["preview"]
     assert draft["status"] == "rendering" and draft["expiresAt"]
@@ -171,7 +187,14 @@ def test_an_edit_cancels_the_render_and_the_next_preview_shows_it(offline, tmp_p
                == "ready", timeout=180, interval=0.2, message="the draft preview")
     shown = api.get(f"/api/v3/previews/{draft['id']}").json()["data"]
     clip = download(api, shown["url"], tmp_path / "draft.mp4")
-    assert abs(probe(clip).duration - 8.0) <= 0.05
-    assert scene_colors(clip, [{"duration": 4}, {"duration": 4}],
-                        sorted(colors.values())) == [colors[ids[0]], colors[ids[2]]]
+    # 3 s card + 4 s + 4 s, overlapped 0.5 s at each of the two joins.
+    assert abs(probe(clip).duration - 10.0) <= 0.05
+    # A second into each scene (the first starts at 2.5 s, the second at 6 s).
+    names = sorted(colors.values())
+    assert [nearest(mean_color(clip, at), names) for at in (3.5, 7.0)] == [
+        colors[ids[0]], colors[ids[2]]]
+    # The PREVIEW mark on the card and on both scenes, and nothing like it elsewhere.
+    for at in (1.0, 3.5, 7.0):
+        assert luma_spread(clip, at, "bottom-right") > 80, at
+        assert luma_spread(clip, at, "top-left") < 40, at
     assert api.get("/api/v3/jobs").json()["meta"]["total"] == jobs_before["total"]

@@ -16,7 +16,14 @@ import pytest
 
 from actorvid.media import inspect
 from actorvid.media.ffmpeg import FFmpeg
+from actorvid.media.preview import (
+    PREVIEW_FPS,
+    PREVIEW_KEYFRAMES,
+    PREVIEW_SUPERSAMPLE,
+    mark_filter,
+)
 from actorvid.media.render import transition_args
+from actorvid.media.shots import read_shot
 from actorvid.media.stitch import join_audio, mux_soundtrack, stitch
 from actorvid.pipelines.soundtrack import CROSSFADE, plan_segments, requested_seconds
 
@@ -139,3 +146,20 @@ def test_an_offline_zoom_clip_glides(ffmpeg, tmp_path, detailed_photo):
     mean, peak = inspect.frame_change(ffmpeg, clip)
     # Measured 3.0 mean / 4.4 max of 255 (docs/benchmarks.md); 47–106 before this renderer.
     assert mean < 4.0 and peak < 8.0, (mean, peak)
+
+
+def test_a_preview_shot_is_drawn_lighter_and_still_moves_on_every_drawn_frame(
+        ffmpeg, tmp_path, detailed_photo):
+    """The preview's renderer: 2× supersampling drawn at 15 fps, the mark in the same pass,
+    written as a 30 fps shot that joins by copy (its keyframes where transitions need them)."""
+    shot = tmp_path / "preview_shot.mp4"
+    ffmpeg.run(transition_args(detailed_photo, detailed_photo, shot, duration=4.0, width=640,
+                               height=360, fps=PREVIEW_FPS, supersample=PREVIEW_SUPERSAMPLE,
+                               overlay=mark_filter(640, 360),
+                               shot_keyframes=PREVIEW_KEYFRAMES))
+    assert inspect.stream_problems(inspect.streams(ffmpeg, shot)) == []
+    made = read_shot(shot)
+    assert made.frames == 120 and set(PREVIEW_KEYFRAMES) <= set(made.keyframes)
+    # Each drawn frame is shown twice at 30 fps: exactly the repeats are near-duplicates
+    # (one more if the last frame was held), so every drawn frame moved.
+    assert 60 <= inspect.duplicated_frames(ffmpeg, shot) <= 61
