@@ -8,7 +8,7 @@ process (a second ``create_app`` on the same file reuses the running one), stopp
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ from actorvid.pipelines.audio import AudioPipeline
 from actorvid.pipelines.deps import PipelineDeps
 from actorvid.pipelines.jobs import ImagePairsPipeline, PropertyPipeline, StandardPipeline
 from actorvid.pipelines.preview import PreviewMaker
-from actorvid.providers.base import ImageInput, StoryboardRequest
+from actorvid.providers.base import ImageInput, ReadBlob, StoryboardRequest
 from actorvid.providers.factory import Providers, build_providers
 from actorvid.providers.local import LocalMusic, LocalRenderer, LocalSelector
 from actorvid.store import blobs
@@ -136,7 +136,7 @@ def start_runtime(settings: Settings, db: Database, accounts: Accounts, *,
     return runtime
 
 
-def preview_maker(deps: PipelineDeps, read_blob: Callable[[str], Iterator[bytes]],
+def preview_maker(deps: PipelineDeps, read_blob: ReadBlob,
                   ffmpeg: FFmpeg | None) -> PreviewMaker | None:
     """Previews' own local providers (never the configured, maybe paid, ones): shots drawn
     at 15 fps with a lighter camera move and the PREVIEW mark, made ready to join by copy

@@ -31,11 +31,6 @@ class CardShots:
     title: Path | None = None
     end: Path | None = None
 
-    def around(self, clips: Sequence[Path]) -> list[Path]:
-        """``[title, *clips, end]`` without the cards the job does not have."""
-        return [*([self.title] if self.title else []), *clips,
-                *([self.end] if self.end else [])]
-
 
 def music_lengths(options: CreativeOptions, clip_seconds: Sequence[float]) -> list[float]:
     """Seconds of music per clip in a video with the cards of ``options``: each card plays
