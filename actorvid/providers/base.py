@@ -1,4 +1,4 @@
-"""The small interfaces the workflows and actors call; each has a remote and a local version.
+"""The small interfaces the pipelines and actors call; each has a remote and a local version.
 
 Rendering and music are *prediction services*: ``create`` starts a piece of remote (or local
 background) work and returns at once with its id, ``get`` tells how it is going, ``cancel``

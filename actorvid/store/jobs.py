@@ -124,7 +124,7 @@ class SubJob:
 
 @dataclass(frozen=True, slots=True)
 class NewSubJob:
-    """A scene to render, as the workflow planned it."""
+    """A scene to render, as the pipeline planned it."""
 
     id: str
     scene_number: int
