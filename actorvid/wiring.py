@@ -34,7 +34,8 @@ from actorvid.pipelines.jobs import ImagePairsPipeline, PropertyPipeline, Standa
 from actorvid.pipelines.preview import PreviewMaker
 from actorvid.providers.base import ImageInput, ReadBlob, StoryboardRequest
 from actorvid.providers.factory import Providers, build_providers
-from actorvid.providers.local import LocalMusic, LocalRenderer, LocalSelector
+from actorvid.providers.local import LocalMusic, LocalRenderer
+from actorvid.providers.local_selector import LocalSelector
 from actorvid.store import blobs
 from actorvid.store import jobs as job_store
 from actorvid.store.db import Database

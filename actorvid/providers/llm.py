@@ -24,7 +24,8 @@ from actorvid.providers.base import (
     SelectionResult,
     StoryboardRequest,
 )
-from actorvid.providers.local import LocalSelector, LocalStoryboardWriter, spread
+from actorvid.providers.local_selector import LocalSelector
+from actorvid.providers.local_writer import LocalStoryboardWriter, spread
 from actorvid.providers.xai import BadAnswer, ChatClient
 from actorvid.workflows.selection import check_pairs
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -26,14 +25,12 @@ from typing import Any, BinaryIO, Protocol
 from actorvid import tempspace
 from actorvid.clock import isoformat_z, now_iso, utc_now
 from actorvid.domain import models
-from actorvid.domain.drafts import SceneDraft, SelectedPair
 from actorvid.errors import MediaError, ProviderError
 from actorvid.media.audio import bed_args, style_for
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.render import DEFAULT_FPS, SUPERSAMPLE, transition_args
 from actorvid.media.textclip import text_clip_args, wrap
 from actorvid.providers.base import (
-    AssetSummary,
     ImageInput,
     MusicInput,
     OutputExpired,
@@ -41,13 +38,9 @@ from actorvid.providers.base import (
     PredictionStatus,
     ReadBlob,
     RenderInput,
-    SelectionRequest,
-    SelectionResult,
-    StoryboardRequest,
     inputs_from_dict,
     inputs_to_dict,
 )
-from actorvid.workflows.scenes import PROPERTY_SCENES
 
 logger = logging.getLogger(__name__)
 
@@ -499,205 +492,3 @@ class LocalMusic(_LocalPredictions):
         assert isinstance(inputs, MusicInput)
         style = style_for(inputs.scene_type or inputs.prompt)
         return bed_args(out, duration=float(inputs.duration), style=style)
-
-
-# --- selection -------------------------------------------------------------------------------
-
-# Ideal tags of the seven property scene types (their one home is workflows/scenes.py), used
-# when the request does not bring its own.
-DEFAULT_SCENE_TAGS: dict[str, tuple[str, ...]] = {
-    scene.name.lower(): scene.ideal_tags for scene in PROPERTY_SCENES}
-
-_WORD = re.compile(r"[a-z]+")
-
-
-def _words(text: str) -> set[str]:
-    return set(_WORD.findall(text.lower().replace("_", " ")))
-
-
-def _asset_words(asset: AssetSummary) -> set[str]:
-    words = _words(asset.name)
-    for tag in asset.tags:
-        words |= _words(tag)
-        words.add(tag.lower().strip())
-    return words
-
-
-def room_of(asset: AssetSummary) -> str:
-    """The room an image shows: its first tag without a trailing number ("Bedroom 1 2" →
-    "bedroom 1"), else its name without digits and extension."""
-    if asset.tags:
-        parts = asset.tags[0].lower().split()
-        if len(parts) > 1 and parts[-1].isdigit():
-            parts = parts[:-1]
-        return " ".join(parts)
-    stem = asset.name.rsplit(".", 1)[0].lower()
-    return " ".join(_WORD.findall(stem.replace("_", " "))) or "untagged"
-
-
-class LocalSelector:
-    """Deterministic pairs: two distinct images of the same room, or the best tag match."""
-
-    name = "local"
-
-    def select(self, request: SelectionRequest) -> SelectionResult:
-        assets = list(request.assets)
-        if len(assets) < 2:
-            raise ProviderError("Need at least 2 images to select pairs", status=422)
-        if request.scene_types:
-            return self.select_scenes(request, used=set())
-        return SelectionResult(pairs=self._pairs(assets, request.num_pairs,
-                                                 reuse=request.allow_reuse),
-                               provider="local")
-
-    def _pairs(self, assets: Sequence[AssetSummary], count: int, *, reuse: bool = False
-               ) -> list[SelectedPair]:
-        groups: dict[str, list[AssetSummary]] = {}
-        for asset in assets:
-            groups.setdefault(room_of(asset), []).append(asset)
-        # Bigger rooms first (more choice), ties in order of first appearance: deterministic.
-        order = sorted(groups, key=lambda room: -len(groups[room]))
-        pairs: list[SelectedPair] = []
-        used: set[str] = set()
-        for room in order:
-            members = groups[room]
-            for i in range(0, len(members) - 1, 2):
-                if len(pairs) < count:
-                    pairs.append(SelectedPair(members[i].id, members[i + 1].id, room, 0.8,
-                                              f"Two views of the {room}"))
-                    used |= {members[i].id, members[i + 1].id}
-        leftovers = [a for a in assets if a.id not in used]
-        for i in range(0, len(leftovers) - 1, 2):
-            if len(pairs) < count:
-                pairs.append(SelectedPair(leftovers[i].id, leftovers[i + 1].id, "", 0.5,
-                                          "Remaining images paired in order"))
-        if not reuse:
-            return pairs  # fewer than asked: the caller says so, nothing is padded
-        # More pairs asked than distinct images allow, and reuse allowed: never a pair twice.
-        seen = {(p.first_id, p.last_id) for p in pairs}
-        n = len(assets)
-        for step in range(1, n):
-            for i in range(n):
-                if len(pairs) >= count:
-                    return pairs
-                a, b = assets[i], assets[(i + step) % n]
-                if (a.id, b.id) not in seen:
-                    seen.add((a.id, b.id))
-                    pairs.append(SelectedPair(a.id, b.id, "", 0.3, "Images reused to reach "
-                                              "the number of pairs asked"))
-        return pairs[:count]
-
-    def select_scenes(self, request: SelectionRequest, *, used: set[str],
-                      only: Sequence[str] | None = None,
-                      scene_tags: dict[str, Sequence[str]] | None = None) -> SelectionResult:
-        """One pair per scene type (``only`` a subset), best tag matches among unused images."""
-        assets = list(request.assets)
-        given = {**request.scene_tags, **(scene_tags or {})}
-        tags_of = {**DEFAULT_SCENE_TAGS,
-                   **{" ".join(k.lower().split()): tuple(v) for k, v in given.items()}}
-        words = {a.id: _asset_words(a) for a in assets}
-        pairs: list[SelectedPair] = []
-        notes: list[str] = []
-        for scene in only if only is not None else request.scene_types:
-            ideal = tags_of.get(" ".join(scene.lower().split()), tuple(_words(scene)))
-            ideal_words = set(ideal) | {w for t in ideal for w in _words(t)}
-
-            def score(asset: AssetSummary, ideal_words: set[str] = ideal_words) -> int:
-                return len(words[asset.id] & ideal_words)
-
-            free = [a for a in assets if a.id not in used]
-            if len(free) < 2:
-                # Fewer photos than scenes need: reuse the least-matching-loss choice, say so.
-                free = list(assets)
-                notes.append(f"{scene}: not enough unused photos, photos reused")
-            ranked = sorted(free, key=lambda a: -score(a))  # stable: input order breaks ties
-            first, last = ranked[0], ranked[1]
-            matched = score(first) + score(last)
-            used |= {first.id, last.id}
-            pairs.append(SelectedPair(
-                first.id, last.id, scene, round(min(1.0, 0.4 + 0.1 * matched), 2),
-                f"Best tag match for {scene}" if matched else f"No tag match for {scene}; "
-                                                                "first unused photos"))
-        return SelectionResult(pairs=pairs, provider="local", notes=notes)
-
-
-# --- storyboard ------------------------------------------------------------------------------
-
-_SHOTS = ("wide", "medium", "close-up", "product", "medium", "wide", "wide")
-_BEATS = (
-    ("Opening establishing shot", "Introduce {product} with a striking first image."),
-    ("Context", "Show where {product} fits in the life of {audience}."),
-    ("Feature focus", "Highlight what makes {product} stand out: {message}."),
-    ("Detail", "A close look at the craft and quality of {product}."),
-    ("Lifestyle", "{audience} enjoying {product}."),
-    ("Proof", "Why it matters: {message}."),
-    ("Closing shot", "End on {product} and the call to action: {cta}."),
-)
-
-
-def _brief_text(brief: dict[str, object], *keys: str, default: str) -> str:
-    """First non-empty string among nested ``keys`` paths like ``"adBasics.product"``."""
-    for key in keys:
-        value: object = brief
-        for part in key.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        if isinstance(value, str) and value.strip():
-            return " ".join(value.split())
-    return default
-
-
-class LocalStoryboardWriter:
-    """Template scenes from the brief: 3–7 by target duration, durations summing to it."""
-
-    name = "local"
-
-    def write(self, request: StoryboardRequest) -> list[SceneDraft]:
-        count = request.scene_count or models.scene_count_for_duration(request.target_duration)
-        count = max(3, min(7, count))
-        target = request.target_duration or 30.0
-        fields = self._fields(request.brief)
-        # Opening, closing and as many middle beats as fit, in story order.
-        beats = [_BEATS[0], *_BEATS[1:1 + count - 2], _BEATS[-1]]
-        durations = spread(target, count)
-        assets = list(request.asset_ids)
-        scenes = []
-        for i, ((title, line), duration) in enumerate(zip(beats, durations, strict=True)):
-            scenes.append(SceneDraft(
-                scene_number=i + 1, duration=duration,
-                description=f"{title}: {line.format(**fields)} Style: {fields['style']}.",
-                script=line.format(**fields) if i in (0, count - 1) else "",
-                shot_type=_SHOTS[i % len(_SHOTS)],
-                transition="fade" if i == 0 else "cut",
-                assets=(assets[i % len(assets)],) if assets else (),
-                metadata={"generator": "local-template"}))
-        return scenes
-
-    def rewrite_scene(self, request: StoryboardRequest, scene: SceneDraft, feedback: str
-                      ) -> SceneDraft:
-        extra = " ".join(feedback.split())
-        description = scene.description if not extra else f"{scene.description} ({extra})"
-        return replace(scene, description=description,
-                       metadata={**scene.metadata, "feedback": extra})
-
-    @staticmethod
-    def _fields(brief: dict[str, object]) -> dict[str, str]:
-        return {
-            "product": _brief_text(brief, "adBasics.product", "product", "context.product",
-                                   default="the product"),
-            "audience": _brief_text(brief, "adBasics.targetAudience", "targetAudience",
-                                    "context.targetAudience", default="the audience"),
-            "message": _brief_text(brief, "adBasics.keyMessage", "keyMessage",
-                                   "context.keyMessage", default="its quality"),
-            "cta": _brief_text(brief, "adBasics.callToAction", "callToAction",
-                               default="discover more"),
-            "style": _brief_text(brief, "creative.direction.style", "creative.style", "style",
-                                 default="cinematic, natural light"),
-        }
-
-
-def spread(total: float, count: int) -> list[float]:
-    """``count`` durations to 0.1 s summing exactly to ``total`` (the last absorbs rounding)."""
-    base = round(total / count, 1)
-    durations = [base] * (count - 1)
-    durations.append(round(total - sum(durations), 1))
-    return durations

@@ -19,12 +19,9 @@ from actorvid.providers.base import (
     SelectionRequest,
     StoryboardRequest,
 )
-from actorvid.providers.local import (
-    LocalMusic,
-    LocalRenderer,
-    LocalSelector,
-    LocalStoryboardWriter,
-)
+from actorvid.providers.local import LocalMusic, LocalRenderer
+from actorvid.providers.local_selector import LocalSelector
+from actorvid.providers.local_writer import LocalStoryboardWriter
 from tests.fakes.media import make_image
 from tests.providers.conftest import Blobs, wait_terminal
 

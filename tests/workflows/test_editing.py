@@ -12,7 +12,7 @@ from actorvid.domain.drafts import SelectedPair
 from actorvid.domain.storyboard import Selection, Storyboard
 from actorvid.errors import Conflict, NotFound
 from actorvid.providers.base import StoryboardRequest
-from actorvid.providers.local import LocalStoryboardWriter
+from actorvid.providers.local_writer import LocalStoryboardWriter
 from actorvid.workflows import editing
 from actorvid.workflows.storyboard import RenderOptions, pairs_storyboard
 
