@@ -55,29 +55,39 @@ def job_stamp(conn: sqlite3.Connection, job_id: int, *, scope: Scope) -> str | N
     return _digest("job", job_id, *row)
 
 
+# The sum of the rows' stamps as integer milliseconds since 2020 (so 64-bit integers hold the
+# sum of tens of millions of rows): it changes whenever one row's stamp changes, whatever the
+# newest one is.
+_SUM = "ifnull(sum(CAST(round((julianday({column}) - 2458849.5) * 86400000) AS INTEGER)), 0)"
+
 # The tables whose listings carry a stamp; names are never taken from a request.
 _LISTED = frozenset({"clients", "campaigns", "assets"})
 
 
 def table_stamp(conn: sqlite3.Connection, table: str, *, scope: Scope,
                 stamp_column: str = "updated_at") -> str:
-    """The stamp of every row of ``table`` that ``scope`` sees: the count and the newest
-    stamp. Coarser than one page (any change in the caller's rows makes a new stamp), never
-    staler."""
+    """The stamp of every row of ``table`` that ``scope`` sees: the count, the newest stamp
+    and the sum of all of them. Coarser than one page (any change in the caller's rows makes a
+    new stamp), never staler: the sum moves when any row's stamp does, even one written with
+    a ``now`` older than the newest (two requests racing for the writer), which the newest
+    alone would not show. It reads the ``(user_id, updated_at)`` index only."""
     if table not in _LISTED:
         raise ValueError(f"no stamp for table {table!r}")
     row = conn.execute(
-        f"SELECT count(*), max({stamp_column}) FROM {table} WHERE {_visible(scope)}",
+        f"SELECT count(*), max({stamp_column}), {_SUM.format(column=stamp_column)} "
+        f"FROM {table} WHERE {_visible(scope)}",
         scope.params).fetchone()
     return _digest(table, scope.user_id, scope.is_admin, *row)
 
 
 def jobs_stamp(conn: sqlite3.Connection, *, scope: Scope) -> str:
-    """The stamp of the caller's jobs and their sub-jobs (a listing shows scene counts)."""
+    """The stamp of the caller's jobs and their sub-jobs (a listing shows scene counts): counts,
+    newest stamps and the sums of all stamps (see :func:`table_stamp` for why the sums)."""
     row = conn.execute(
         f"""
-        SELECT count(*), max(j.updated_at),
-               (SELECT count(*) || '/' || ifnull(max(s.updated_at), '')
+        SELECT count(*), max(j.updated_at), {_SUM.format(column='j.updated_at')},
+               (SELECT count(*) || '/' || ifnull(max(s.updated_at), '') || '/'
+                       || {_SUM.format(column='s.updated_at')}
                 FROM sub_jobs s JOIN jobs j2 ON j2.id = s.job_id WHERE {_visible(scope, 'j2')})
         FROM jobs j WHERE {_visible(scope, 'j')}
         """,
