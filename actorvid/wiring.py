@@ -21,12 +21,7 @@ from actorvid.domain.drafts import SceneDraft
 from actorvid.errors import MediaError
 from actorvid.ingest import AssetIngestor
 from actorvid.media.ffmpeg import PRIORITY_PREVIEW, FFmpeg, MediaSlots
-from actorvid.media.preview import (
-    PREVIEW_FPS,
-    PREVIEW_KEYFRAMES,
-    PREVIEW_SUPERSAMPLE,
-    mark_filter,
-)
+from actorvid.media.preview import PREVIEW_FPS
 from actorvid.metrics import NO_METRICS, PredictionEvents
 from actorvid.pipelines.audio import AudioPipeline
 from actorvid.pipelines.deps import PipelineDeps
@@ -139,10 +134,9 @@ def start_runtime(settings: Settings, db: Database, accounts: Accounts, *,
 
 def preview_maker(deps: PipelineDeps, read_blob: ReadBlob,
                   ffmpeg: FFmpeg | None) -> PreviewMaker | None:
-    """Previews' own local providers (never the configured, maybe paid, ones): shots drawn
-    at 15 fps with a lighter camera move and the PREVIEW mark, made ready to join by copy
-    (``actorvid.media.preview``), whose ffmpeg children queue behind paid work for the media
-    slots. None without ffmpeg."""
+    """Previews' own local providers (never the configured, maybe paid, ones): text clips
+    and the music bed (photo scenes are drawn by the PreviewMaker itself), whose ffmpeg
+    children queue behind paid work for the media slots. None without ffmpeg."""
     if ffmpeg is None:
         return None
     low = ffmpeg.at_priority(PRIORITY_PREVIEW)
@@ -150,8 +144,6 @@ def preview_maker(deps: PipelineDeps, read_blob: ReadBlob,
     # Outputs are fetched at once; a short retention keeps their temp copies few.
     return PreviewMaker(deps, LocalRenderer(read_blob, ffmpeg=low, workers=workers,
                                             fps=PREVIEW_FPS, preset="ultrafast",
-                                            supersample=PREVIEW_SUPERSAMPLE, mark=mark_filter,
-                                            shot_keyframes=PREVIEW_KEYFRAMES,
                                             retention=600.0),
                         LocalMusic(read_blob, ffmpeg=low, workers=1, retention=600.0), low)
 

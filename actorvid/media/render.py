@@ -14,6 +14,7 @@ moves (the second still keeps drifting after the crossfade), so no frame duplica
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from actorvid.media.output import (
@@ -83,6 +84,32 @@ def transition_args(first: Path, last: Path, out: Path, *, duration: float, widt
     ``actorvid.media.shots`` (:func:`shot_output_args`), drawn at ``fps`` and written at the
     output's rate, so it joins other shots by copy without being normalised again.
     """
+    part = transition_part(first, last, out, duration=duration, width=width, height=height,
+                           fps=fps, preset=preset, supersample=supersample, overlay=overlay,
+                           shot_keyframes=shot_keyframes)
+    return part.args()
+
+
+@dataclass(frozen=True)
+class RenderPart:
+    """One clip of an ffmpeg run: its inputs, its filter graph, its output (with its maps).
+    Several parts make one run (:func:`batch_args`), each graph on its own thread."""
+
+    inputs: list[str]
+    graph: str
+    output: list[str]
+
+    def args(self) -> list[str]:
+        return [*self.inputs, "-filter_complex", self.graph, *self.output]
+
+
+def transition_part(first: Path, last: Path, out: Path, *, duration: float, width: int,
+                    height: int, fps: int = DEFAULT_FPS, preset: str = "veryfast",
+                    supersample: int = SUPERSAMPLE, overlay: str = "",
+                    shot_keyframes: Sequence[int] | None = None, first_input: int = 0,
+                    label: str = "v") -> RenderPart:
+    """:func:`transition_args` as a part of a run whose inputs before it are ``first_input``
+    many, its picture labelled ``label``."""
     if duration <= 0:
         raise ValueError("duration must be positive")
     if width % 2 or height % 2:
@@ -97,23 +124,33 @@ def transition_args(first: Path, last: Path, out: Path, *, duration: float, widt
                          supersample=supersample)
     move_last = push_in(width, height, frames=last_frames, zoom=DRIFT, fps=fps,
                         supersample=supersample)
-    graph = (f"[0:v]{move_first}[a];[1:v]{move_last}[b];"
+    n = first_input
+    graph = (f"[{n}:v]{move_first}[a];[{n + 1}:v]{move_last}[b];"
              f"[a][b]xfade=transition=fade:duration={fade}:offset={offset}"
              f"{',' + overlay if overlay else ''}")
     inputs = ["-i", str(first), "-i", str(last), "-f", "lavfi", "-t", f"{duration:.3f}",
               "-i", "anullsrc=r=48000:cl=stereo"]
+    maps = ["-map", f"[{label}]", "-map", f"{n + 2}:a"]
     if shot_keyframes is not None:
         # Drawn at ``fps``, written at the output's rate; the last frame is held if the move
         # comes out a frame short (as ``normalise_shot`` would hold it), so the shot has
         # exactly the frames of its duration.
-        video = f"{graph},fps={FPS},tpad=stop_mode=clone:stop_duration=1,{TV_BT709}[v]"
-        return [*inputs, "-filter_complex", video,
-                "-map", "[v]", "-map", "2:a",
-                *shot_output_args(out, duration=duration, keyframes=shot_keyframes)]
-    return [
-        *inputs, "-filter_complex", f"{graph},{TV_BT709}[v]", "-map", "[v]", "-map", "2:a",
-        *clip_output_args(out, duration=duration, fps=fps, preset=preset),
-    ]
+        return RenderPart(inputs, f"{graph},fps={FPS},tpad=stop_mode=clone:stop_duration=1,"
+                                  f"{TV_BT709}[{label}]",
+                          [*maps, *shot_output_args(out, duration=duration,
+                                                    keyframes=shot_keyframes)])
+    return RenderPart(inputs, f"{graph},{TV_BT709}[{label}]",
+                      [*maps, *clip_output_args(out, duration=duration, fps=fps,
+                                                preset=preset)])
+
+
+def batch_args(parts: Sequence[RenderPart]) -> list[str]:
+    """One ffmpeg run making every part's clip: each part's graph is its own
+    ``-filter_complex``, which ffmpeg runs on its own thread, so one process (one media slot)
+    uses every core. The parts must have been numbered in order (``first_input``, ``label``)."""
+    return [*(arg for part in parts for arg in part.inputs),
+            *(arg for part in parts for arg in ("-filter_complex", part.graph)),
+            *(arg for part in parts for arg in part.output)]
 
 
 def clip_output_args(out: Path, *, duration: float, fps: int, preset: str) -> list[str]:

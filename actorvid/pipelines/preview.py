@@ -1,10 +1,12 @@
-"""Render a preview (issue 19) with the local providers only.
+"""Render a preview (issue 19) locally only.
 
-The scenes go to a :class:`~actorvid.providers.local.LocalRenderer` and the bed to a
-:class:`~actorvid.providers.local.LocalMusic` built for previews alone (360p, drawn at 15 fps,
-marked, made as shots — ``actorvid.wiring.preview_maker`` — at the media slots' preview
-priority) — never to ``Services.providers``, so no key configured for paid work can ever be
-used by a preview. Each shot is as long as the clip the final video gets for its scene (the
+The photo scenes are drawn here, all in one ffmpeg run (360p, camera move drawn at 15 fps,
+marked, made as shots); scenes without photos go to a
+:class:`~actorvid.providers.local.LocalRenderer` and the bed to a
+:class:`~actorvid.providers.local.LocalMusic` built for previews alone
+(``actorvid.wiring.preview_maker``); every ffmpeg child runs at the media slots' preview
+priority, nice 19 — never ``Services.providers``, so no key configured for paid work can ever
+be used by a preview. Each shot is as long as the clip the final video gets for its scene (the
 same whole-second rounding as ``VideoPipeline.render_input``), and
 :func:`actorvid.media.preview.compose` joins them as the finish step does.
 """
@@ -25,14 +27,19 @@ from actorvid.domain.storyboard import Scene, Storyboard
 from actorvid.errors import MediaError, ProviderError
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.media.preview import (
+    PREVIEW_FPS,
+    PREVIEW_KEYFRAMES,
     PREVIEW_RESOLUTION,
+    PREVIEW_SUPERSAMPLE,
     CancellableFFmpeg,
     CancelToken,
     PreviewCancelled,
     compose,
+    mark_filter,
     preview_shot,
     preview_size,
 )
+from actorvid.media.render import RenderPart, batch_args, transition_part
 from actorvid.media.shots import Shot, read_shot
 from actorvid.pipelines.cards import render_cards, scene_still
 from actorvid.pipelines.deps import PipelineDeps, stored_image
@@ -50,6 +57,8 @@ logger = logging.getLogger(__name__)
 # How long one wait for a prediction's notice lasts before asking it again (a lost notice
 # costs at most this much).
 _NOTICE_WAIT = 1.0
+# One run draws every photo scene of a preview; a generous bound for a busy machine.
+_DRAW_TIMEOUT = 900.0
 
 
 class PreviewMaker:
@@ -97,15 +106,20 @@ class PreviewMaker:
             total = options.video_seconds([float(i.duration) for i in inputs])
             bed = MusicInput("preview bed", max(1, math.ceil(total)),
                              scene_type=scenes[0].scene_type or "")
-            made = [self._start(self.renderer, i, token) for i in inputs]
+            # Scenes without photos are text clips from the renderer; photo scenes are drawn
+            # here, all in one ffmpeg run (below).
+            texts = {n: self._start(self.renderer, i, token)
+                     for n, i in enumerate(inputs) if i.first_frame is None}
             music = self._start(self.music, bed, token)
-            shots = [self._fetch(self.renderer, p, token, workdir / f"shot_{n:03d}.mp4")
-                     for n, p in enumerate(made, start=1)]
-            track = self._fetch(self.music, music, token, workdir / "bed.mp3")
             ffmpeg = CancellableFFmpeg(self.ffmpeg.binary, self.ffmpeg.slots,
                                        self.ffmpeg.slot_wait, self.ffmpeg.priority, token)
-            made_shots = [self._as_shot(ffmpeg, shot, given, options)
-                          for shot, given in zip(shots, inputs, strict=True)]
+            drawn = self._draw_photo_scenes(ffmpeg, inputs, options, workdir)
+            made_shots = [
+                read_shot(drawn[n]) if n in drawn else self._text_shot(
+                    ffmpeg, self._fetch(self.renderer, texts[n], token,
+                                        workdir / f"text_{n:03d}.mp4"), options)
+                for n in range(len(inputs))]
+            track = self._fetch(self.music, music, token, workdir / "bed.mp3")
             made_shots = self._with_cards(ffmpeg, user_id, client_id, options, made_shots,
                                           workdir)
             output = workdir / "preview.mp4"
@@ -119,13 +133,43 @@ class PreviewMaker:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
+    def _draw_photo_scenes(self, ffmpeg: FFmpeg, inputs: list[RenderInput],
+                           options: CreativeOptions, workdir: Path) -> dict[int, Path]:
+        """Every scene with photos, drawn as a marked shot at the preview's frame (15 fps
+        camera move, 2× supersampled, written as a 30 fps shot with the IDR frames any
+        transition may need), all in **one** ffmpeg run: each scene's graph runs on its own
+        thread, so the preview uses every core while it holds one media slot (previews never
+        take the last one) at nice 19. Returns scene index → shot file."""
+        width, height = preview_size(options)
+        parts: list[RenderPart] = []
+        drawn: dict[int, Path] = {}
+        for n, given in enumerate(inputs):
+            if given.first_frame is None:
+                continue
+            first = self._materialize(given.first_frame, workdir / f"scene{n:03d}_first")
+            last = (self._materialize(given.last_frame, workdir / f"scene{n:03d}_last")
+                    if given.last_frame else first)
+            drawn[n] = workdir / f"shot_{n + 1:03d}.mp4"
+            parts.append(transition_part(
+                first, last, drawn[n], duration=float(given.duration), width=width,
+                height=height, fps=PREVIEW_FPS, supersample=PREVIEW_SUPERSAMPLE,
+                overlay=mark_filter(width, height), shot_keyframes=PREVIEW_KEYFRAMES,
+                first_input=3 * len(parts), label=f"v{len(parts)}"))
+        if parts:
+            ffmpeg.run(batch_args(parts), timeout=_DRAW_TIMEOUT)
+        return drawn
+
+    def _materialize(self, image: ImageInput, stem: Path) -> Path:
+        """A stored photo as a file ffmpeg can open (its type in the suffix)."""
+        path = stem.with_suffix("." + image.content_type.rsplit("/", 1)[-1])
+        with path.open("wb") as handle:
+            blobs.copy_blob_to_file(self.deps.db, image.blob_id, handle)
+        return path
+
     @staticmethod
-    def _as_shot(ffmpeg: FFmpeg, clip: Path, given: RenderInput,
-                 options: CreativeOptions) -> Shot:
-        """The renderer makes photo scenes as marked shots; a scene without photos comes as a
-        text clip, marked and normalised here."""
-        if given.first_frame is not None:
-            return read_shot(clip)
+    def _text_shot(ffmpeg: FFmpeg, clip: Path, options: CreativeOptions) -> Shot:
+        """A scene without photos comes from the renderer as a text clip, marked and
+        normalised here."""
         return preview_shot(ffmpeg, clip, clip.with_name(f"{clip.stem}_shot.mp4"),
                             options=options)
 

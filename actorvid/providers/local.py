@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -28,7 +28,7 @@ from actorvid.domain import models
 from actorvid.errors import MediaError, ProviderError
 from actorvid.media.audio import bed_args, style_for
 from actorvid.media.ffmpeg import FFmpeg
-from actorvid.media.render import DEFAULT_FPS, SUPERSAMPLE, transition_args
+from actorvid.media.render import DEFAULT_FPS, transition_args
 from actorvid.media.textclip import text_clip_args, wrap
 from actorvid.providers.base import (
     ImageInput,
@@ -420,23 +420,15 @@ class _Canceled(Exception):
 class LocalRenderer(_LocalPredictions):
     """first frame → last frame: zoom on the first, crossfade into the second, at the size and
     duration asked (the model's nearest valid duration is the caller's business). Without
-    frames, the prompt's words over a moving gradient of the input's background colour.
-
-    A preview's renderer draws lighter and finished (``media/render.py``): ``supersample``
-    sub-pixel steps, ``mark(width, height)`` a filter drawn over every frame, and with
-    ``shot_keyframes`` each photo clip comes out as a shot that joins by copy."""
+    frames, the prompt's words over a moving gradient of the input's background colour."""
 
     suffix = ".mp4"
 
     def __init__(self, read_blob: ReadBlob, *, fps: int = DEFAULT_FPS, preset: str = "veryfast",
-                 supersample: int = SUPERSAMPLE, mark: Callable[[int, int], str] | None = None,
-                 shot_keyframes: Sequence[int] | None = None, **kwargs: object) -> None:
+                 **kwargs: object) -> None:
         super().__init__(read_blob, **kwargs)  # type: ignore[arg-type]
         self.fps = fps
         self.preset = preset
-        self.supersample = supersample
-        self.mark = mark
-        self.shot_keyframes = shot_keyframes
 
     def _check_inputs(self, inputs: RenderInput | MusicInput) -> None:
         if not isinstance(inputs, RenderInput):
@@ -459,10 +451,7 @@ class LocalRenderer(_LocalPredictions):
             if not self._ffmpeg.probe(path, timeout=30).has_video:
                 raise MediaError("An input image is not a readable image")
         return transition_args(first, last, out, duration=float(inputs.duration), width=width,
-                               height=height, fps=self.fps, preset=self.preset,
-                               supersample=self.supersample,
-                               overlay=self.mark(width, height) if self.mark else "",
-                               shot_keyframes=self.shot_keyframes)
+                               height=height, fps=self.fps, preset=self.preset)
 
     def _text_args(self, inputs: RenderInput, workdir: Path, out: Path, width: int,
                    height: int) -> list[str]:
