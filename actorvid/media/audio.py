@@ -60,15 +60,20 @@ def bed_args(out: Path, *, duration: float, style: BedStyle, sample_rate: int = 
     # Only a click guard: segments meet in crossfades centred on the cuts, and the finished
     # track fades in and out as a whole. A longer fade here dips the music at every cut.
     fade = min(0.02, duration / 4)
-    codec = (["-c:a", "libmp3lame", "-b:a", "128k"] if out.suffix == ".mp3"
+    # 192 kb/s keeps the noise floor (at 128 the encoder drops it, and the AAC encode of the
+    # track downstream slows to twice the time).
+    codec = (["-c:a", "libmp3lame", "-b:a", "192k"] if out.suffix == ".mp3"
              else ["-c:a", "pcm_s16le"])
+    # Synthesised once, in mono (the expression is evaluated per sample: half the work),
+    # then sent to both channels.
     return [
-        "-f", "lavfi", "-i", f"aevalsrc='{expr}|{expr}':s={sample_rate}:d={duration:.3f}",
+        "-f", "lavfi", "-i", f"aevalsrc='{expr}':s={sample_rate}:d={duration:.3f}",
         "-f", "lavfi", "-i", (f"anoisesrc=c=pink:a={NOISE_FLOOR}:r={sample_rate}:seed=1"
                               f":d={duration:.3f}"),
         "-filter_complex",
-        (f"[1:a]aformat=channel_layouts=stereo[floor];"
-         f"[0:a][floor]amix=inputs=2:normalize=0:duration=first,"
+        (f"[0:a]pan=stereo|c0=c0|c1=c0[chord];"
+         f"[1:a]aformat=channel_layouts=stereo[floor];"
+         f"[chord][floor]amix=inputs=2:normalize=0:duration=first,"
          f"afade=t=in:st=0:d={fade:.3f},afade=t=out:st={duration - fade:.3f}:d={fade:.3f}"),
         *codec, "-t", f"{duration:.3f}", "-y", str(out),
     ]
