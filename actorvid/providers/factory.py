@@ -21,8 +21,9 @@ from actorvid.providers.base import (
     StoryboardWriter,
 )
 from actorvid.providers.llm import ChatSelector, ChatStoryboardWriter
-from actorvid.providers.local import LocalMusic, LocalPredictionStore, LocalRenderer
+from actorvid.providers.local import LocalMusic, LocalRenderer
 from actorvid.providers.local_selector import LocalSelector
+from actorvid.providers.local_store import LocalPredictionStore
 from actorvid.providers.local_writer import LocalStoryboardWriter
 from actorvid.providers.openai import OpenAIChatClient
 from actorvid.providers.replicate import ReplicateClient, ReplicateMusic, ReplicateRenderer
