@@ -37,6 +37,16 @@ from pathlib import Path
 from actorvid.domain.creative import Transition
 from actorvid.errors import MediaError
 from actorvid.media.ffmpeg import FFmpeg
+from actorvid.media.mp4index import (
+    elst_media_time,
+    first_box,
+    has_sound,
+    index_of,
+    read_moov,
+    sample_entry_box,
+    video_index,
+    video_trak,
+)
 from actorvid.media.output import (
     FPS,
     SAMPLES_PER_FRAME,
@@ -137,27 +147,27 @@ def conforms(ffmpeg: FFmpeg, clip: Path, *, width: int, height: int,
     IDR frame at 0 and at every frame in ``keyframes``. The sound does not matter: a remux
     encodes it."""
     try:
-        track = _video_trak(_moov(clip))
+        track = video_trak(read_moov(clip))
     except (MediaError, OSError, struct.error):
         return False
-    if track is None or _first(track, b"ctts"):
+    if track is None or first_box(track, b"ctts"):
         return False
-    avcc = _sample_entry_box(track, b"avcC")
+    avcc = sample_entry_box(track, b"avcC")
     if avcc is None or avcc != shot_avcc(ffmpeg, width, height):
         return False
-    mdhd = _first(track, b"mdhd")
+    mdhd = first_box(track, b"mdhd")
     scale = struct.unpack(">I", mdhd[20:24] if mdhd[:1] == b"\1" else mdhd[12:16])[0]
-    stts = _first(track, b"stts")
+    stts = first_box(track, b"stts")
     entries = struct.unpack(">I", stts[4:8])[0]
     deltas = [struct.unpack(">II", stts[8 + 8 * i:16 + 8 * i]) for i in range(entries)]
     # Every frame 1/30 s long (the muxer may give the last one its own entry).
     if scale % FPS or any(delta != scale // FPS for _, delta in deltas[:-1]) or (
             deltas and deltas[-1][1] != scale // FPS and deltas[-1][0] != 1):
         return False
-    elst = _first(track, b"elst")
-    if elst and (struct.unpack(">I", elst[4:8])[0] != 1 or _elst_media_time(elst) != 0):
+    elst = first_box(track, b"elst")
+    if elst and (struct.unpack(">I", elst[4:8])[0] != 1 or elst_media_time(elst) != 0):
         return False
-    _, frame_keys = _index_of(track)
+    _, frame_keys = index_of(track)
     return 0 in frame_keys and set(keyframes) <= set(frame_keys)
 
 
@@ -167,7 +177,7 @@ def remux_shot(ffmpeg: FFmpeg, clip: Path, output: Path, *, timeout: float = 180
     length, as :func:`normalise_shot` would."""
     frames, _ = video_index(clip)
     samples = frames * SAMPLES_PER_FRAME
-    if _has_sound(clip):
+    if has_sound(clip):
         audio = f"[0:a:0]{audio_format_filter()},apad,atrim=end_sample={samples}[a]"
     else:
         audio = f"anullsrc=r=48000:cl=stereo,atrim=end_sample={samples},{audio_format_filter()}[a]"
@@ -196,8 +206,8 @@ def shot_avcc(ffmpeg: FFmpeg, width: int, height: int) -> bytes:
         ffmpeg.run(["-f", "lavfi", "-i", f"color=black:size={width}x{height}:rate={FPS}",
                     "-vf", TV_BT709, "-frames:v", "1", *shot_encoder_args(),
                     *output_args(sample)], timeout=120)
-        track = _video_trak(_moov(sample))
-        avcc = _sample_entry_box(track, b"avcC") if track is not None else None
+        track = video_trak(read_moov(sample))
+        avcc = sample_entry_box(track, b"avcC") if track is not None else None
     if avcc is None:
         raise MediaError("The shots' H.264 headers could not be read")
     with _AVCC_LOCK:
@@ -311,35 +321,6 @@ def sound_graph(shots: Sequence[Shot], laps: Sequence[int], *, first: int = 1,
 
 # An AAC frame of digital silence is 6 bytes (ffmpeg's encoder); the first frame, which also
 # carries the priming, a few more. Anything audible takes more than 8 bytes a frame.
-_SILENT_FRAME_BYTES = 8
-
-
-def is_silent(path: Path) -> bool:
-    """Whether a shot's sound is digital silence (the silence :func:`normalise_shot` gives a
-    clip without sound), read from its MP4 index: every AAC frame about empty.
-
-    Lets a soundtrack skip decoding and mixing the shots' sound when there is none (Hailuo
-    clips, the local renderer, cards) without decoding anything to find out.
-    """
-    data = _moov(path)
-    for trak in _boxes(data, 0, len(data), b"trak"):
-        body = data[trak[0]:trak[1]]
-        if not _handler_is(body, b"soun"):
-            continue
-        stsz = _first(body, b"stsz")
-        if len(stsz) < 12:
-            return False
-        size, count = struct.unpack(">II", stsz[4:12])
-        if not count:
-            return True
-        if size:
-            return size <= _SILENT_FRAME_BYTES
-        sizes = struct.unpack(f">{count}I", stsz[12:12 + 4 * count])
-        # Allow the priming frame and the last one, which may carry a little more.
-        return sum(sizes) <= _SILENT_FRAME_BYTES * count + 64
-    return True
-
-
 def _time(frame: int) -> str:
     """The time of ``frame`` in whole microseconds (the concat demuxer's precision), rounded
     down: a bound rounded up would let the frame starting on it through."""
@@ -352,112 +333,3 @@ def _quoted(path: Path) -> str:
 
 
 # --- the MP4 index ---------------------------------------------------------------------------
-
-_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
-
-
-def video_index(path: Path) -> tuple[int, tuple[int, ...]]:
-    """(frame count, keyframe numbers) of the first video track of an MP4, from its ``stsz``
-    and ``stss`` boxes. Without ``stss`` every frame is a keyframe (ISO/IEC 14496-12)."""
-    track = _video_trak(_moov(path))
-    if track is None:
-        raise MediaError(f"{path.name} has no video track")
-    return _index_of(track)
-
-
-def _index_of(track: bytes) -> tuple[int, tuple[int, ...]]:
-    stsz = _first(track, b"stsz")
-    stss = _first(track, b"stss")
-    count = struct.unpack(">I", stsz[8:12])[0] if stsz else 0
-    if not stss:
-        return count, tuple(range(count))
-    entries = struct.unpack(">I", stss[4:8])[0]
-    numbers = struct.unpack(f">{entries}I", stss[8:8 + 4 * entries])
-    return count, tuple(n - 1 for n in numbers)
-
-
-def _video_trak(moov: bytes) -> bytes | None:
-    """The body of the first video ``trak`` in a ``moov``."""
-    for trak in _boxes(moov, 0, len(moov), b"trak"):
-        body = moov[trak[0]:trak[1]]
-        if _handler_is(body, b"vide"):
-            return body
-    return None
-
-
-def _has_sound(path: Path) -> bool:
-    data = _moov(path)
-    return any(_handler_is(data[start:end], b"soun")
-               for start, end in _boxes(data, 0, len(data), b"trak"))
-
-
-def _handler_is(trak: bytes, kind: bytes) -> bool:
-    hdlr = _first(trak, b"hdlr")
-    return bool(hdlr) and hdlr[8:12] == kind
-
-
-def _sample_entry_box(track: bytes, want: bytes) -> bytes | None:
-    """The body of box ``want`` inside the track's first sample entry (``avc1``'s ``avcC``),
-    or None (another codec). The entry's fixed fields come first: 78 bytes for video."""
-    stsd = _first(track, b"stsd")
-    if len(stsd) < 16 or stsd[12:16] not in (b"avc1", b"avc3"):
-        return None
-    size = struct.unpack(">I", stsd[8:12])[0]
-    entry = stsd[16:8 + size]
-    spans = _boxes(entry, 78, len(entry), want)
-    return entry[spans[0][0]:spans[0][1]] if spans else None
-
-
-def _elst_media_time(elst: bytes) -> int:
-    """The first edit's media time (where the track's presentation starts in its media)."""
-    if elst[:1] == b"\1":
-        return int(struct.unpack(">q", elst[16:24])[0])
-    return int(struct.unpack(">i", elst[12:16])[0])
-
-
-def _moov(path: Path) -> bytes:
-    """The file's ``moov`` box (read alone: the media data may be hundreds of MiB)."""
-    with path.open("rb") as handle:
-        while header := handle.read(8):
-            if len(header) < 8:
-                break
-            size, kind = struct.unpack(">I4s", header)
-            extra = 0
-            if size == 1:
-                size = struct.unpack(">Q", handle.read(8))[0]
-                extra = 8
-            if kind == b"moov":
-                return header + handle.read(size - 8 - extra)
-            if size < 8 + extra:  # 0 (to the end) or not an MP4 box at all (any clip)
-                break
-            handle.seek(size - 8 - extra, 1)
-    raise MediaError(f"{path.name} has no MP4 index")
-
-
-def _boxes(data: bytes, start: int, end: int, want: bytes) -> list[tuple[int, int]]:
-    """(start, end) of the bodies of every ``want`` box below ``start:end``, descending
-    through the container boxes of a track."""
-    found = []
-    pos = start
-    while pos + 8 <= end:
-        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        head = 8
-        if size == 1:
-            size = struct.unpack(">Q", data[pos + 8:pos + 16])[0]
-            head = 16
-        elif size == 0:
-            size = end - pos
-        if size < head:
-            break
-        if kind == want:
-            found.append((pos + head, pos + size))
-        elif kind in _CONTAINERS:
-            found += _boxes(data, pos + head, pos + size, want)
-        pos += size
-    return found
-
-
-def _first(data: bytes, want: bytes) -> bytes:
-    """The body of the first ``want`` box in ``data`` (a track), or b""."""
-    spans = _boxes(data, 0, len(data), want)
-    return data[spans[0][0]:spans[0][1]] if spans else b""

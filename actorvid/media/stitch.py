@@ -15,6 +15,7 @@ from pathlib import Path
 from actorvid.domain.creative import DEFAULT_MUSIC_VOLUME, Transition
 from actorvid.errors import MediaError
 from actorvid.media.ffmpeg import FFmpeg
+from actorvid.media.mp4index import is_silent
 from actorvid.media.output import (
     MUSIC_FADE_IN,
     MUSIC_FADE_OUT,
@@ -27,7 +28,6 @@ from actorvid.media.output import (
 from actorvid.media.shots import (
     Joined,
     Shot,
-    is_silent,
     join_shots,
     normalise_shot,
     overlaps,
@@ -111,7 +111,7 @@ def score_shots(ffmpeg: FFmpeg, shots: Sequence[Shot], music: Path | Segments, o
     """Join ``shots`` and lay ``music`` (exactly the joined length) under them, encoding the
     sound once: the picture is joined by copy without sound (:func:`join_shots`), and the
     shots' sound is joined inside the soundtrack's own pass — or left out when every shot is
-    silent (:func:`~actorvid.media.shots.is_silent`), the mix then being the music alone.
+    silent (:func:`~actorvid.media.mp4index.is_silent`), the mix then being the music alone.
 
     With ``track``, the music is also written there as AAC (the job's audio deliverable)
     without a pass of its own: as a second output of the mix's run when the shots have sound;

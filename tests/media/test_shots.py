@@ -15,12 +15,12 @@ import pytest
 from actorvid.domain.creative import Transition, video_seconds
 from actorvid.media import inspect
 from actorvid.media.ffmpeg import FFmpeg
+from actorvid.media.mp4index import is_silent
 from actorvid.media.output import FPS, TV_BT709
 from actorvid.media.render import clip_output_args
 from actorvid.media.shots import (
     Shot,
     conforms,
-    is_silent,
     join_shots,
     normalise_shot,
     overlaps,
