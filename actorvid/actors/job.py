@@ -16,10 +16,16 @@ approve and cancel are the Coordinator's (the API asks it); a scene's row is its
 Progress is never stored: :func:`actorvid.workflows.progress.job_progress` derives it from the
 rows on every read.
 
-Every (re)start reads the row and continues from it (:func:`next_step`), so a restart of this actor,
-of the Coordinator above it or of the whole process resumes the job without repeating a paid
-step. A failed step raises in the handler: the Coordinator restarts the job within its restart
-intensity, then gives up and marks the job failed with the reason.
+Every (re)start reads the row and continues from it
+(:func:`~actorvid.actors.job_steps.next_step`), so a restart of this actor, of the Coordinator
+above it or of the whole process resumes the job without repeating a paid step. A failed step
+raises in the handler: the Coordinator restarts the job within its restart intensity, then gives
+up and marks the job failed with the reason.
+
+This module is over 400 lines on purpose: it is one state machine, whose handlers share the
+actor's state (its live children, the work it handed to the pools, its timers) and each move
+the same row; split over modules it would read as several machines. Its pure decisions live in
+``actors/job_steps.py``, the step work in the pipelines.
 """
 
 from __future__ import annotations
@@ -27,10 +33,11 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import pykka
 
+from actorvid.actors.job_steps import next_segment, next_step
 from actorvid.actors.messages import (
     ApproveJob,
     CancelJob,
@@ -66,40 +73,8 @@ from actorvid.store.blobs import delete_blob
 
 logger = logging.getLogger(__name__)
 
-Step = Literal["stop", "prepare", "begin_prepare", "wait", "render", "soundtrack", "finish"]
-
-
 class StepFailed(RuntimeError):
     """A pipeline step failed; raised in the handler so the supervisor sees it."""
-
-
-def next_step(job: jobs.Job) -> Step:
-    """What a (re)started JobActor does, from the job row alone."""
-    if job.terminal:
-        return "stop"
-    if job.status == "pending":
-        return "begin_prepare"
-    if job.status == "storyboard_processing":
-        return "prepare"
-    if job.status == "storyboard_ready":
-        return "wait"
-    if job.stage == "soundtrack":
-        return "soundtrack"
-    if job.stage in ("stitching", "storing"):
-        return "finish"
-    return "render"
-
-
-def next_segment(segments: Sequence[jobs.SubJob]) -> jobs.SubJob | Literal["done", "broken"]:
-    """The soundtrack chain's next step: the first unfinished segment, ``done`` when all are
-    made, ``broken`` when one ended without music (the chain stops there)."""
-    for segment in segments:
-        if segment.status == "completed":
-            continue
-        if segment.terminal:
-            return "broken"
-        return segment
-    return "done"
 
 
 def scene_child_id(sub_job_id: str) -> str:

@@ -2,7 +2,7 @@
 sentence a provider error becomes, and the JSON its inputs are stored as.
 
 Kept apart from :class:`~actorvid.actors.scene.SceneActor` so each rule is tested on plain
-rows (``tests/actors/test_decisions.py``), the way ``actors.job.next_step`` is for jobs.
+rows (``tests/actors/test_decisions.py``), the way ``actors.job_steps.next_step`` is for jobs.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from actorvid.actors.job import next_segment
-from actorvid.actors.job import next_step as job_next_step
+from actorvid.actors.job_steps import next_segment
+from actorvid.actors.job_steps import next_step as job_next_step
 from actorvid.actors.scene_steps import next_step
 from actorvid.store import jobs
 
