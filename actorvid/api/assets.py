@@ -129,17 +129,8 @@ class AssetCollection:
         "List the caller's assets, newest first", ("assets",), list_of("Asset"), page=True,
         params=(*CLIENT_FILTER, *CAMPAIGN_FILTER, *ASSET_TYPE_FILTER, *PAGE), errors=(401, 422)))
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        limit, offset = pagination(req)
-        asset_type = query_enum(req, "asset_type", ASSET_TYPES)
-        with self.ctx.db.read() as conn:
-            if _assets_unchanged(conn, req, resp):
-                return
-            assets, total = asset_store.list_assets(
-                conn, scope=req.context.scope, limit=limit, offset=offset,
-                client_id=query_str(req, "client_id"),
-                campaign_id=query_str(req, "campaign_id"), asset_type=asset_type)
-        ok_page(resp, [asset_json(a) for a in assets], total=total, limit=limit,
-                offset=offset)
+        list_assets(self.ctx, req, resp, client_id=query_str(req, "client_id"),
+                    campaign_id=query_str(req, "campaign_id"))
 
     @described(Op(
         "Upload a file (multipart part `file`; metadata as form fields or query)",
@@ -359,16 +350,22 @@ class CampaignAssets:
         params=(*ASSET_TYPE_FILTER, *PAGE), errors=(*COMMON, 422)))
     def on_get(self, req: falcon.Request, resp: falcon.Response, campaign_id: str) -> None:
         campaign = load_campaign(self.ctx, req, campaign_id)
-        limit, offset = pagination(req)
-        asset_type = query_enum(req, "asset_type", ASSET_TYPES)
-        with self.ctx.db.read() as conn:
-            if _assets_unchanged(conn, req, resp):
-                return
-            assets, total = asset_store.list_assets(
-                conn, scope=req.context.scope, limit=limit, offset=offset,
-                campaign_id=campaign.id, asset_type=asset_type)
-        ok_page(resp, [asset_json(a) for a in assets], total=total, limit=limit,
-                offset=offset)
+        list_assets(self.ctx, req, resp, campaign_id=campaign.id)
+
+
+def list_assets(ctx: AppContext, req: falcon.Request, resp: falcon.Response, *,
+                client_id: str | None = None, campaign_id: str | None = None) -> None:
+    """A page of the caller's assets (``asset_type`` and the page from the query), or 304
+    when nothing changed since the caller's ETag."""
+    limit, offset = pagination(req)
+    asset_type = query_enum(req, "asset_type", ASSET_TYPES)
+    with ctx.db.read() as conn:
+        if _assets_unchanged(conn, req, resp):
+            return
+        assets, total = asset_store.list_assets(
+            conn, scope=req.context.scope, limit=limit, offset=offset, client_id=client_id,
+            campaign_id=campaign_id, asset_type=asset_type)
+    ok_page(resp, [asset_json(a) for a in assets], total=total, limit=limit, offset=offset)
 
 
 def add_asset_routes(app: falcon.App, ctx: AppContext) -> None:
