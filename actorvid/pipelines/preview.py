@@ -130,6 +130,11 @@ class PreviewMaker:
             return RenderedPreview(blob.id, round(duration, 3))
         except PreviewCancelled:
             return None
+        except Exception:
+            # A failed preview stops what it started (text clips, the bed) instead of leaving
+            # them to run to their end; the error still reaches the PreviewActor.
+            token.cancel()
+            raise
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
