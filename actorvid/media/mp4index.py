@@ -9,7 +9,9 @@ and exacter than asking ffprobe for every packet.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from actorvid.errors import MediaError
 
@@ -42,7 +44,7 @@ def is_silent(path: Path) -> bool:
     return True
 
 
-_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+_CONTAINERS = {b"moov", b"trak", b"edts", b"mdia", b"minf", b"stbl"}
 
 
 def video_index(path: Path) -> tuple[int, tuple[int, ...]]:
@@ -150,3 +152,150 @@ def first_box(data: bytes, want: bytes) -> bytes:
     """The body of the first ``want`` box in ``data`` (a track), or b""."""
     spans = _boxes(data, 0, len(data), want)
     return data[spans[0][0]:spans[0][1]] if spans else b""
+
+
+@dataclass(frozen=True)
+class SoundPackets:
+    """Where a track's AAC frames lie in the file, in decoding order, and how to read them:
+    ``config`` is the decoder's AudioSpecificConfig (profile, rate, channels), ``priming``
+    the samples its edit list hides at the start, ``durations`` every frame's samples."""
+
+    config: bytes
+    priming: int
+    spans: tuple[tuple[int, int], ...]  # (file offset, size) of each frame
+    durations: tuple[int, ...]
+
+
+def sound_packets(path: Path) -> SoundPackets | None:
+    """The first sound track's AAC frames (None: no sound track, or not AAC in MP4)."""
+    moov = read_moov(path)
+    trak = next((moov[start:end] for start, end in _boxes(moov, 0, len(moov), b"trak")
+                 if _handler_is(moov[start:end], b"soun")), None)
+    if trak is None:
+        return None
+    config = _aac_config(first_box(trak, b"stsd"))
+    if config is None:
+        return None
+    elst = first_box(trak, b"elst")
+    priming = elst_media_time(elst) if elst else 0
+    return SoundPackets(config, priming, _sample_spans(trak), _sample_durations(trak))
+
+
+def _aac_config(stsd: bytes) -> bytes | None:
+    """The DecoderSpecificInfo of an ``mp4a`` entry's ``esds`` (ISO/IEC 14496-1 descriptors:
+    tag, a length in 7-bit groups, the body), or None for another codec."""
+    if len(stsd) < 16 or stsd[12:16] != b"mp4a":
+        return None
+    size = struct.unpack(">I", stsd[8:12])[0]
+    entry = stsd[16:8 + size]
+    spans = _boxes(entry, 28, len(entry), b"esds")  # 28: the AudioSampleEntry's fixed fields
+    if not spans:
+        return None
+    esds = entry[spans[0][0] + 4:spans[0][1]]  # past the full box's version and flags
+    pos = 0
+    while pos < len(esds):
+        tag = esds[pos]
+        pos += 1
+        length = 0
+        while pos < len(esds):
+            byte = esds[pos]
+            pos += 1
+            length = (length << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        if tag == 0x03:  # ES_Descriptor: ES_ID, flags, then its sub-descriptors
+            flags = esds[pos + 2]
+            pos += 3 + (2 if flags & 0x80 else 0) + (2 if flags & 0x20 else 0)
+            if flags & 0x40:
+                pos += 1 + esds[pos]
+        elif tag == 0x04:  # DecoderConfigDescriptor: 13 fixed bytes, then the specific info
+            pos += 13
+        elif tag == 0x05:
+            return bytes(esds[pos:pos + length])
+        else:
+            pos += length
+    return None
+
+
+def _sample_spans(trak: bytes) -> tuple[tuple[int, int], ...]:
+    stsz = first_box(trak, b"stsz")
+    fixed, count = struct.unpack(">II", stsz[4:12])
+    sizes = [fixed] * count if fixed else list(struct.unpack(f">{count}I",
+                                                             stsz[12:12 + 4 * count]))
+    if stco := first_box(trak, b"stco"):
+        chunks = struct.unpack(f">{struct.unpack('>I', stco[4:8])[0]}I", stco[8:])
+    else:
+        co64 = first_box(trak, b"co64")
+        chunks = struct.unpack(f">{struct.unpack('>I', co64[4:8])[0]}Q", co64[8:])
+    stsc = first_box(trak, b"stsc")
+    runs = struct.unpack(f">{3 * struct.unpack('>I', stsc[4:8])[0]}I", stsc[8:])
+    spans: list[tuple[int, int]] = []
+    sample = 0
+    for index, offset in enumerate(chunks, start=1):
+        # The last stsc run whose first chunk is at or before this one says how many.
+        per_chunk = next(runs[k + 1] for k in range(len(runs) - 3, -1, -3) if runs[k] <= index)
+        for _ in range(per_chunk):
+            if sample == count:
+                break
+            spans.append((offset, sizes[sample]))
+            offset += sizes[sample]
+            sample += 1
+    if sample != count:
+        raise MediaError("An MP4 sound track's index does not add up")
+    return tuple(spans)
+
+
+def _sample_durations(trak: bytes) -> tuple[int, ...]:
+    stts = first_box(trak, b"stts")
+    entries = struct.unpack(f">{2 * struct.unpack('>I', stts[4:8])[0]}I", stts[8:])
+    return tuple(delta for k in range(0, len(entries), 2)
+                 for delta in [entries[k + 1]] * entries[k])
+
+
+def set_sound_length(path: Path, samples: int, *, priming: int) -> None:
+    """End the first sound track's edit after exactly ``samples`` samples, in place: the MP4
+    muxer sets it from whole frames (the last frame's padding included). Needs the movie time
+    scale to be the sample rate and the one edit to start at ``priming``."""
+    with path.open("r+b") as handle:
+        start = _moov_offset(handle)
+        handle.seek(start)
+        moov = handle.read(8)
+        size = struct.unpack(">I", moov[:4])[0]
+        moov += handle.read(size - 8)
+        mvhd = first_box(moov, b"mvhd")
+        scale = struct.unpack(">I", mvhd[20:24] if mvhd[:1] == b"\1" else mvhd[12:16])[0]
+        for trak_start, trak_end in _boxes(moov, 0, len(moov), b"trak"):
+            if not _handler_is(moov[trak_start:trak_end], b"soun"):
+                continue
+            spans = _boxes(moov, trak_start, trak_end, b"elst")
+            if not spans:
+                break
+            body = spans[0][0]
+            elst = moov[body:spans[0][1]]
+            mdhd = first_box(moov[trak_start:trak_end], b"mdhd")
+            rate = struct.unpack(">I", mdhd[20:24] if mdhd[:1] == b"\1" else mdhd[12:16])[0]
+            if struct.unpack(">I", elst[4:8])[0] != 1 or elst_media_time(elst) != priming \
+                    or scale != rate:
+                break
+            handle.seek(start + body + 8)
+            handle.write(struct.pack(">Q", samples) if elst[:1] == b"\1"
+                         else struct.pack(">I", samples))
+            return
+    raise MediaError(f"{path.name}: the sound track's edit list is not the one expected")
+
+
+def _moov_offset(handle: BinaryIO) -> int:
+    """Where the top-level ``moov`` box starts in an open MP4 file."""
+    handle.seek(0)
+    position = 0
+    while header := handle.read(8):
+        size, kind = struct.unpack(">I4s", header)
+        if kind == b"moov" and size >= 8:
+            return position
+        if size == 1:
+            size = struct.unpack(">Q", handle.read(8))[0]
+        if size < 8:
+            break
+        position += size
+        handle.seek(position)
+    raise MediaError("no MP4 index")

@@ -8,14 +8,12 @@ shots into a deliverable:
 
 - the picture is copied (concat demuxer, ``inpoint``/``outpoint`` per part); only a transition's
   overlap window is decoded and encoded again, as one short *piece*;
-- the sound is decoded and encoded once for the whole video (with a soundtrack, not here at
-  all: ``sound=False`` joins the picture alone and :func:`~actorvid.media.stitch.score_shots`
-  joins the shots' sound in the soundtrack's own pass, :func:`sound_graph`). AAC cannot be
-  joined by copy without error: every shot's stream starts with 1024 samples of encoder
-  priming (an edit list hides them in the shot, but the concat demuxer copies them into the
-  middle of the video) and ends on a padded frame, so each join would add about 21–43 ms of
-  junk and the sound would drift behind the picture. A few minutes of AAC decode and encode
-  in well under a second.
+- the sound is copied too: the shots' AAC frames make the joined track, and only a few
+  frames around each join and at the end are encoded again (``actorvid.media.soundjoin``,
+  which explains why AAC cannot simply be concatenated and how each shot's sound is placed
+  on the AAC frame grid, within 10.7 ms of its picture). With a soundtrack the shots' sound
+  is mixed under the music in the soundtrack's own pass instead (``sound=False`` here,
+  :func:`sound_graph` there, exactly where the pictures are).
 
 Keyframes: a copied part must start on an IDR frame. A shot made for a transition of ``s``
 seconds gets IDR frames at ``floor(s·30)`` and ``ceil(s·30)`` (the window rounded to whole
@@ -59,6 +57,7 @@ from actorvid.media.output import (
     shot_encoder_args,
     video_filter,
 )
+from actorvid.media.soundjoin import FRAME, Feed, Placement, join_sound, place_sounds, placed_graph
 
 
 @dataclass(frozen=True)
@@ -264,18 +263,32 @@ def join_shots(ffmpeg: FFmpeg, shots: Sequence[Shot], output: Path, *,
         f"file '{_quoted(path)}'\ninpoint {_time(first)}\noutpoint {_time(last)}\n"
         for path, first, last in parts))
     frames = sum(last - first for _, first, last in parts)
+    sound_track = workdir / f"{output.stem}_sound.m4a"
     inputs: list[str] = []
     audio = ["-an"]
     if sound:
-        for shot in shots:
-            inputs += ["-i", str(shot.path)]
-        audio = ["-filter_complex", sound_graph(shots, laps), "-map", "[a]",
-                 *audio_encoder_args()]
+        # The shots' own AAC frames, copied; only around each join is the sound encoded
+        # (actorvid.media.soundjoin). The fallback encodes the same placements whole.
+        placements = shot_placements(shots, laps, grid=FRAME)
+        total = frames * SAMPLES_PER_FRAME
+        if join_sound(ffmpeg, [shot.path for shot in shots], placements, total,
+                      sound_track, timeout=timeout):
+            inputs = ["-i", str(sound_track)]
+            audio = ["-map", "1:a:0", "-c:a", "copy"]
+        else:
+            inputs = [arg for shot in shots for arg in ("-i", str(shot.path))]
+            feeds = {index: Feed(index + 1) for index in range(len(shots))}
+            audio = ["-filter_complex",
+                     placed_graph(placements, start=0, end=total, feeds=feeds),
+                     "-map", "[a]", *audio_encoder_args()]
     # auto_convert 0: keep the packets as stored (the default rewrites H.264 to Annex B and
     # back, adding SPS/PPS to every keyframe); every part has the same avcC anyway.
-    ffmpeg.run(["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(listing), *inputs,
-                "-map", "0:v:0", "-c:v", "copy", *audio, *container_args(), "-y", str(output)],
-               timeout=timeout)
+    try:
+        ffmpeg.run(["-f", "concat", "-safe", "0", "-auto_convert", "0", "-i", str(listing),
+                    *inputs, "-map", "0:v:0", "-c:v", "copy", *audio, *container_args(),
+                    "-y", str(output)], timeout=timeout)
+    finally:
+        sound_track.unlink(missing_ok=True)
     return Joined(output, frames, encoded)
 
 
@@ -298,25 +311,23 @@ def _transition_piece(ffmpeg: FFmpeg, left: Shot, right: Shot, piece: Path, *, l
         raise MediaError(f"A transition piece came out {frames} frames long, not {until}")
 
 
+def shot_placements(shots: Sequence[Shot], laps: Sequence[int], *,
+                    grid: int = 1) -> list[Placement]:
+    """Where each shot's sound goes on the joined track (:func:`place_sounds`): its picture's
+    length, crossfading over the ``laps`` (:func:`overlaps`), each start rounded to ``grid``
+    samples."""
+    return place_sounds([shot.frames * SAMPLES_PER_FRAME for shot in shots],
+                        [lap * SAMPLES_PER_FRAME for lap in laps], grid=grid)
+
+
 def sound_graph(shots: Sequence[Shot], laps: Sequence[int], *, first: int = 1,
                 label: str = "a") -> str:
     """Each shot's sound cut to its picture, joined with crossfades over the windows (the
-    ``laps`` of :func:`overlaps`): a filter graph over inputs ``first``… (one per shot, in
-    order) ending in ``[label]``."""
-    steps = [f"[{first + i}:a]{audio_format_filter()},apad,"
-             f"atrim=end_sample={shot.frames * SAMPLES_PER_FRAME},asetpts=PTS-STARTPTS[s{i}]"
-             for i, shot in enumerate(shots)]
-    chain = "[s0]"
-    for i, lap in enumerate(laps, start=1):
-        out = f"[j{i}]"
-        if lap:
-            steps.append(f"{chain}[s{i}]acrossfade=ns={lap * SAMPLES_PER_FRAME}:c1=tri:c2=tri"
-                         f"{out}")
-        else:
-            steps.append(f"{chain}[s{i}]concat=n=2:v=0:a=1{out}")
-        chain = out
-    steps.append(f"{chain}anull[{label}]")
-    return ";".join(steps)
+    ``laps`` of :func:`overlaps`), exactly where the pictures are: a filter graph over inputs
+    ``first``… (one per shot, in order) ending in ``[label]``."""
+    total = (sum(shot.frames for shot in shots) - sum(laps)) * SAMPLES_PER_FRAME
+    return placed_graph(shot_placements(shots, laps), start=0, end=total, label=label,
+                        feeds={index: Feed(first + index) for index in range(len(shots))})
 
 
 # An AAC frame of digital silence is 6 bytes (ffmpeg's encoder); the first frame, which also
