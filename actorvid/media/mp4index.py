@@ -158,12 +158,15 @@ def first_box(data: bytes, want: bytes) -> bytes:
 class SoundPackets:
     """Where a track's AAC frames lie in the file, in decoding order, and how to read them:
     ``config`` is the decoder's AudioSpecificConfig (profile, rate, channels), ``priming``
-    the samples its edit list hides at the start, ``durations`` every frame's samples."""
+    the samples its edit list hides at the start, ``durations`` every frame's samples,
+    ``samples`` how many it presents (the edit list's length: the last frame's padding and
+    the priming left out)."""
 
     config: bytes
     priming: int
     spans: tuple[tuple[int, int], ...]  # (file offset, size) of each frame
     durations: tuple[int, ...]
+    samples: int
 
 
 def sound_packets(path: Path) -> SoundPackets | None:
@@ -178,7 +181,19 @@ def sound_packets(path: Path) -> SoundPackets | None:
         return None
     elst = first_box(trak, b"elst")
     priming = elst_media_time(elst) if elst else 0
-    return SoundPackets(config, priming, _sample_spans(trak), _sample_durations(trak))
+    durations = _sample_durations(trak)
+    samples = sum(durations) - priming
+    if elst:
+        length = struct.unpack(">Q", elst[8:16])[0] if elst[:1] == b"\1" else \
+            struct.unpack(">I", elst[8:12])[0]
+        samples = min(samples, round(length * _timescale(first_box(trak, b"mdhd"))
+                                     / _timescale(first_box(moov, b"mvhd"))))
+    return SoundPackets(config, priming, _sample_spans(trak), durations, samples)
+
+
+def _timescale(header: bytes) -> int:
+    """The time scale of an ``mvhd`` or ``mdhd`` (after its creation/modification times)."""
+    return int(struct.unpack(">I", header[20:24] if header[:1] == b"\1" else header[12:16])[0])
 
 
 def _aac_config(stsd: bytes) -> bytes | None:
@@ -262,8 +277,7 @@ def set_sound_length(path: Path, samples: int, *, priming: int) -> None:
         moov = handle.read(8)
         size = struct.unpack(">I", moov[:4])[0]
         moov += handle.read(size - 8)
-        mvhd = first_box(moov, b"mvhd")
-        scale = struct.unpack(">I", mvhd[20:24] if mvhd[:1] == b"\1" else mvhd[12:16])[0]
+        scale = _timescale(first_box(moov, b"mvhd"))
         for trak_start, trak_end in _boxes(moov, 0, len(moov), b"trak"):
             if not _handler_is(moov[trak_start:trak_end], b"soun"):
                 continue
@@ -272,8 +286,7 @@ def set_sound_length(path: Path, samples: int, *, priming: int) -> None:
                 break
             body = spans[0][0]
             elst = moov[body:spans[0][1]]
-            mdhd = first_box(moov[trak_start:trak_end], b"mdhd")
-            rate = struct.unpack(">I", mdhd[20:24] if mdhd[:1] == b"\1" else mdhd[12:16])[0]
+            rate = _timescale(first_box(moov[trak_start:trak_end], b"mdhd"))
             if struct.unpack(">I", elst[4:8])[0] != 1 or elst_media_time(elst) != priming \
                     or scale != rate:
                 break

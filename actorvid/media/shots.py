@@ -42,6 +42,7 @@ from actorvid.media.mp4index import (
     index_of,
     read_moov,
     sample_entry_box,
+    sound_packets,
     video_index,
     video_trak,
 )
@@ -57,7 +58,15 @@ from actorvid.media.output import (
     shot_encoder_args,
     video_filter,
 )
-from actorvid.media.soundjoin import FRAME, Feed, Placement, join_sound, place_sounds, placed_graph
+from actorvid.media.soundjoin import (
+    FRAME,
+    Feed,
+    Placement,
+    is_shot_sound,
+    join_sound,
+    place_sounds,
+    placed_graph,
+)
 
 
 @dataclass(frozen=True)
@@ -172,17 +181,23 @@ def conforms(ffmpeg: FFmpeg, clip: Path, *, width: int, height: int,
 
 def remux_shot(ffmpeg: FFmpeg, clip: Path, output: Path, *, timeout: float = 1800.0) -> Shot:
     """A conforming clip (:func:`conforms`) made a shot: the picture copied packet for packet
-    into the shots' time base, the sound (or silence) encoded to exactly its picture's
-    length, as :func:`normalise_shot` would."""
+    into the shots' time base; the sound copied too when it already is a shot's
+    (:func:`~actorvid.media.soundjoin.is_shot_sound`: our local renderer's), else (or
+    silence) encoded to exactly its picture's length, as :func:`normalise_shot` would."""
     frames, _ = video_index(clip)
     samples = frames * SAMPLES_PER_FRAME
-    if has_sound(clip):
-        audio = f"[0:a:0]{audio_format_filter()},apad,atrim=end_sample={samples}[a]"
+    if is_shot_sound(sound_packets(clip), samples):
+        audio = ["-map", "0:a:0", "-c:a", "copy"]
     else:
-        audio = f"anullsrc=r=48000:cl=stereo,atrim=end_sample={samples},{audio_format_filter()}[a]"
-    ffmpeg.run(["-i", str(clip), "-filter_complex", audio, "-map", "0:v:0", "-map", "[a]",
-                "-c:v", "copy", "-video_track_timescale", str(VIDEO_TIMESCALE),
-                *audio_encoder_args(), *output_args(output)], timeout=timeout)
+        if has_sound(clip):
+            graph = f"[0:a:0]{audio_format_filter()},apad,atrim=end_sample={samples}[a]"
+        else:
+            graph = (f"anullsrc=r=48000:cl=stereo,atrim=end_sample={samples},"
+                     f"{audio_format_filter()}[a]")
+        audio = ["-filter_complex", graph, "-map", "[a]", *audio_encoder_args()]
+    ffmpeg.run(["-i", str(clip), "-map", "0:v:0", *audio, "-c:v", "copy",
+                "-video_track_timescale", str(VIDEO_TIMESCALE), *output_args(output)],
+               timeout=timeout)
     shot = read_shot(output)
     if shot.frames != frames:
         raise MediaError(f"A remuxed shot came out {shot.frames} frames long, not {frames}")

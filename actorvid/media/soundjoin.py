@@ -183,8 +183,8 @@ def join_sound(ffmpeg: FFmpeg, shots: Sequence[Path], placements: Sequence[Place
     (an MP4 sound track) by copying the shots' frames and encoding only the windows; None
     if the shots' sound cannot be copied."""
     tracks = [sound_packets(path) for path in shots]
-    config = _common_config(tracks)
-    if config is None:
+    if not all(is_shot_sound(track, place.length)
+               for track, place in zip(tracks, placements, strict=True)):
         return None
     owners = copyable(placements, total)
     sources = [_Source(path, track, place.start // FRAME)
@@ -202,7 +202,7 @@ def join_sound(ffmpeg: FFmpeg, shots: Sequence[Path], placements: Sequence[Place
             for frame in range(window.first, window.end):
                 owners[frame] = len(sources)
             sources.append(_Source(path, track, window.start // FRAME))
-        _write_adts(owners, sources, config, spliced)
+        _write_adts(owners, sources, spliced)
         # The frames as a raw AAC stream start with the priming frame: shifted one frame
         # early, the MP4 muxer writes the edit list that hides it, and the edit list's end is
         # then set to the exact length.
@@ -226,7 +226,7 @@ class _Source:
     offset: int
 
 
-def _write_adts(owners: Sequence[int | None], sources: Sequence[_Source], config: bytes,
+def _write_adts(owners: Sequence[int | None], sources: Sequence[_Source],
                 spliced: Path) -> None:
     handles = [source.path.open("rb") for source in sources]
     try:
@@ -240,28 +240,33 @@ def _write_adts(owners: Sequence[int | None], sources: Sequence[_Source], config
                     raise MediaError("A sound source is shorter than planned")
                 position, size = source.track.spans[index]
                 handles[owner].seek(position)
-                out.write(adts_header(config, size) + handles[owner].read(size))
+                out.write(adts_header(SHOT_FORMAT, size) + handles[owner].read(size))
     finally:
         for handle in handles:
             handle.close()
 
 
-def _common_config(tracks: Sequence[SoundPackets | None]) -> bytes | None:
-    """The AAC-LC configuration every track shares, if they do and are shots' sound: the
-    priming frame hidden by the edit list, every frame but the last 1024 samples."""
-    configs = set()
-    for track in tracks:
-        if track is None or track.priming != FRAME or not track.spans:
-            return None
-        if any(duration != FRAME for duration in track.durations[:-1]):
-            return None
-        configs.add(track.config)
-    if len(configs) != 1:
+def is_shot_sound(track: SoundPackets | None, samples: int) -> bool:
+    """Whether ``track`` is sound as a shot carries it, ready to be copied: AAC-LC at 48 kHz
+    in stereo, the encoder's priming frame hidden by the edit list, whole frames but the
+    last, exactly ``samples`` long."""
+    return (track is not None and aac_format(track.config) == SHOT_FORMAT
+            and track.priming == FRAME and track.samples == samples
+            and len(track.spans) == frame_count(samples)
+            and all(duration == FRAME for duration in track.durations[:-1]))
+
+
+# (object type, sampling frequency index, channel configuration): AAC-LC, 48 kHz, stereo.
+SHOT_FORMAT = (2, 3, 2)
+
+
+def aac_format(config: bytes) -> tuple[int, int, int] | None:
+    """What an AudioSpecificConfig's first two bytes say (the rest, such as ffmpeg's "no
+    SBR" signal, does not change how an AAC-LC frame decodes)."""
+    if len(config) < 2:
         return None
-    config = configs.pop()
-    if len(config) < 2 or config[0] >> 3 != 2:  # object type 2: AAC-LC
-        return None
-    return config
+    return (config[0] >> 3, ((config[0] & 0x07) << 1) | (config[1] >> 7),
+            (config[1] >> 3) & 0x0F)
 
 
 def _encode_windows(ffmpeg: FFmpeg, shots: Sequence[Path], placements: Sequence[Placement],
@@ -304,15 +309,14 @@ def _seek_point(samples: int) -> int:
     return max(0, samples) // 48 * 48
 
 
-def adts_header(config: bytes, size: int) -> bytes:
-    """The 7-byte ADTS header (ISO/IEC 13818-7) of one raw AAC frame of ``size`` bytes."""
-    profile = (config[0] >> 3) - 1
-    rate = ((config[0] & 0x07) << 1) | (config[1] >> 7)
-    channels = (config[1] >> 3) & 0x0F
+def adts_header(form: tuple[int, int, int], size: int) -> bytes:
+    """The 7-byte ADTS header (ISO/IEC 13818-7) of one raw AAC frame of ``size`` bytes in
+    ``form`` (:func:`aac_format`)."""
+    kind, rate, channels = form
     length = size + 7
     return struct.pack(
         ">BBBBBBB", 0xFF, 0xF1,  # sync word, MPEG-4, layer 0, no CRC
-        (profile << 6) | (rate << 2) | (channels >> 2),
+        ((kind - 1) << 6) | (rate << 2) | (channels >> 2),
         ((channels & 3) << 6) | (length >> 11),
         (length >> 3) & 0xFF,
         ((length & 7) << 5) | 0x1F,  # buffer fullness 0x7FF: variable bit rate

@@ -62,9 +62,9 @@ def mean_rgb(ffmpeg: FFmpeg, path: Path, frame: int) -> tuple[int, int, int]:
     return red, green, blue
 
 
-def packet_hashes(ffmpeg: FFmpeg, path: Path) -> list[str]:
-    """The MD5 of every video packet, as stored (no decoding)."""
-    proc = subprocess.run([ffmpeg.binary, "-v", "error", "-i", str(path), "-map", "0:v:0",
+def packet_hashes(ffmpeg: FFmpeg, path: Path, stream: str = "v") -> list[str]:
+    """The MD5 of every video (or ``stream``) packet, as stored (no decoding)."""
+    proc = subprocess.run([ffmpeg.binary, "-v", "error", "-i", str(path), "-map", f"0:{stream}:0",
                            "-c", "copy", "-f", "framemd5", "-"],
                           capture_output=True, text=True, check=True, timeout=60)
     return [line.rsplit(",", 1)[1].strip() for line in proc.stdout.splitlines()
@@ -180,6 +180,9 @@ def test_a_clip_already_in_the_output_format_is_remuxed_not_encoded(ffmpeg, tmp_
                              height=SIZE[1])
     assert remuxed.frames == 30
     assert packet_hashes(ffmpeg, remuxed.path) == packet_hashes(ffmpeg, made)
+    # The local renderer's sound already is a shot's (AAC-LC 48 kHz stereo, exact length):
+    # copied as well.
+    assert packet_hashes(ffmpeg, remuxed.path, "a") == packet_hashes(ffmpeg, made, "a")
     assert is_silent(remuxed.path)
     encoded = normalise_shot(ffmpeg, model, tmp_path / "encoded.mp4", width=SIZE[0],
                              height=SIZE[1])

@@ -22,7 +22,9 @@ from actorvid.media.shots import Shot, normalise_shot, overlaps, shot_placements
 from actorvid.media.soundjoin import (
     FRAME,
     MARGIN,
+    SHOT_FORMAT,
     Placement,
+    aac_format,
     adts_header,
     copyable,
     frame_count,
@@ -88,7 +90,9 @@ def test_a_fade_is_never_copied():
 
 
 def test_the_adts_header_states_the_frame():
-    header = adts_header(bytes.fromhex("1190"), 400)
+    form = aac_format(bytes.fromhex("119056e500"))  # ffmpeg's AAC-LC, 48 kHz, stereo
+    assert form == SHOT_FORMAT
+    header = adts_header(form, 400)
     assert header[:2] == b"\xff\xf1"
     assert ((header[3] & 3) << 11) | (header[4] << 3) | (header[5] >> 5) == 407
     assert (header[2] >> 2) & 0x0F == 3  # 48 kHz
