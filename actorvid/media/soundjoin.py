@@ -20,6 +20,9 @@ Why this is exact enough to hear nothing:
   splice is always inside one shot's untouched sound, and they start :data:`CONTEXT` frames
   early (the encoder's priming and settling) and end as much later; those extra frames are
   thrown away.
+- A frame of digital silence decodes the same anywhere, so where only silent shots sound
+  (Hailuo clips, cards, the local renderer) any silent frame is copied, on the grid or not:
+  a job of silent shots encodes no sound at all.
 - The track's first frame is priming (the shots' encoder's 1024 samples, hidden by the MP4
   edit list) and its length is exact: the edit list ends it at the last sample.
 
@@ -37,7 +40,7 @@ from pathlib import Path
 
 from actorvid.errors import MediaError
 from actorvid.media.ffmpeg import FFmpeg
-from actorvid.media.mp4index import SoundPackets, set_sound_length, sound_packets
+from actorvid.media.mp4index import SoundPackets, is_silent, set_sound_length, sound_packets
 from actorvid.media.output import SAMPLE_RATE, audio_encoder_args, audio_format_filter
 
 FRAME = 1024  # samples an AAC-LC frame holds
@@ -138,17 +141,33 @@ class Window:
     stop: int
 
 
-def copyable(placements: Sequence[Placement], total: int) -> list[int | None]:
+SILENCE = -1  # a frame of digital silence, which decodes the same anywhere
+
+
+def copyable(placements: Sequence[Placement], total: int,
+             silent: Sequence[bool] = ()) -> list[int | None]:
     """For every frame of the joined track (``total`` samples), the shot whose own frame can
-    be copied into it, or None where the frame must be encoded (a window)."""
+    be copied into it, :data:`SILENCE` where nothing but ``silent`` shots (or no shot) sounds,
+    or None where the frame must be encoded (a window)."""
     owners: list[int | None] = [None] * frame_count(total)
+    silent = list(silent) or [False] * len(placements)
+    # Frame q encodes samples (q - 2)·1024 … q·1024 (two frames' worth: the transform
+    # overlaps); a frame is copied only where that is one shot's sound alone (or silence),
+    # MARGIN frames clear of anything else.
+    if any(silent):
+        sounding = [(place.start, place.end)
+                    for place, quiet in zip(placements, silent, strict=True) if not quiet]
+        for frame in range(len(owners)):
+            low, high = (frame - 2 - MARGIN) * FRAME, (frame + MARGIN) * FRAME
+            if not any(start < high and end > low for start, end in sounding):
+                owners[frame] = SILENCE
     for index, place in enumerate(placements):
+        if silent[index]:
+            continue
         pure_start = place.start + place.fade_in
         pure_end = min(place.end - place.fade_out, total)
-        # Frame q encodes samples (q - 2)·1024 … q·1024 (two frames' worth: the transform
-        # overlaps) — copied only where that is the shot's sound alone, MARGIN frames clear of
-        # anything else; the track's start and end are the shot's own if it is the first or
-        # last sound and sits exactly there.
+        # The track's start and end are the shot's own if it is the first or last sound
+        # and sits exactly there.
         at_start = place.start == 0 and place.fade_in == 0
         at_end = place.end == total and place.fade_out == 0
         low = 0 if at_start else math.ceil(pure_start / FRAME) + 2 + MARGIN
@@ -186,9 +205,15 @@ def join_sound(ffmpeg: FFmpeg, shots: Sequence[Path], placements: Sequence[Place
     if not all(is_shot_sound(track, place.length)
                for track, place in zip(tracks, placements, strict=True)):
         return None
-    owners = copyable(placements, total)
+    silent = [is_silent(path) for path in shots]
+    owners = copyable(placements, total, silent)
     sources = [_Source(path, track, place.start // FRAME)
                for path, track, place in zip(shots, tracks, placements, strict=True) if track]
+    if SILENCE in owners:
+        # A silent shot's second frame: its first (the priming) may carry a little more.
+        quiet = silent.index(True)
+        sources.append(_Source(shots[quiet], sources[quiet].track, 0, fixed=1))
+        owners = [len(sources) - 1 if owner == SILENCE else owner for owner in owners]
     plan = windows(owners, total)
     spliced = output.with_suffix(".aac")
     window_paths = [output.with_name(f"{output.stem}_window{k:03d}.m4a")
@@ -224,6 +249,7 @@ class _Source:
     path: Path
     track: SoundPackets
     offset: int
+    fixed: int | None = None  # every frame is this one (silence)
 
 
 def _write_adts(owners: Sequence[int | None], sources: Sequence[_Source],
@@ -235,7 +261,7 @@ def _write_adts(owners: Sequence[int | None], sources: Sequence[_Source],
                 if owner is None:
                     raise MediaError("A frame of the joined sound has no source")
                 source = sources[owner]
-                index = frame - source.offset
+                index = source.fixed if source.fixed is not None else frame - source.offset
                 if not 0 <= index < len(source.track.spans):
                     raise MediaError("A sound source is shorter than planned")
                 position, size = source.track.spans[index]

@@ -23,6 +23,7 @@ from actorvid.media.soundjoin import (
     FRAME,
     MARGIN,
     SHOT_FORMAT,
+    SILENCE,
     Placement,
     aac_format,
     adts_header,
@@ -79,6 +80,20 @@ def test_only_the_frames_around_joins_and_the_end_are_encoded():
         assert all(owners[frame] is None for frame in range(window.first, window.end))
     encoded = sum(w.end - w.first for w in found)
     assert encoded < 0.02 * len(owners)
+
+
+def test_silence_is_copied_wherever_it_falls():
+    # Off the grid, silent shots (Hailuo clips, cards, the local renderer) still need no
+    # window: a frame of digital silence decodes the same anywhere.
+    total = 10 * SECOND
+    placed = place_sounds([SECOND] * 10, [0] * 9, grid=FRAME)
+    owners = copyable(placed, total, [True] * 10)
+    assert set(owners) == {SILENCE} and windows(owners, total) == []
+    # A sounding shot between silent ones: windows only at its edges.
+    owners = copyable(placed, total, [i != 4 for i in range(10)])
+    found = windows(owners, total)
+    assert len(found) == 2
+    assert {owner for owner in owners if owner is not None} == {SILENCE, 4}
 
 
 def test_a_fade_is_never_copied():
@@ -165,6 +180,29 @@ def test_the_copied_track_decodes_as_encoding_it_whole_would(ffmpeg, tmp_path, s
     assert worst_block_error_db(copied, encoded) < -40
     packets = sound_packets(track)
     assert packets is not None and len(packets.spans) == frame_count(total)
+
+
+def test_silent_shots_join_without_an_encode(ffmpeg, tmp_path):
+    shots = [normalise_shot(ffmpeg, clip, tmp_path / f"shot{i}.mp4", width=64, height=36)
+             for i, clip in enumerate(silent_clips(ffmpeg, tmp_path, [1.0, 0.9, 1.2]))]
+    laps = overlaps(len(shots) - 1, Transition())
+    placed = shot_placements(shots, laps, grid=FRAME)
+    total = sum(shot.frames for shot in shots) * SAMPLES_PER_FRAME
+    track = join_sound(ffmpeg, [shot.path for shot in shots], placed, total,
+                       tmp_path / "joined.m4a")
+    assert track is not None
+    sound = decoded(ffmpeg, track)
+    assert len(sound) == total and max(abs(sample) for sample in sound) == 0.0
+
+
+def silent_clips(ffmpeg: FFmpeg, workdir: Path, seconds: list[float]) -> list[Path]:
+    clips = []
+    for index, length in enumerate(seconds):
+        clip = workdir / f"silent{index}.mp4"
+        ffmpeg.run(["-f", "lavfi", "-i", f"color=c=gray:s=64x36:r=30:d={length}",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-y", str(clip)])
+        clips.append(clip)
+    return clips
 
 
 def test_sound_that_cannot_be_copied_is_left_to_the_caller(ffmpeg, tmp_path):
