@@ -40,6 +40,14 @@ from actorvid.config import load_settings  # noqa: E402
 from actorvid.media import inspect  # noqa: E402
 from actorvid.media.audio import bed_args, style_for  # noqa: E402
 from actorvid.media.ffmpeg import FFmpeg, MediaInfo  # noqa: E402
+from actorvid.media.output import (  # noqa: E402
+    FPS,
+    SAMPLES_PER_FRAME,
+    TV_BT709,
+    audio_encoder_args,
+    output_args,
+    shot_encoder_args,
+)
 from actorvid.pipelines.common import VideoPipeline  # noqa: E402
 from actorvid.pipelines.deps import PipelineDeps  # noqa: E402
 from actorvid.pipelines.soundtrack import plan_segments, requested_seconds  # noqa: E402
@@ -64,7 +72,20 @@ def clip_sound(seconds: float, index: int, sound: str) -> str:
             f"pan=stereo|c0=c0|c1=c0")
 
 
-def veo_clip(ffmpeg: FFmpeg, path: Path, seconds: float, index: int, sound: str) -> Path:
+def veo_clip(ffmpeg: FFmpeg, path: Path, seconds: float, index: int, sound: str, *,
+             conforming: bool = False) -> Path:
+    """A Veo-like clip (24 fps, B-frames: normalising it is an encode), or with
+    ``conforming`` one already in the output format (what the local renderer makes, and a
+    model delivering 30 fps H.264 of our shape would: normalising it is a copy)."""
+    if conforming:
+        frames = round(seconds * FPS)
+        ffmpeg.run(["-f", "lavfi", "-i",
+                    f"testsrc2=size=1280x720:rate={FPS}:duration={seconds},{TV_BT709}",
+                    "-filter_complex", f"{clip_sound(seconds, index, sound)},"
+                    f"atrim=end_sample={frames * SAMPLES_PER_FRAME}[a]",
+                    "-map", "0:v", "-map", "[a]", *shot_encoder_args(), *audio_encoder_args(),
+                    "-frames:v", str(frames), *output_args(path)])
+        return path
     ffmpeg.run(["-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=24:duration={seconds}",
                 "-filter_complex", f"{clip_sound(seconds, index, sound)}[a]",
                 "-map", "0:v", "-map", "[a]",
@@ -165,6 +186,9 @@ def main() -> int:
     parser.add_argument("--normalise-twice", action="store_true",
                         help="normalise the clips again for the soundtrack's job (by default "
                              "it reuses the first job's shots: same clips, same shots)")
+    parser.add_argument("--conforming", action="store_true",
+                        help="clips already in the output format (30 fps, the shots' H.264 and "
+                             "AAC), as the local renderer makes them: normalising is a copy")
     parser.add_argument("--calls", action="store_true",
                         help="also print every ffmpeg call of the finish steps, timed")
     args = parser.parse_args()
@@ -185,7 +209,8 @@ def main() -> int:
                             renderer_name="bench", music=None,
                             ffmpeg_locator=lambda: ffmpeg)
         pipeline = VideoPipeline(deps)
-        clips = [veo_clip(ffmpeg, workdir / f"clip{i}.mp4", args.seconds, i, args.sound)
+        clips = [veo_clip(ffmpeg, workdir / f"clip{i}.mp4", args.seconds, i, args.sound,
+                          conforming=args.conforming)
                  for i in range(args.clips)]
         clip_ids = [store_file(db, clip) for clip in clips]
         durations = [args.seconds] * args.clips
@@ -249,7 +274,8 @@ def main() -> int:
             loads.append(os.getloadavg()[0])
         db.close()
     width = max(len(name) for name in rows)
-    print(f"{args.clips} × {args.seconds:g} s 1280×720 clips, {args.sound} sound, "
+    kind = "conforming 30 fps" if args.conforming else "Veo-like 24 fps"
+    print(f"{args.clips} × {args.seconds:g} s 1280×720 {kind} clips, {args.sound} sound, "
           f"{args.runs} runs (median, min–max); 1-min load average at the start and "
           f"after each run: {', '.join(f'{x:.1f}' for x in loads)}")
     for name, values in rows.items():

@@ -291,7 +291,7 @@ def join_shots(ffmpeg: FFmpeg, shots: Sequence[Shot], output: Path, *,
             inputs = ["-i", str(sound_track)]
             audio = ["-map", "1:a:0", "-c:a", "copy"]
         else:
-            inputs = [arg for shot in shots for arg in ("-i", str(shot.path))]
+            inputs = [arg for shot in shots for arg in ("-vn", "-i", str(shot.path))]
             feeds = {index: Feed(index + 1) for index in range(len(shots))}
             audio = ["-filter_complex",
                      placed_graph(placements, start=0, end=total, feeds=feeds),

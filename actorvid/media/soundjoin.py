@@ -317,7 +317,7 @@ def _encode_windows(ffmpeg: FFmpeg, shots: Sequence[Path], placements: Sequence[
             # hides the priming.
             if skipped:
                 inputs += ["-ss", f"{skipped // 48 / 1000:.3f}"]
-            inputs += ["-i", str(shots[index])]
+            inputs += ["-vn", "-i", str(shots[index])]  # -vn: not even read the picture
         graphs.append(placed_graph(placements, start=window.start, end=window.stop,
                                    feeds=feeds, label=f"w{k}"))
         outputs += ["-map", f"[w{k}]", *audio_encoder_args(), "-f", "mp4", "-y", str(path)]

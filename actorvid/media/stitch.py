@@ -157,8 +157,10 @@ def lay_soundtrack(ffmpeg: FFmpeg, picture: Path, music: Path | Segments, output
     """
     seconds = f"{video_duration:.3f}"
     first = len(sound.files) if sound is not None else 0
+    # -vn: the shots' picture is not even read (the demuxer would otherwise pull every video
+    # packet through to drop it).
     inputs = [arg for path in (sound.files if sound is not None else ())
-              for arg in ("-i", str(path))]
+              for arg in ("-vn", "-i", str(path))]
     if isinstance(music, Segments):
         inputs += [arg for path, _ in music.parts for arg in ("-i", str(path))]
         joined = music_graph([length for _, length in music.parts], first=first,
