@@ -52,38 +52,36 @@ def _insert_chunk(conn: sqlite3.Connection, blob_id: str, seq: int,
                  {"blob_id": blob_id, "seq": seq, "data": data})
 
 
-ChunkSink = Callable[[memoryview | bytes], None]
+ChunkSink = Callable[[memoryview], None]
 
 
-class _Digester:
-    """SHA-256 (and the caller's ``on_chunk``) of each chunk on a helper thread, while the
-    writing thread stores that chunk in SQLite and reads the next: hashlib, file writes and
-    sqlite3 all release the GIL, so on two cores the hash costs an upload no wall time.
+class _Stage:
+    """Runs ``take`` on each chunk in order, on a helper thread of its own, while the writing
+    thread reads the next chunk: hashlib, file writes and sqlite3 all release the GIL, so on
+    two cores an upload's hash, its probe copy and its SQLite inserts overlap with each other
+    and with reading the request (issue 17).
 
-    One chunk at a time: :meth:`submit` first waits for the previous one, so the digest sees
-    the chunks in order and at most two chunks are alive (the one hashed, the one filling).
-    The helper thread starts with the second chunk, so a blob of one chunk (a thumbnail, a
-    state document) is hashed in line without starting a thread.
+    One chunk at a time: :meth:`submit` first waits for the previous one, so chunks are taken
+    in order and a stage holds at most one. The thread starts with the second chunk, so a
+    blob of one chunk (a thumbnail, a document) is taken in line without starting a thread;
+    ``inline`` takes every chunk so (the caller's thread holds the write lock).
     """
 
-    def __init__(self, on_chunk: ChunkSink | None) -> None:
-        self.digest = hashlib.sha256()
-        self._on_chunk = on_chunk
+    def __init__(self, take: Callable[[bytearray], None], name: str, *,
+                 inline: bool = False) -> None:
+        self._take = take
+        self._name = name
+        self._inline = inline
         self._helper: ThreadPoolExecutor | None = None
         self._pending: Future[None] | None = None
 
-    def _take(self, chunk: bytes | bytearray) -> None:
-        self.digest.update(chunk)
-        if self._on_chunk is not None:
-            self._on_chunk(memoryview(chunk))
-
-    def submit(self, chunk: bytes | bytearray, *, last: bool) -> None:
+    def submit(self, chunk: bytearray, *, last: bool) -> None:
         self.wait()
-        if last and self._helper is None:
+        if self._inline or (last and self._helper is None):
             self._take(chunk)
             return
         if self._helper is None:
-            self._helper = ThreadPoolExecutor(1, thread_name_prefix="actorvid-blob-digest")
+            self._helper = ThreadPoolExecutor(1, thread_name_prefix=self._name)
         self._pending = self._helper.submit(self._take, chunk)
 
     def wait(self) -> None:
@@ -93,7 +91,7 @@ class _Digester:
             pending.result()
 
     def close(self) -> None:
-        """Let the helper finish (a caller may delete what ``on_chunk`` writes to next)."""
+        """Let the helper finish (a caller may delete what a chunk was written to next)."""
         if self._helper is not None:
             self._helper.shutdown(wait=True)
             self._helper = None
@@ -116,9 +114,9 @@ def write_blob(
     as it is passed. ``on_first_bytes`` is called once with the first chunk (at most
     ``chunk_size`` bytes) before it is stored, so a caller can sniff magic bytes and raise to
     refuse the upload. ``on_chunk`` sees every chunk in order (after ``on_first_bytes``; on
-    a helper thread, see :class:`_Digester`, while the chunk is stored), so a caller that
-    needs another copy of the bytes takes it in this same pass; it has returned for every
-    chunk when this function returns or raises. On any error nothing is left. With
+    a helper thread, see :class:`_Stage`, while the chunk is hashed and stored), so a caller
+    that needs another copy of the bytes takes it in this same pass; it has returned for
+    every chunk when this function returns or raises. On any error nothing is left. With
     ``complete=False`` the blob is left incomplete, to be marked by :func:`mark_complete` in
     the same transaction as the row that refers to it (the legacy import does); until then
     the next start removes it.
@@ -132,20 +130,35 @@ def write_blob(
             """,
             {"id": blob_id, "chunk_size": chunk_size, "created_at": now_iso()},
         )
-    digester = _Digester(on_chunk)
-    size = 0
+    digest = hashlib.sha256()
     seq = 0
 
-    def flush(chunk: bytearray, *, last: bool) -> None:
+    def take_digest(chunk: bytearray) -> None:
+        digest.update(chunk)
+        if on_chunk is not None:
+            on_chunk(memoryview(chunk))
+
+    def take_store(chunk: bytearray) -> None:
         nonlocal seq
-        if seq == 0 and on_first_bytes is not None:
-            on_first_bytes(bytes(chunk[:4096]))
-        # Each chunk is a buffer of its own, never written to again: the helper reads it
-        # while SQLite copies it, and no slice of a shared buffer is copied out for either.
-        digester.submit(chunk, last=last)
         with db.write() as conn:
             _insert_chunk(conn, blob_id, seq, chunk)
         seq += 1
+
+    stages = (_Stage(take_digest, "actorvid-blob-digest"),
+              # A caller inside a write transaction holds the lock a helper would wait for.
+              _Stage(take_store, "actorvid-blob-store", inline=db.writing_here()))
+    size = 0
+    first = True
+
+    def flush(chunk: bytearray, *, last: bool) -> None:
+        nonlocal first
+        if first and on_first_bytes is not None:
+            on_first_bytes(bytes(chunk[:4096]))
+        first = False
+        # Each chunk is a buffer of its own, never written to again: both stages read it
+        # at once, and no slice of a shared buffer is copied out for either.
+        for stage in stages:
+            stage.submit(chunk, last=last)
 
     try:
         try:
@@ -164,12 +177,14 @@ def write_blob(
                     flush(buffer, last=False)
                     buffer = bytearray()
                 buffer += view
-            if buffer or seq == 0:
+            if buffer or first:
                 flush(buffer, last=True)
-            digester.wait()
+            for stage in stages:
+                stage.wait()
         finally:
-            digester.close()
-        info = BlobInfo(blob_id, size, digester.digest.hexdigest(), chunk_size)
+            for stage in stages:
+                stage.close()
+        info = BlobInfo(blob_id, size, digest.hexdigest(), chunk_size)
         if complete:
             with db.write() as conn:
                 mark_complete(conn, info)

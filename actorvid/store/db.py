@@ -103,6 +103,7 @@ class Database:
         self.path = Path(path)
         make_private(self.path)
         self._write_lock = threading.RLock()
+        self._write_owner: int | None = None  # the thread inside write(), if any
         self._writer = connect(self.path)
         mode = self._writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         self._checkpointer: Checkpointer | None = None
@@ -136,6 +137,7 @@ class Database:
                 yield conn
                 return
             conn.execute("BEGIN IMMEDIATE")
+            self._write_owner = threading.get_ident()
             try:
                 yield conn
             except BaseException:
@@ -146,6 +148,13 @@ class Database:
                 conn.execute("COMMIT")
                 if self._checkpointer is not None:
                     self._checkpointer.wrote()
+            finally:
+                self._write_owner = None
+
+    def writing_here(self) -> bool:
+        """Whether the calling thread is inside :meth:`write` (another thread that calls
+        :meth:`write` now would wait for this one)."""
+        return self._write_owner == threading.get_ident()
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
