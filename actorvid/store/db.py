@@ -5,14 +5,14 @@ Every connection is configured by :func:`connect` (WAL, foreign keys, busy timeo
 process and runs each one in ``BEGIN IMMEDIATE`` so a burst of small state writes queues on a
 Python lock instead of failing with ``database is locked``. Reads borrow a ``query_only``
 connection from a fixed pool, so a thousand actors never mean a thousand connections.
+A connection is used by one thread at a time; it may move between threads (hence
+``check_same_thread=False``), never be shared.
 
 Checkpoints (copying the WAL back into the file, and syncing both) run on a thread of their
 own, :class:`Checkpointer`, shortly after writes: SQLite's default ran one on the writing
 thread every ~4 MiB of WAL, so an upload wrote each byte twice and waited for the disk on the
 request's time (issue 17). The writer still checkpoints itself past :data:`WAL_LIMIT_BYTES` of
 WAL, which bounds the file if the background checkpoints ever fall behind.
-A connection is used by one thread at a time; it may move between threads (hence
-``check_same_thread=False``), never be shared.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ POOL_WAIT_SECONDS = 30.0
 CHECKPOINT_QUIET_SECONDS = 0.1
 CHECKPOINT_MAX_DELAY_SECONDS = 1.0
 # The writer checkpoints on its own thread (SQLite's autocheckpoint) once the WAL holds this
-# much: the bound if the background thread falls behind. Above the largest upload (200 MiB
-# by default) would let one upload never pay for it; 256 MiB of disk is the price.
+# much: the bound if the background thread falls behind. It is above the largest upload
+# (200 MiB by default), so no upload waits for a checkpoint; 256 MiB of disk is the price.
 WAL_LIMIT_BYTES = 256 * 1024 * 1024
 # After a checkpoint lets the WAL start again from its beginning, SQLite truncates the file
 # to this size, so one big upload does not leave a 200 MiB -wal file behind.

@@ -10,8 +10,8 @@ import pytest
 
 from actorvid.store.blobs import blob_info, write_blob
 from actorvid.store.db import WAL_KEEP_BYTES, WAL_LIMIT_BYTES, DatabaseClosed, open_database
-from tests.conftest import wait_until
 from actorvid.store.migrations import apply_migrations, current_version, latest_version
+from tests.conftest import wait_until
 
 
 def test_fresh_file_is_wal_with_foreign_keys_and_latest_schema(tmp_path):
