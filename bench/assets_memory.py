@@ -6,7 +6,8 @@ subprocess, samples its RSS from ``/proc`` every 10 ms, and prints:
 * peak RSS growth over the warmed-up baseline while a 50 MiB MP4 is uploaded (multipart,
   chunked, through probe and thumbnail), and the upload's time (median of 3) next to the
   floor: a bare Falcon app under the same waitress settings (``bench/api.py bare``)
-  receiving and discarding the same body, measured alternately in the same run;
+  receiving and discarding the same body, measured alternately in the same run, each after
+  a pause of :data:`SETTLE_SECONDS` (see there);
 * peak RSS growth while four clients download it at once;
 * median time to first byte of ``Range: bytes=<middle>-`` against ``bytes=0-``.
 
@@ -51,6 +52,12 @@ server.run()
 """
 
 MIB = 1024 * 1024
+# Before each timed upload, to the floor or to actorvid: the server copies an upload's WAL
+# into the database file and syncs it on a background thread shortly after answering
+# (store/db.py), and the kernel writes both servers' temp files back; without the pause the
+# next measurement, usually the floor, would pay for the one before. The checkpoint's own
+# cost is in docs/benchmarks.md.
+SETTLE_SECONDS = 1.0
 
 
 def rss_kib(pid: int) -> int:
@@ -138,6 +145,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     size = args.size_mib * MIB
+    load_start = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory(prefix="actorvid-bench-") as tmp:
         root = Path(tmp)
@@ -186,6 +194,7 @@ def main() -> int:
             download(base + warm.json()["data"]["url"], headers)
 
             def post(target: str) -> float:
+                time.sleep(SETTLE_SECONDS)
                 started = time.perf_counter()
                 resp = requests.post(target, data=multipart(sent, boundary),
                                      headers=upload_headers, timeout=600)
@@ -234,9 +243,11 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
+    load_end = os.getloadavg()[0]
     print(f"assets memory benchmark: {args.size_mib} MiB video, waitress "
           f"outbuf_high_watermark 1 MiB, {args.clients} concurrent downloads")
     print(f"{'figure':<44}{'value':>14}")
+    print(f"{'load average (1 min) at start / end':<44}{f'{load_start:.1f} / {load_end:.1f}':>14}")
     print(f"{'baseline server RSS (MiB)':<44}{up.base / 1024:>14.1f}")
     print(f"{f'{args.upload_mib} MiB upload: peak RSS growth (MiB)':<44}{max(growths):>14.1f}")
     print(f"{f'{args.upload_mib} MiB upload: time (s)':<44}{upload_seconds:>14.2f}")

@@ -26,10 +26,10 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from actorvid import tempspace
 from actorvid.clock import Clock, IdFactory, isoformat_z, new_uuid, utc_now
@@ -44,7 +44,13 @@ from actorvid.ingest.checks import check_type
 from actorvid.limits import FairPool
 from actorvid.media import magic
 from actorvid.media.ffmpeg import FFmpeg, MediaBusy, MediaInfo, MediaSlots
-from actorvid.media.thumbnail import frame_time, make_thumbnail
+from actorvid.media.thumbnail import (
+    MP4_FORMATS,
+    frame_time,
+    make_thumbnail,
+    mp4_duration,
+    probe_and_thumbnail,
+)
 from actorvid.netfetch import DownloadFailed, FetchPolicy, Resolver, fetch, system_resolver
 from actorvid.store import assets as asset_store
 from actorvid.store import blobs
@@ -56,6 +62,7 @@ logger = logging.getLogger(__name__)
 
 PROBE_TIMEOUT = 60.0
 MEDIA_SLOT_WAIT = 120.0
+_Looked = TypeVar("_Looked")
 
 
 
@@ -123,6 +130,18 @@ class _ProbeCopy:
     def remove(self) -> None:
         self.close()
         _unlink(self.path)
+
+
+def _thumbnail_time(path: str, sniffed: magic.Sniffed) -> float | None:
+    """Where an upload's thumbnail is taken, when that is known before ffmpeg probes it: 0
+    for an image, :func:`frame_time` of an MP4/MOV's own duration; None otherwise (a WebM's
+    or an AVI's duration takes ffmpeg, so its thumbnail takes a second run)."""
+    if sniffed.asset_type == "image":
+        return 0.0
+    if sniffed.format in MP4_FORMATS:
+        duration = mp4_duration(path)
+        return None if duration is None else frame_time(duration)
+    return None
 
 
 def _unlink(path: str | None) -> None:
@@ -245,18 +264,32 @@ class AssetIngestor:
         if path is None:  # receive() makes one for every type that reaches this line
             raise RuntimeError(f"no probe copy of a {sniffed.format} upload")
         try:
-            info = self._probe(ffmpeg, path, sniffed)
+            wanted = spec.make_thumbnail and sniffed.asset_type in ("image", "video")
+            at = _thumbnail_time(path, sniffed) if wanted else None
+            made: bytes | MediaError | None = None
+            if at is None:
+                info = self._probe(ffmpeg, path, sniffed)
+            else:  # where the frame is is known before ffmpeg looks: one run for both
+                known = at
+                info, made = self._media(lambda: probe_and_thumbnail(ffmpeg, path, at=known),
+                                         sniffed)
             sniffed = self._refine(sniffed, info, spec.declared_type)
             thumbnail = None
             if spec.make_thumbnail and sniffed.asset_type in ("image", "video"):
-                at = frame_time(info.duration) if sniffed.asset_type == "video" else 0.0
-                try:
-                    thumbnail = make_thumbnail(ffmpeg, path, at=at)
-                except MediaBusy:
-                    raise ServiceUnavailable("Media processing is busy; try again") from None
-                except MediaError as exc:
+                if made is None:
+                    at = frame_time(info.duration) if sniffed.asset_type == "video" else 0.0
+                    try:
+                        made = make_thumbnail(ffmpeg, path, at=at)
+                    except MediaBusy:
+                        raise ServiceUnavailable("Media processing is busy; try again"
+                                                 ) from None
+                    except MediaError as exc:
+                        made = exc
+                if isinstance(made, MediaError):
                     logger.warning("no thumbnail for a %s upload: %s %s", sniffed.format,
-                                   exc.message, exc.stderr_tail[-300:])
+                                   made.message, made.stderr_tail[-300:])
+                else:
+                    thumbnail = made
         finally:
             _unlink(path)
         visual = sniffed.asset_type in ("image", "video")
@@ -268,10 +301,15 @@ class AssetIngestor:
                 round(info.duration, 3) if timed and info.duration else None, extra,
                 thumbnail)
 
+    @classmethod
+    def _probe(cls, ffmpeg: FFmpeg, path: str, sniffed: magic.Sniffed) -> MediaInfo:
+        return cls._media(lambda: ffmpeg.probe(path, timeout=PROBE_TIMEOUT), sniffed)
+
     @staticmethod
-    def _probe(ffmpeg: FFmpeg, path: str, sniffed: magic.Sniffed) -> MediaInfo:
+    def _media(look: Callable[[], _Looked], sniffed: magic.Sniffed) -> _Looked:
+        """Run ``look`` (ffmpeg reading the upload), its failures as the client's errors."""
         try:
-            return ffmpeg.probe(path, timeout=PROBE_TIMEOUT)
+            return look()
         except MediaBusy:
             raise ServiceUnavailable("Media processing is busy; try again") from None
         except MediaError as exc:

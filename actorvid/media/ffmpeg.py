@@ -196,10 +196,18 @@ class FFmpeg:
 
     def probe(self, path: Path | str, *, timeout: float = 60.0) -> MediaInfo:
         """Read container duration, video size and stream kinds of a media file."""
-        cmd = [self.binary, "-hide_banner", "-nostdin", "-i", str(path)]
+        return self.probe_while(["-i", str(path)], timeout=timeout)[0]
+
+    def probe_while(self, args: Sequence[str], *, timeout: float = 60.0
+                    ) -> tuple[MediaInfo, subprocess.CompletedProcess[bytes]]:
+        """Run ``ffmpeg <args>`` (one input) and read its input's streams from what it prints,
+        however the run ends: a probe and some work on the same file (a thumbnail) for one
+        process start. Raises :class:`MediaError` when the input is no readable media file;
+        the caller checks the run's own outcome."""
+        cmd = [self.binary, "-hide_banner", "-nostdin", *args]
         try:
-            _, _, stderr = self._communicate(cmd, timeout=timeout, input_bytes=None,
-                                             on_process=None)
+            code, stdout, stderr = self._communicate(cmd, timeout=timeout, input_bytes=None,
+                                                     on_process=None)
         except MediaError as exc:
             if exc.message == "ffmpeg took too long":
                 raise MediaError("ffmpeg took too long to read the file") from None
@@ -209,7 +217,7 @@ class FFmpeg:
         if not info.has_video and not info.has_audio:
             raise MediaError("The file is not a readable media file",
                              stderr_tail=stderr[-STDERR_TAIL:].decode("utf-8", "replace"))
-        return info
+        return info, subprocess.CompletedProcess(cmd, code, stdout, stderr)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """Chunked binaries in SQLite.
 
-A blob is a row in ``blobs`` plus fixed-size rows in ``blob_chunks``. Each chunk row is created
-with ``zeroblob(n)`` and filled through ``Connection.blobopen``, one short write transaction per
-chunk, so a 100 MiB clip never holds the write lock for long and never sits whole in memory: the
-writer holds at most one chunk, the reader one chunk per stream. A blob is ``complete`` only once
-its last chunk is written; an interrupted write is deleted (here, or at the next start by
-:func:`delete_incomplete`). Readers take a pooled connection per chunk and give it back before
-yielding, so a slow client never pins a connection.
+A blob is a row in ``blobs`` plus fixed-size rows in ``blob_chunks``. Each chunk row is inserted
+with its bytes bound as a parameter, one short write transaction per chunk, so a 100 MiB clip
+never holds the write lock for long and never sits whole in memory: the writer holds at most
+two chunks (one stored and hashed, the next filling), a reader one piece per stream. A blob
+is ``complete`` only once its last chunk is written; an interrupted write is deleted (here, or
+at the next start by :func:`delete_incomplete`). Readers take a pooled connection per piece and
+give it back before yielding, so a slow client never pins a connection.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import hashlib
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -43,12 +44,57 @@ def iter_file(fileobj: BinaryIO, piece_size: int = PIECE_SIZE) -> Iterator[bytes
         yield piece
 
 
-def _insert_chunk(conn: sqlite3.Connection, blob_id: str, seq: int, data: bytes | memoryview
-                  ) -> None:
+def _insert_chunk(conn: sqlite3.Connection, blob_id: str, seq: int,
+                  data: bytes | bytearray | memoryview) -> None:
     # Bound as a parameter, the chunk's pages are written once; a zeroblob filled through
     # blobopen wrote every page twice (zeros, then the data) and took a third of an upload.
     conn.execute("INSERT INTO blob_chunks (blob_id, seq, data) VALUES (:blob_id, :seq, :data)",
                  {"blob_id": blob_id, "seq": seq, "data": data})
+
+
+ChunkSink = Callable[[memoryview], None]
+
+
+class _Stage:
+    """Runs ``take`` on each chunk in order, on a helper thread of its own, while the writing
+    thread reads the next chunk: hashlib, file writes and sqlite3 all release the GIL, so on
+    two cores an upload's hash, its probe copy and its SQLite inserts overlap with each other
+    and with reading the request (issue 17).
+
+    One chunk at a time: :meth:`submit` first waits for the previous one, so chunks are taken
+    in order and a stage holds at most one. The thread starts with the second chunk, so a
+    blob of one chunk (a thumbnail, a document) is taken in line without starting a thread;
+    ``inline`` takes every chunk so (the caller's thread holds the write lock).
+    """
+
+    def __init__(self, take: Callable[[bytearray], None], name: str, *,
+                 inline: bool = False) -> None:
+        self._take = take
+        self._name = name
+        self._inline = inline
+        self._helper: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
+
+    def submit(self, chunk: bytearray, *, last: bool) -> None:
+        self.wait()
+        if self._inline or (last and self._helper is None):
+            self._take(chunk)
+            return
+        if self._helper is None:
+            self._helper = ThreadPoolExecutor(1, thread_name_prefix=self._name)
+        self._pending = self._helper.submit(self._take, chunk)
+
+    def wait(self) -> None:
+        """Until the chunk last submitted is taken; raises what taking it raised."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Let the helper finish (a caller may delete what a chunk was written to next)."""
+        if self._helper is not None:
+            self._helper.shutdown(wait=True)
+            self._helper = None
 
 
 def write_blob(
@@ -57,7 +103,7 @@ def write_blob(
     *,
     max_size: int | None = None,
     on_first_bytes: Callable[[bytes], None] | None = None,
-    on_chunk: Callable[[memoryview | bytes], None] | None = None,
+    on_chunk: ChunkSink | None = None,
     blob_id: str | None = None,
     chunk_size: int = CHUNK_SIZE,
     complete: bool = True,
@@ -67,11 +113,13 @@ def write_blob(
     One short write transaction per chunk. ``max_size`` raises :class:`PayloadTooLarge` as soon
     as it is passed. ``on_first_bytes`` is called once with the first chunk (at most
     ``chunk_size`` bytes) before it is stored, so a caller can sniff magic bytes and raise to
-    refuse the upload. ``on_chunk`` sees every chunk (after ``on_first_bytes``, before it is
-    stored), so a caller that needs another copy of the bytes takes it in this same pass. On
-    any error nothing is left. With ``complete=False`` the blob is left incomplete, to be
-    marked by :func:`mark_complete` in the same transaction as the row that refers to it (the
-    legacy import does); until then the next start removes it.
+    refuse the upload. ``on_chunk`` sees every chunk in order (after ``on_first_bytes``; on
+    a helper thread, see :class:`_Stage`, while the chunk is hashed and stored), so a caller
+    that needs another copy of the bytes takes it in this same pass; it has returned for
+    every chunk when this function returns or raises. On any error nothing is left. With
+    ``complete=False`` the blob is left incomplete, to be marked by :func:`mark_complete` in
+    the same transaction as the row that refers to it (the legacy import does); until then
+    the next start removes it.
     """
     blob_id = blob_id or uuid.uuid4().hex
     with db.write() as conn:
@@ -83,37 +131,59 @@ def write_blob(
             {"id": blob_id, "chunk_size": chunk_size, "created_at": now_iso()},
         )
     digest = hashlib.sha256()
-    buffer = bytearray()
-    size = 0
     seq = 0
-    first = True
 
-    def flush(data: bytes | memoryview) -> None:
-        nonlocal seq, first
-        if first and on_first_bytes is not None:
-            on_first_bytes(bytes(data[:4096]))
-        first = False
+    def take_digest(chunk: bytearray) -> None:
+        digest.update(chunk)
         if on_chunk is not None:
-            on_chunk(data)
+            on_chunk(memoryview(chunk))
+
+    def take_store(chunk: bytearray) -> None:
+        nonlocal seq
         with db.write() as conn:
-            _insert_chunk(conn, blob_id, seq, data)
+            _insert_chunk(conn, blob_id, seq, chunk)
         seq += 1
 
+    stages = (_Stage(take_digest, "actorvid-blob-digest"),
+              # A caller inside a write transaction holds the lock a helper would wait for.
+              _Stage(take_store, "actorvid-blob-store", inline=db.writing_here()))
+    size = 0
+    first = True
+
+    def flush(chunk: bytearray, *, last: bool) -> None:
+        nonlocal first
+        if first and on_first_bytes is not None:
+            on_first_bytes(bytes(chunk[:4096]))
+        first = False
+        # Each chunk is a buffer of its own, never written to again: both stages read it
+        # at once, and no slice of a shared buffer is copied out for either.
+        for stage in stages:
+            stage.submit(chunk, last=last)
+
     try:
-        for piece in pieces:
-            if not piece:
-                continue
-            size += len(piece)
-            if max_size is not None and size > max_size:
-                raise PayloadTooLarge(f"File exceeds the maximum size of {max_size} bytes")
-            digest.update(piece)
-            buffer += piece
-            while len(buffer) >= chunk_size:
-                flush(memoryview(buffer)[:chunk_size])
-                del buffer[:chunk_size]
-        if buffer or first:
-            flush(bytes(buffer))
-        buffer = bytearray()
+        try:
+            buffer = bytearray()
+            for piece in pieces:
+                if not piece:
+                    continue
+                size += len(piece)
+                if max_size is not None and size > max_size:
+                    raise PayloadTooLarge(f"File exceeds the maximum size of {max_size} bytes")
+                view = memoryview(piece)
+                while len(buffer) + len(view) >= chunk_size:
+                    room = chunk_size - len(buffer)
+                    buffer += view[:room]
+                    view = view[room:]
+                    flush(buffer, last=False)
+                    buffer = bytearray()
+                buffer += view
+            if buffer or first:
+                flush(buffer, last=True)
+            for stage in stages:
+                stage.wait()
+        finally:
+            for stage in stages:
+                stage.close()
         info = BlobInfo(blob_id, size, digest.hexdigest(), chunk_size)
         if complete:
             with db.write() as conn:

@@ -73,6 +73,22 @@ def test_half_second_video_gets_a_thumbnail(live_server, user, media: Media) -> 
     assert asset["thumbnailUrl"] == f"{API}/{asset['id']}/thumbnail"
 
 
+def test_mp4_duration_is_read_from_the_index_without_reading_it_whole(media: Media,
+                                                                     tmp_path) -> None:
+    """An MP4's thumbnail time comes from its mvhd, so probe and thumbnail share one ffmpeg
+    run; a file that hides or inflates its index gets None (two runs), not a huge read."""
+    from actorvid.media.thumbnail import mp4_duration
+
+    assert mp4_duration(media.path("video.mp4")) == pytest.approx(0.5, abs=0.05)
+    assert mp4_duration(media.path("video.mov")) == pytest.approx(0.5, abs=0.05)
+    assert mp4_duration(media.path("video.webm")) is None
+    hostile = tmp_path / "hostile.mp4"
+    # A moov box claiming 4 GiB with no mvhd in its first bytes, then garbage.
+    hostile.write_bytes(b"\0\0\0\x18ftypisom\0\0\0\0isomiso2"
+                        + b"\xff\xff\xff\xffmoov" + b"\0\0\0\x10free" * 8)
+    assert mp4_duration(hostile) is None
+
+
 @pytest.mark.parametrize(("name", "declared", "fragment"), [
     ("image.png", "video", "image (png)"),
     ("video.mp4", "image", "video (mp4)"),

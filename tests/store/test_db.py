@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 
 import pytest
 
-from actorvid.store.db import DatabaseClosed, open_database
+from actorvid.store.blobs import blob_info, write_blob
+from actorvid.store.db import WAL_KEEP_BYTES, WAL_LIMIT_BYTES, DatabaseClosed, open_database
 from actorvid.store.migrations import apply_migrations, current_version, latest_version
+from tests.conftest import wait_until
 
 
 def test_fresh_file_is_wal_with_foreign_keys_and_latest_schema(tmp_path):
@@ -99,3 +102,31 @@ def test_closed_database_refuses_work(tmp_path):
     db.close()  # idempotent
     with pytest.raises(DatabaseClosed), db.read():
         pass
+
+
+def test_writes_are_checkpointed_off_the_writing_thread_and_the_wal_is_bounded(tmp_path):
+    def checkpointers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "actorvid-checkpoint"}
+
+    others = checkpointers()
+    path = tmp_path / "a.db"
+    db = open_database(path)
+    assert len(checkpointers() - others) == 1
+    try:
+        with db.write() as conn:
+            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+            # The writer only checkpoints itself once the WAL reaches the bound ...
+            assert (conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+                    == WAL_LIMIT_BYTES // page_size)
+            # ... and a WAL that grew past the kept size is cut back when it starts over.
+            assert conn.execute("PRAGMA journal_size_limit").fetchone()[0] == WAL_KEEP_BYTES
+        before = path.stat().st_size
+        blob = write_blob(db, [os.urandom(1024 * 1024)] * 6)
+        # The 6 MiB went to the WAL; the background checkpoint copies them into the file.
+        wait_until(lambda: path.stat().st_size >= before + 6 * 1024 * 1024, timeout=30,
+                   message="the background checkpoint")
+        assert blob_info(db, blob.id).size == 6 * 1024 * 1024
+    finally:
+        db.close()
+    # Closing stops the checkpoint thread (a test suite opens hundreds of databases).
+    assert checkpointers() <= others
