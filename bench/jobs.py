@@ -88,6 +88,7 @@ class Sampler(threading.Thread):
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.pid = pid
+        self.exe = os.readlink(f"/proc/{pid}/exe")
         self.peak_rss_kib = 0
         self.peak_threads = 0
         self.peak_children_rss_kib = 0
@@ -106,6 +107,10 @@ class Sampler(threading.Thread):
             rss = 0
             for child in children_of(self.pid):
                 try:
+                    # A child forked but not yet exec'ed is still a copy of the server (its
+                    # RSS is the server's pages, shared): count ffmpeg only.
+                    if os.readlink(f"/proc/{child}/exe") == self.exe:
+                        continue
                     rss += proc_status(child).get("VmRSS", 0)
                     children += 1
                 except OSError:
