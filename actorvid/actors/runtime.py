@@ -166,7 +166,8 @@ class ActorSystem:
                 metrics=self.metrics, previews=self.previews,
                 # One worker: previews take turns, and their ffmpeg children queue behind
                 # every finish step for the media slots anyway.
-                preview_pool=WorkPool("actorvid-preview", 1))
+                preview_pool=WorkPool("actorvid-preview", 1),
+                clip_stores=threading.BoundedSemaphore(max(1, opts.clip_stores)))
             self._services = services
             self._stopped.clear()
             self._root = RootSupervisor.start(services)
