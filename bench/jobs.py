@@ -239,7 +239,7 @@ def timeline(db_path: Path, fake: FakeReplicate, started_wall: float
     and when the last of each event happened."""
     mono_to_wall = time.time() - time.monotonic()
     preds = {p.id: p for p in fake.all_predictions()}
-    asked = {}
+    asked: dict[str, float] = {}
     for entry in fake.journal.requests("download"):
         pred_id = entry["path"].split("/")[2]
         asked.setdefault(pred_id, entry["time"] + mono_to_wall)

@@ -55,7 +55,6 @@ class CropCache:
         self._entries: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._bytes = 0
         self._making: dict[tuple[str, str], threading.Lock] = {}
-        self.cuts = 0  # ffmpeg runs made (the tests count them)
 
     def _get(self, key: tuple[str, str]) -> bytes | None:
         with self._guard:
@@ -76,7 +75,6 @@ class CropCache:
                 return found
             data = make()
             with self._guard:
-                self.cuts += 1
                 self._making.pop(key, None)
                 if len(data) <= self.max_bytes // 4:  # a huge photo would evict all others
                     self._entries[key] = data
