@@ -194,11 +194,19 @@ def wait_jobs(session: requests.Session, url: str, job_ids: list[str], timeout: 
               ) -> dict[str, str]:
     deadline = time.monotonic() + timeout
     status: dict[str, str] = {}
+    tags: dict[str, str] = {}
     while time.monotonic() < deadline:
         for job_id in job_ids:
             if status.get(job_id) in ("completed", "failed", "cancelled"):
                 continue
-            status[job_id] = session.get(f"{url}/api/v3/jobs/{job_id}").json()["data"]["status"]
+            # A conditional poll, as a client that keeps the ETag polls: 304 while the job
+            # has not moved (the server reads its stamp, builds nothing).
+            headers = {"If-None-Match": tags[job_id]} if job_id in tags else {}
+            resp = session.get(f"{url}/api/v3/jobs/{job_id}", headers=headers)
+            if resp.status_code == 304:
+                continue
+            tags[job_id] = resp.headers.get("ETag", "")
+            status[job_id] = resp.json()["data"]["status"]
         if all(s in ("completed", "failed", "cancelled") for s in status.values()) and \
                 len(status) == len(job_ids):
             return status

@@ -159,7 +159,11 @@ class ActorSystem:
             services = Services(
                 db=self.db, providers={"clip": self.provider, "music": self.music},
                 pipelines=self.pipelines,
-                scheduler=scheduler, media_pool=WorkPool("actorvid-media", opts.media_workers),
+                scheduler=scheduler,
+                # Twice as many threads as ffmpeg slots (MediaSlots holds ffmpeg children to
+                # media_workers): a step spends part of its time copying blobs in and out of
+                # SQLite, and meanwhile another step's ffmpeg can use the slot.
+                media_pool=WorkPool("actorvid-media", 2 * opts.media_workers),
                 io_pool=WorkPool("actorvid-io", opts.io_workers,
                                  per_owner=max(1, opts.io_workers // 2)), options=opts,
                 limiter=CreateLimiter(opts.creates_per_minute, burst=opts.create_burst),
