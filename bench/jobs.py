@@ -11,8 +11,10 @@ Replicate running in this process, prints a table, and exits non-zero only when 
   (close to 1 when the scenes run in parallel; N when they run one after another).
 - load: J concurrent jobs × N scenes (``--conforming``: the fake's clips already in the
   output format, so each shot is a remux): all complete? ``database is locked`` count, the
-  server's peak RSS and thread count, the peak summed RSS of its ffmpeg children, and how long
-  the last job completed after the last prediction.
+  server's peak RSS and thread count, the peak summed RSS of its ffmpeg children, how long
+  the last job completed after the last prediction, the CPU seconds of the server, of its
+  ffmpeg children and of this process (the fake), and a timeline of each scene's and job's
+  phases (from the fake's journal and the rows' stamps).
 - poll: ``GET /api/v3/jobs/{id}`` requests per second and p50/p99 latency with C concurrent
   clients while jobs are rendering.
 """
