@@ -11,8 +11,10 @@ Replicate running in this process, prints a table, and exits non-zero only when 
   (close to 1 when the scenes run in parallel; N when they run one after another).
 - load: J concurrent jobs × N scenes (``--conforming``: the fake's clips already in the
   output format, so each shot is a remux): all complete? ``database is locked`` count, the
-  server's peak RSS and thread count, the peak summed RSS of its ffmpeg children, and how long
-  the last job completed after the last prediction.
+  server's peak RSS and thread count, the peak summed RSS of its ffmpeg children, how long
+  the last job completed after the last prediction, the CPU seconds of the server, of its
+  ffmpeg children and of this process (the fake), and a timeline of each scene's and job's
+  phases (from the fake's journal and the rows' stamps).
 - poll: ``GET /api/v3/jobs/{id}`` requests per second and p50/p99 latency with C concurrent
   clients while jobs are rendering.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -53,6 +56,16 @@ def proc_status(pid: int) -> dict[str, int]:
     return out
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) of ``pid`` itself, and of its children it has waited for
+    (ffmpeg runs end before their step does, so these are the media work's CPU)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
+    return (utime + stime) / tick, (cutime + cstime) / tick
+
+
 def children_of(pid: int) -> list[int]:
     """Direct children of ``pid`` (every thread's ``children`` list: ffmpeg is started from
     pool threads)."""
@@ -77,6 +90,7 @@ class Sampler(threading.Thread):
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.pid = pid
+        self.exe = os.readlink(f"/proc/{pid}/exe")
         self.peak_rss_kib = 0
         self.peak_threads = 0
         self.peak_children_rss_kib = 0
@@ -95,6 +109,10 @@ class Sampler(threading.Thread):
             rss = 0
             for child in children_of(self.pid):
                 try:
+                    # A child forked but not yet exec'ed is still a copy of the server (its
+                    # RSS is the server's pages, shared): count ffmpeg only.
+                    if os.readlink(f"/proc/{child}/exe") == self.exe:
+                        continue
                     rss += proc_status(child).get("VmRSS", 0)
                     children += 1
                 except OSError:
@@ -178,11 +196,19 @@ def wait_jobs(session: requests.Session, url: str, job_ids: list[str], timeout: 
               ) -> dict[str, str]:
     deadline = time.monotonic() + timeout
     status: dict[str, str] = {}
+    tags: dict[str, str] = {}
     while time.monotonic() < deadline:
         for job_id in job_ids:
             if status.get(job_id) in ("completed", "failed", "cancelled"):
                 continue
-            status[job_id] = session.get(f"{url}/api/v3/jobs/{job_id}").json()["data"]["status"]
+            # A conditional poll, as a client that keeps the ETag polls: 304 while the job
+            # has not moved (the server reads its stamp, builds nothing).
+            headers = {"If-None-Match": tags[job_id]} if job_id in tags else {}
+            resp = session.get(f"{url}/api/v3/jobs/{job_id}", headers=headers)
+            if resp.status_code == 304:
+                continue
+            tags[job_id] = resp.headers.get("ETag", "")
+            status[job_id] = resp.json()["data"]["status"]
         if all(s in ("completed", "failed", "cancelled") for s in status.values()) and \
                 len(status) == len(job_ids):
             return status
@@ -198,6 +224,80 @@ def fake_with(seconds: float, workdir: Path, *, conforming: bool = False) -> Fak
     fake.set_rate_limit("create", per_minute=60_000, burst=1_000)
     fake.set_rate_limit("other", per_minute=600_000, burst=10_000)
     return fake
+
+
+def _at(iso: str | None) -> float | None:
+    from actorvid.clock import parse_iso
+
+    return parse_iso(iso).timestamp() if iso else None
+
+
+def _spread(values: list[float]) -> str:
+    """median, p90 and max of ``values`` (seconds)."""
+    if not values:
+        return "—"
+    ordered = sorted(values)
+    p90 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
+    return f"{statistics.median(ordered):.2f} / {p90:.2f} / {ordered[-1]:.2f}"
+
+
+def timeline(db_path: Path, fake: FakeReplicate, started_wall: float
+             ) -> list[tuple[str, Any]]:
+    """Where each scene's and job's time went, from the fake's journal (prediction created,
+    done, its download asked for) and the rows' stamps (clip stored, shot stored, job
+    completed), in seconds after the first POST: the medians, p90s and maxima of each phase,
+    and when the last of each event happened."""
+    mono_to_wall = time.time() - time.monotonic()
+    preds = {p.id: p for p in fake.all_predictions()}
+    asked: dict[str, float] = {}
+    for entry in fake.journal.requests("download"):
+        pred_id = entry["path"].split("/")[2]
+        asked.setdefault(pred_id, entry["time"] + mono_to_wall)
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    subs = conn.execute("SELECT job_id, provider_id, completed_at, updated_at FROM sub_jobs "
+                        "WHERE kind = 'clip' AND status = 'completed'").fetchall()
+    jobs_rows = conn.execute("SELECT id, created_at, completed_at FROM jobs").fetchall()
+    conn.close()
+    phases: dict[str, list[float]] = {k: [] for k in (
+        "create", "done", "noticed", "stored", "shot")}
+    last_shot: dict[int, float] = {}
+    for sub in subs:
+        pred = preds.get(sub["provider_id"])
+        if pred is None or pred.completed is None:
+            continue
+        created = pred.created + mono_to_wall
+        done = pred.completed + mono_to_wall
+        noticed = asked.get(pred.id, done)
+        stored = _at(sub["completed_at"]) or noticed
+        shot = _at(sub["updated_at"]) or stored
+        phases["create"].append(created - started_wall)
+        phases["done"].append(done - created)
+        phases["noticed"].append(noticed - done)
+        phases["stored"].append(stored - noticed)
+        phases["shot"].append(shot - stored)
+        last_shot[sub["job_id"]] = max(last_shot.get(sub["job_id"], 0.0), shot)
+    finish = [(_at(j["completed_at"]) or 0.0) - last_shot[j["id"]] for j in jobs_rows
+              if j["completed_at"] and j["id"] in last_shot]
+    stamps = {
+        "created": [p.created + mono_to_wall for p in preds.values()],
+        "done": [p.completed + mono_to_wall for p in preds.values() if p.completed],
+        "noticed": list(asked.values()),
+        "stored": [_at(s["completed_at"]) or 0.0 for s in subs],
+        "shot": list(last_shot.values()),
+        "completed": [_at(j["completed_at"]) or 0.0 for j in jobs_rows]}
+    ends = {name: max(values, default=started_wall) for name, values in stamps.items()}
+    return [
+        ("scene phases (s): median / p90 / max", ""),
+        ("  POST of the first job → prediction created", _spread(phases["create"])),
+        ("  created → done at the fake", _spread(phases["done"])),
+        ("  done → its download asked for (poll delay)", _spread(phases["noticed"])),
+        ("  download asked → clip stored", _spread(phases["stored"])),
+        ("  clip stored → shot stored (queue + remux)", _spread(phases["shot"])),
+        ("  job: last shot stored → completed (queue + finish)", _spread(finish)),
+        ("last of each event (s after the first POST)", ", ".join(
+            f"{name} {at - started_wall:.1f}" for name, at in ends.items())),
+    ]
 
 
 def table(rows: list[tuple[str, Any]]) -> None:
@@ -242,12 +342,17 @@ def bench_load(args: argparse.Namespace, workdir: Path) -> None:
             session.headers["X-API-Key"] = key
             campaign = campaign_with_images(session, url)
             baseline = proc_status(proc.pid)
+            cpu_before = cpu_seconds(proc.pid)
+            own_before = time.process_time()
             load_start = os.getloadavg()[0]
+            started_wall = time.time()
             started = time.monotonic()
             job_ids = [start_job(session, url, campaign, args.scenes) for _ in range(args.jobs)]
             status = wait_jobs(session, url, job_ids, timeout=args.timeout)
             wall = time.monotonic() - started
             done_at = time.monotonic()
+            cpu_after = cpu_seconds(proc.pid)
+            own = time.process_time() - own_before
             last_prediction = max((p.completed or 0.0 for p in fake.all_predictions()),
                                   default=done_at)
             after_predictions = done_at - last_prediction
@@ -273,7 +378,13 @@ def bench_load(args: argparse.Namespace, workdir: Path) -> None:
                    ("all predictions done → last job completed (s)",
                     f"{after_predictions:.1f}"),
                    ("server threads before", baseline["Threads"]),
-                   ("server peak threads", sampler.peak_threads)])
+                   ("server peak threads", sampler.peak_threads),
+                   ("server CPU: its own, its ffmpeg children's (s)",
+                    f"{cpu_after[0] - cpu_before[0]:.1f}, {cpu_after[1] - cpu_before[1]:.1f}"),
+                   ("their share of the wall time × 2 cores",
+                    f"{(sum(cpu_after) - sum(cpu_before)) / (2 * wall):.0%}"),
+                   ("this process's CPU: the fake Replicate and the polls (s)", f"{own:.1f}"),
+                   *timeline(workdir / "bench.db", fake, started_wall)])
     finally:
         fake.stop()
 

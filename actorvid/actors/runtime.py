@@ -159,14 +159,19 @@ class ActorSystem:
             services = Services(
                 db=self.db, providers={"clip": self.provider, "music": self.music},
                 pipelines=self.pipelines,
-                scheduler=scheduler, media_pool=WorkPool("actorvid-media", opts.media_workers),
+                scheduler=scheduler,
+                # Twice as many threads as ffmpeg slots (MediaSlots holds ffmpeg children to
+                # media_workers): a step spends part of its time copying blobs in and out of
+                # SQLite, and meanwhile another step's ffmpeg can use the slot.
+                media_pool=WorkPool("actorvid-media", 2 * opts.media_workers),
                 io_pool=WorkPool("actorvid-io", opts.io_workers,
                                  per_owner=max(1, opts.io_workers // 2)), options=opts,
                 limiter=CreateLimiter(opts.creates_per_minute, burst=opts.create_burst),
                 metrics=self.metrics, previews=self.previews,
                 # One worker: previews take turns, and their ffmpeg children queue behind
                 # every finish step for the media slots anyway.
-                preview_pool=WorkPool("actorvid-preview", 1))
+                preview_pool=WorkPool("actorvid-preview", 1),
+                clip_stores=threading.BoundedSemaphore(max(1, opts.clip_stores)))
             self._services = services
             self._stopped.clear()
             self._root = RootSupervisor.start(services)

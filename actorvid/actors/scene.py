@@ -303,9 +303,10 @@ class SceneActor(SupervisedActor):
             if prediction.data_removed:
                 raise ProviderError("output removed", status=410)
             with tempfile.TemporaryFile() as spool:
-                provider.download(prediction, spool)
+                provider.download(prediction, spool)  # every scene at once: network
                 spool.seek(0)
-                blob = write_blob_from_file(db, spool)
+                with self.services.clip_stores:  # a few at a time: one writer anyway
+                    blob = write_blob_from_file(db, spool)
         except ProviderError as exc:
             if exc.http_status in LOST_STATUSES:
                 self._recreate_lost(prediction.id, "its output expired before it was stored")

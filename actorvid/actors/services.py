@@ -3,6 +3,7 @@ no globals)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -45,6 +46,10 @@ class RuntimeOptions:
     # Creates of every job together: the provider's rate limit, and a small burst.
     creates_per_minute: int = 600
     create_burst: int = 5
+    # Downloaded clips copied into SQLite at once, of every job together. Each copy holds a
+    # 1 MiB chunk buffer while it waits for the database's one writer lock, so 300 scenes
+    # finishing together held 300 MiB to gain nothing: the writes take turns anyway.
+    clip_stores: int = 2
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> RuntimeOptions:
@@ -78,6 +83,9 @@ class Services:
     # previews in this tree) and the pool they run on, apart from the finish steps' pool.
     previews: Any = None
     preview_pool: WorkPool | None = None
+    # Turns at copying a downloaded clip into SQLite (``RuntimeOptions.clip_stores``).
+    clip_stores: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(RuntimeOptions.clip_stores))
 
     def pipeline_for(self, job_type: str) -> JobPipeline | None:
         return self.pipelines.get(job_type)

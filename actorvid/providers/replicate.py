@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import os
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -33,6 +35,54 @@ __all__ = ["ReplicateClient", "ReplicateMusic", "ReplicateRenderer", "centre_cro
 DATA_URI_MAX_BYTES = 256 * 1024  # Replicate's advice for data: URIs
 # A photo whose shape is within this share of the ratio a model renders is sent as it is.
 RATIO_TOLERANCE = 0.01
+# Photos cut to a model's shape, kept for the next scene that sends the same photo.
+CROP_CACHE_BYTES = 8 * 1024 * 1024
+
+
+class CropCache:
+    """Photos cut to a ratio, by (blob, ratio): a thread-safe LRU of at most ``max_bytes``.
+
+    A stored blob never changes, so the same photo cut to the same ratio is the same PNG
+    every time. Scenes send the same photos over and over (a pair's last frame is often the
+    next pair's first, and every job of a campaign draws on its images), and each cut is an
+    ffmpeg run that waits for a media slot behind the shots being made: 30 jobs of 10 scenes
+    cut 600 frames of 4 photos. Concurrent scenes wanting the same cut wait for the one run.
+    """
+
+    def __init__(self, max_bytes: int = CROP_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._guard = threading.Lock()
+        self._entries: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._bytes = 0
+        self._making: dict[tuple[str, str], threading.Lock] = {}
+
+    def _get(self, key: tuple[str, str]) -> bytes | None:
+        with self._guard:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def get_or_make(self, key: tuple[str, str], make: Callable[[], bytes]) -> bytes:
+        found = self._get(key)
+        if found is not None:
+            return found
+        with self._guard:
+            lock = self._making.setdefault(key, threading.Lock())
+        with lock:
+            found = self._get(key)
+            if found is not None:
+                return found
+            data = make()
+            with self._guard:
+                self._making.pop(key, None)
+                if len(data) <= self.max_bytes // 4:  # a huge photo would evict all others
+                    self._entries[key] = data
+                    self._bytes += len(data)
+                    while self._bytes > self.max_bytes:
+                        _, evicted = self._entries.popitem(last=False)
+                        self._bytes -= len(evicted)
+        return data
 
 
 class _ReplicateService:
@@ -123,9 +173,11 @@ class ReplicateRenderer(_ReplicateService):
     """
 
     def __init__(self, client: ReplicateClient, read_blob: ReadBlob, *,
-                 ffmpeg: FFmpeg | None = None, **kwargs: Any) -> None:
+                 ffmpeg: FFmpeg | None = None, crops: CropCache | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(client, read_blob, **kwargs)
         self._ffmpeg = ffmpeg
+        self.crops = crops or CropCache()
 
     def build_input(self, inputs: RenderInput, *, upload: bool = True
                     ) -> tuple[str, dict[str, Any]]:
@@ -151,6 +203,14 @@ class ReplicateRenderer(_ReplicateService):
         target = models.ratio_value(ratio)
         if abs(ref.width / ref.height - target) <= RATIO_TOLERANCE * target:
             return self.file_uri(ref, upload=upload)
+        data = self.crops.get_or_make((ref.blob_id, ratio),
+                                      lambda: self._crop(ref, target))
+        return self.bytes_uri(iter([data]), "image/png", name=f"{ref.asset_id}-{ratio}",
+                              upload=upload)
+
+    def _crop(self, ref: ImageInput, target: float) -> bytes:
+        """The photo cut at its centre to ``target`` (width/height), as PNG bytes."""
+        assert self._ffmpeg is not None and ref.width and ref.height
         with tempfile.TemporaryDirectory(prefix="actorvid-frame-") as folder:
             source = os.path.join(folder, "source")
             with open(source, "wb") as handle:
@@ -161,9 +221,7 @@ class ReplicateRenderer(_ReplicateService):
                               centre_crop(ref.width, ref.height, target),
                               "-frames:v", "1", "-update", "1", cropped], timeout=60)
             with open(cropped, "rb") as handle:
-                data = handle.read()
-        return self.bytes_uri(iter([data]), "image/png", name=f"{ref.asset_id}-{ratio}",
-                              upload=upload)
+                return handle.read()
 
     def match_key(self, inputs: RenderInput | MusicInput
                   ) -> tuple[str, str | None, dict[str, Any]]:

@@ -4,6 +4,8 @@ renders; the local renderer draws every ratio natively and never stretches."""
 from __future__ import annotations
 
 import subprocess
+import threading
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from actorvid.domain import models
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.providers.base import ImageInput, RenderInput
 from actorvid.providers.local import LocalRenderer
-from actorvid.providers.replicate import ReplicateRenderer
+from actorvid.providers.replicate import CropCache, ReplicateRenderer
 from tests.fakes.replicate import FakeReplicate, png_size
 from tests.providers.conftest import Blobs, wait_terminal
 
@@ -68,6 +70,9 @@ def test_only_valid_inputs_reach_every_model_in_every_ratio(make_client, blobs: 
             sent += 1
     # The fake refuses what the model would refuse (422): every create became a prediction.
     assert len(fake_replicate.journal.inputs()) == sent
+    # Each photo was read and cut once per ratio it was sent in (16:9, 9:16, 1:1), not once
+    # per create: a stored photo never changes, so its cut is kept.
+    assert sent > 6 and sorted(Counter(blobs.reads).values()) == [3, 3]
     shapes: dict[tuple[str, str], set[str]] = {}
     for pred in fake_replicate.all_predictions():
         ratio = pred.tag.split("-")[1]
@@ -89,6 +94,38 @@ def test_only_valid_inputs_reach_every_model_in_every_ratio(make_client, blobs: 
         (models.VEO_MODEL, "1:1"): {"16:9"},
         (models.HAILUO_MODEL, "16:9"): {"16:9"}, (models.HAILUO_MODEL, "9:16"): {"9:16"},
         (models.HAILUO_MODEL, "1:1"): {"1:1"}}
+
+
+def test_scenes_wanting_the_same_cut_wait_for_one_and_the_cache_keeps_its_bound() -> None:
+    cache = CropCache(max_bytes=40)
+    started, release = threading.Event(), threading.Event()
+    made: list[str] = []
+
+    def make() -> bytes:
+        made.append("a")
+        started.set()
+        release.wait(30)
+        return b"x" * 10
+
+    got: list[bytes] = []
+    threads = [threading.Thread(target=lambda: got.append(cache.get_or_make(("a", "16:9"),
+                                                                            make)))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    assert started.wait(30)
+    release.set()
+    for t in threads:
+        t.join(30)
+    assert got == [b"x" * 10] * 4 and made == ["a"]
+    for name in "bcd":  # 10 bytes each: the bound (40) keeps four, the oldest goes first
+        cache.get_or_make((name, "16:9"), lambda: b"y" * 10)
+    cache.get_or_make(("e", "16:9"), lambda: b"z" * 10)
+    assert cache.get_or_make(("a", "16:9"), lambda: b"again") == b"again"
+    assert cache.get_or_make(("e", "16:9"), lambda: b"again") == b"z" * 10
+    # A cut over a quarter of the bound is used, not kept (it would push every other out).
+    assert cache.get_or_make(("big", "1:1"), lambda: b"b" * 11) == b"b" * 11
+    assert cache.get_or_make(("big", "1:1"), lambda: b"new") == b"new"
 
 
 def test_the_fake_refuses_an_aspect_input_a_model_does_not_have(fake_replicate: FakeReplicate

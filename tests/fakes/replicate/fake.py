@@ -73,7 +73,11 @@ class FakeReplicate(LoopbackFake):
         (self.root / "files").mkdir()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fake-replicate-media")
         self.webhooks = WebhookSender(self)
-        self.server = LoopbackServer(build_app(self), name="fake-replicate")
+        # Replicate takes as many connections as its clients open (each of our scene threads
+        # keeps its own); waitress's default of 100 would make the 101st wait in the backlog
+        # until an idle one times out, which Replicate never does.
+        self.server = LoopbackServer(build_app(self), name="fake-replicate",
+                                     connection_limit=2000)
 
     # lifecycle
     def start(self) -> Self:
