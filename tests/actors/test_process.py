@@ -89,7 +89,7 @@ def test_sigkill_mid_job_then_sigterm_then_restart_never_creates_twice(
     gets = len(fake.journal.requests("get"))
     wait_until(lambda: len(fake.journal.requests("get")) > gets + 8, timeout=10,
                message="resumed polling")
-    assert second.terminate(timeout=10) == 0
+    assert second.terminate(timeout=60) == 0
     assert b"stopped (0 survivors)" in log.read_bytes()
     assert all(job_row(db, j).status == "video_processing" for j in job_ids)
 
@@ -98,7 +98,7 @@ def test_sigkill_mid_job_then_sigterm_then_restart_never_creates_twice(
     try:
         wait_until(lambda: all(job_row(db, j).terminal for j in job_ids), timeout=60)
     finally:
-        assert third.terminate(timeout=10) == 0
+        assert third.terminate(timeout=60) == 0
     assert [job_row(db, j).status for j in job_ids] == ["completed", "completed"]
     assert sum(creates_per_scene(fake).values()) == 8
     assert set(creates_per_scene(fake).values()) == {1}
