@@ -73,15 +73,18 @@ class CropCache:
             found = self._get(key)
             if found is not None:
                 return found
-            data = make()
-            with self._guard:
-                self._making.pop(key, None)
-                if len(data) <= self.max_bytes // 4:  # a huge photo would evict all others
-                    self._entries[key] = data
-                    self._bytes += len(data)
-                    while self._bytes > self.max_bytes:
-                        _, evicted = self._entries.popitem(last=False)
-                        self._bytes -= len(evicted)
+            try:
+                data = make()
+                with self._guard:
+                    if len(data) <= self.max_bytes // 4:  # a huge photo would evict all others
+                        self._entries[key] = data
+                        self._bytes += len(data)
+                        while self._bytes > self.max_bytes:
+                            _, evicted = self._entries.popitem(last=False)
+                            self._bytes -= len(evicted)
+            finally:  # kept or failed, the next scene finds the cut or tries again itself
+                with self._guard:
+                    self._making.pop(key, None)
         return data
 
 
