@@ -44,13 +44,8 @@ from actorvid.ingest.checks import check_type
 from actorvid.limits import FairPool
 from actorvid.media import magic
 from actorvid.media.ffmpeg import FFmpeg, MediaBusy, MediaInfo, MediaSlots
-from actorvid.media.thumbnail import (
-    MP4_FORMATS,
-    frame_time,
-    make_thumbnail,
-    mp4_duration,
-    probe_and_thumbnail,
-)
+from actorvid.media.mp4index import MP4_FORMATS, movie_duration
+from actorvid.media.thumbnail import frame_time, make_thumbnail, probe_and_thumbnail
 from actorvid.netfetch import DownloadFailed, FetchPolicy, Resolver, fetch, system_resolver
 from actorvid.store import assets as asset_store
 from actorvid.store import blobs
@@ -139,7 +134,7 @@ def _thumbnail_time(path: str, sniffed: magic.Sniffed) -> float | None:
     if sniffed.asset_type == "image":
         return 0.0
     if sniffed.format in MP4_FORMATS:
-        duration = mp4_duration(path)
+        duration = movie_duration(path)
         return None if duration is None else frame_time(duration)
     return None
 

@@ -106,23 +106,59 @@ def elst_media_time(elst: bytes) -> int:
     return int(struct.unpack(">i", elst[12:16])[0])
 
 
-def read_moov(path: Path) -> bytes:
-    """The file's ``moov`` box (read alone: the media data may be hundreds of MiB)."""
+def read_moov(path: Path, *, limit: int | None = None) -> bytes:
+    """The file's ``moov`` box (read alone: the media data may be hundreds of MiB), or only
+    its first ``limit`` bytes (a file from outside may claim any size for it)."""
     with path.open("rb") as handle:
-        while header := handle.read(8):
-            if len(header) < 8:
-                break
-            size, kind = struct.unpack(">I4s", header)
-            extra = 0
-            if size == 1:
-                size = struct.unpack(">Q", handle.read(8))[0]
-                extra = 8
-            if kind == b"moov":
-                return header + handle.read(size - 8 - extra)
-            if size < 8 + extra:  # 0 (to the end) or not an MP4 box at all (any clip)
-                break
-            handle.seek(size - 8 - extra, 1)
-    raise MediaError(f"{path.name} has no MP4 index")
+        found = _find_moov(handle)
+        if found is None:
+            raise MediaError(f"{path.name} has no MP4 index")
+        position, size = found
+        handle.seek(position)
+        return handle.read(size if limit is None else min(size, limit))
+
+
+def _find_moov(handle: BinaryIO) -> tuple[int, int] | None:
+    """(offset, size) of the top-level ``moov`` box of an open MP4 file, walking the
+    top-level box headers only; None if there is none."""
+    handle.seek(0)
+    position = 0
+    while len(header := handle.read(8)) == 8:
+        size, kind = struct.unpack(">I4s", header)
+        head = 8
+        if size == 1:
+            size = struct.unpack(">Q", handle.read(8))[0]
+            head = 16
+        if size < head:  # 0 (to the end) or not an MP4 box at all (any clip)
+            return None
+        if kind == b"moov":
+            return position, size
+        position += size
+        handle.seek(position)
+    return None
+
+
+# The sniffer's names for ISO-BMFF files: the formats movie_duration reads.
+MP4_FORMATS = ("mp4", "mov")
+# How much of a moov box movie_duration reads to find its mvhd (the first box in practice).
+MOVIE_HEADER_SEARCH = 64 * 1024
+
+
+def movie_duration(path: Path | str) -> float | None:
+    """An MP4/MOV's duration from its ``mvhd`` box, or None when it cannot be found (or is
+    0, as in fragmented files). Reads box headers and the start of the ``moov`` only, never
+    the index itself (an upload's moov may claim any size), so a thumbnail's time can be
+    chosen before ffmpeg first looks at the file."""
+    try:
+        mvhd = first_box(read_moov(Path(path), limit=MOVIE_HEADER_SEARCH), b"mvhd")
+        if mvhd[:1] == b"\1":
+            duration = struct.unpack(">Q", mvhd[24:32])[0]
+        else:
+            duration = struct.unpack(">I", mvhd[16:20])[0]
+        scale = _timescale(mvhd)
+    except (MediaError, OSError, struct.error):
+        return None
+    return duration / scale if scale and duration else None
 
 
 def _boxes(data: bytes, start: int, end: int, want: bytes) -> list[tuple[int, int]]:
@@ -130,6 +166,7 @@ def _boxes(data: bytes, start: int, end: int, want: bytes) -> list[tuple[int, in
     through the container boxes of a track."""
     found = []
     pos = start
+    end = min(end, len(data))  # a moov read only in part
     while pos + 8 <= end:
         size, kind = struct.unpack(">I4s", data[pos:pos + 8])
         head = 8
@@ -272,11 +309,12 @@ def set_sound_length(path: Path, samples: int, *, priming: int) -> None:
     muxer sets it from whole frames (the last frame's padding included). Needs the movie time
     scale to be the sample rate and the one edit to start at ``priming``."""
     with path.open("r+b") as handle:
-        start = _moov_offset(handle)
+        found = _find_moov(handle)
+        if found is None:
+            raise MediaError(f"{path.name} has no MP4 index")
+        start, size = found
         handle.seek(start)
-        moov = handle.read(8)
-        size = struct.unpack(">I", moov[:4])[0]
-        moov += handle.read(size - 8)
+        moov = handle.read(size)
         scale = _timescale(first_box(moov, b"mvhd"))
         for trak_start, trak_end in _boxes(moov, 0, len(moov), b"trak"):
             if not _handler_is(moov[trak_start:trak_end], b"soun"):
@@ -295,20 +333,3 @@ def set_sound_length(path: Path, samples: int, *, priming: int) -> None:
                          else struct.pack(">I", samples))
             return
     raise MediaError(f"{path.name}: the sound track's edit list is not the one expected")
-
-
-def _moov_offset(handle: BinaryIO) -> int:
-    """Where the top-level ``moov`` box starts in an open MP4 file."""
-    handle.seek(0)
-    position = 0
-    while header := handle.read(8):
-        size, kind = struct.unpack(">I4s", header)
-        if kind == b"moov" and size >= 8:
-            return position
-        if size == 1:
-            size = struct.unpack(">Q", handle.read(8))[0]
-        if size < 8:
-            break
-        position += size
-        handle.seek(position)
-    raise MediaError("no MP4 index")

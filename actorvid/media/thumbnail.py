@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 from actorvid.errors import MediaError
@@ -58,54 +57,3 @@ def probe_and_thumbnail(ffmpeg: FFmpeg, path: Path | str, *, at: float = 0.0,
         return info, _jpeg(proc.stdout)
     except MediaError as exc:
         return info, exc
-
-
-# The formats whose duration mp4_duration reads (the sniffer's names for ISO-BMFF files).
-MP4_FORMATS = ("mp4", "mov")
-_MVHD_SEARCH = 64 * 1024  # how far into a moov box its mvhd is looked for
-
-
-def mp4_duration(path: Path | str) -> float | None:
-    """An MP4/MOV's duration from its ``mvhd`` box, or None when it cannot be found (or
-    is 0, as in fragmented files).
-
-    Reads box headers and one small box, never the index itself (an upload's moov may claim
-    any size), so a thumbnail's time can be chosen before ffmpeg first looks at the file.
-    """
-    try:
-        with open(path, "rb") as handle:
-            while header := handle.read(8):
-                if len(header) < 8:
-                    return None
-                size, kind = struct.unpack(">I4s", header)
-                head = 8
-                if size == 1:
-                    size = struct.unpack(">Q", handle.read(8))[0]
-                    head = 16
-                if size < head:
-                    return None
-                if kind == b"moov":
-                    return _mvhd_duration(handle.read(min(size - head, _MVHD_SEARCH)))
-                handle.seek(size - head, 1)
-    except (OSError, struct.error):
-        return None
-    return None
-
-
-def _mvhd_duration(moov: bytes) -> float | None:
-    pos = 0
-    while pos + 8 <= len(moov):
-        size, kind = struct.unpack(">I4s", moov[pos:pos + 8])
-        if size < 8:
-            return None
-        if kind == b"mvhd":
-            body = moov[pos + 8:pos + size]
-            if body[:1] == b"\1" and len(body) >= 32:
-                scale, duration = struct.unpack(">IQ", body[20:32])
-            elif len(body) >= 20:
-                scale, duration = struct.unpack(">II", body[12:20])
-            else:
-                return None
-            return duration / scale if scale and duration else None  # 0: fragmented
-        pos += size
-    return None

@@ -77,7 +77,7 @@ def test_mp4_duration_is_read_from_the_index_without_reading_it_whole(media: Med
                                                                      tmp_path) -> None:
     """An MP4's thumbnail time comes from its mvhd, so probe and thumbnail share one ffmpeg
     run; a file that hides or inflates its index gets None (two runs), not a huge read."""
-    from actorvid.media.thumbnail import mp4_duration
+    from actorvid.media.mp4index import movie_duration as mp4_duration
 
     assert mp4_duration(media.path("video.mp4")) == pytest.approx(0.5, abs=0.05)
     assert mp4_duration(media.path("video.mov")) == pytest.approx(0.5, abs=0.05)
