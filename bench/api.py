@@ -11,7 +11,9 @@ floor: same server, same thread count, no database), ``GET /api/v3/clients``, ``
 /api/v3/jobs/{id}``, and both again with ``If-None-Match`` (304 hits). Each round runs every
 target once, alternating, and the table shows the median of the rounds with each figure's
 ratio to the floor of the same run, p99 latency, and how many "Task queue depth" warnings
-the server logged.
+the server logged. The floor runs under ``actorvid.serving.make_server``, as ``actorvid
+serve`` does; the same bare app under waitress's stock channel is measured beside it, to show
+what the channel's fix (``serving._Channel``: no busy loop while a task sends) is worth.
 
 ``inprocess`` calls the WSGI apps directly (no waitress, no sockets) and prints the CPU time
 per request (the best of 10 interleaved rounds): a figure the load of a shared machine
@@ -65,20 +67,25 @@ def bare_app() -> Any:
     return app
 
 
-def serve_bare(port: int, threads: int) -> None:
-    from actorvid.serving import make_server
+def serve_bare(port: int, threads: int, stock: bool = False) -> None:
+    from waitress.server import create_server
 
-    # The same waitress settings as ``actorvid serve``: only the app differs.
-    srv = make_server(bare_app(), host="127.0.0.1", port=port, threads=threads,
-                      max_request_body_size=1 << 30)
+    from actorvid.serving import OUTBUF_HIGH_WATERMARK, make_server
+
+    # The same waitress settings as ``actorvid serve``: only the app differs. ``stock`` keeps
+    # waitress's own channel, which spins while a task sends (actorvid/serving._Channel).
+    build = create_server if stock else make_server
+    srv = build(bare_app(), host="127.0.0.1", port=port, threads=threads,
+                max_request_body_size=1 << 30, outbuf_high_watermark=OUTBUF_HIGH_WATERMARK)
     print(f"listening on http://127.0.0.1:{srv.effective_port}", file=sys.stderr, flush=True)
     srv.run()
 
 
 @contextmanager
-def bare_server(threads: int) -> Iterator[str]:
+def bare_server(threads: int, stock: bool = False) -> Iterator[str]:
     proc = subprocess.Popen([sys.executable, __file__, "bare", "--port", "0", "--threads",
-                             str(threads)], stderr=subprocess.PIPE, text=True)
+                             str(threads)] + (["--stock"] if stock else []),
+                            stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     line = proc.stderr.readline()
     found = re.search(r"listening on (http://\S+)", line)
@@ -212,9 +219,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--stock", action="store_true",
+                        help="bare: waitress's own channel instead of actorvid's")
     args = parser.parse_args()
     if args.mode == "bare":
-        serve_bare(args.port, args.threads)
+        serve_bare(args.port, args.threads, args.stock)
         return
     if args.mode == "inprocess":
         in_process(args.calls)
@@ -224,11 +233,13 @@ def main() -> None:
         fake = fake_with(1.0, workdir)
         try:
             with server(workdir, fake, threads=args.threads) as (_, url, key, lines), \
-                    bare_server(args.threads) as bare:
+                    bare_server(args.threads) as bare, \
+                    bare_server(args.threads, stock=True) as stock:
                 job_id, clients_tag, job_tag = prepare(url, key)
                 auth = {"X-API-Key": key}
                 targets = {
                     "bare Falcon, 20-item list (floor)": (bare + "/items", {}),
+                    "bare Falcon, stock waitress channel": (stock + "/items", {}),
                     "GET /clients (20)": (url + "/api/v3/clients", auth),
                     "GET /jobs/{id} (7 scenes)": (f"{url}/api/v3/jobs/{job_id}", auth),
                     "GET /clients, If-None-Match": (

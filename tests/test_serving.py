@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import http.client
 import logging
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
 
 from waitress.task import ThreadedTaskDispatcher
 
-from actorvid.serving import QueueWarningSampler, quiet_queue_warnings
+from actorvid.serving import (
+    QueueWarningSampler,
+    background_server,
+    make_server,
+    quiet_queue_warnings,
+)
 
 
 class Clock:
@@ -78,3 +87,71 @@ def test_a_304_keeps_the_connection_open(live_server, user):
         assert closing.status == 200 and closing.getheader("Connection") == "close"
     finally:
         conn.close()
+
+
+def test_the_loop_leaves_a_socket_alone_while_its_task_sends():
+    """The policy behind the busy-loop fix (``serving._Channel``): while a task thread is in
+    ``write_soon`` the loop does not try the socket, unless the task waits for it (output
+    past the high watermark) or the channel is closing."""
+    sockets: dict[int, Any] = {}
+    server = make_server(lambda environ, start: [], host="127.0.0.1", port=0, threads=1,
+                         map=sockets)
+    ours, theirs = socket.socketpair()
+    try:
+        channel: Any = server.channel_class(server, ours, ("127.0.0.1", 0), server.adj,
+                                            map=sockets)
+        channel.total_outbufs_len = 100
+        assert channel.writable()  # bytes waiting and no task sending: the loop sends them
+        channel._task_writing = True
+        assert not channel.writable()
+        channel.total_outbufs_len = server.adj.outbuf_high_watermark + 1
+        assert channel.writable()  # the task is parked until the loop sends some
+        channel.total_outbufs_len = 100
+        channel.will_close = True
+        assert channel.writable()
+    finally:
+        server.task_dispatcher.shutdown(timeout=10)
+        server.close()
+        ours.close()
+        theirs.close()
+
+
+def test_bytes_a_task_could_not_send_reach_a_slow_client_while_the_task_still_runs():
+    """A response's first part fills the socket; the task then waits (as a download does
+    for its next chunk). The loop must send the rest of that part as the client reads,
+    without waiting for the task to write again or to finish."""
+    part = 8 * 1024 * 1024
+    paused, resume = threading.Event(), threading.Event()
+
+    def app(environ: dict[str, Any], start: Any) -> Iterator[bytes]:
+        start("200 OK", [("Content-Length", str(part + 1))])
+        yield b"x" * part
+        paused.set()  # waitress asks for more only once write_soon has returned
+        resume.wait(timeout=120)
+        yield b"!"
+
+    # A watermark above the part, so the task is not parked: it returns with bytes unsent.
+    with background_server(app, threads=1, outbuf_high_watermark=4 * part) as url:
+        host, port = url.removeprefix("http://").split(":")
+        client = socket.socket()
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        client.settimeout(60)
+        try:
+            client.connect((host, int(port)))
+            client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            # Nothing read until then: the kernel's buffers hold a few MiB, the rest waits.
+            assert paused.wait(timeout=60)
+            received = bytearray()
+            while received.count(b"x") < part:
+                chunk = client.recv(256 * 1024)
+                assert chunk, "the server closed the connection"
+                received += chunk
+            assert not resume.is_set()  # all of it came while the task was still waiting
+            resume.set()
+            while not received.endswith(b"!"):
+                chunk = client.recv(1024)
+                assert chunk
+                received += chunk
+        finally:
+            resume.set()
+            client.close()
