@@ -67,7 +67,7 @@ from actorvid.ingest.checks import check_references
 from actorvid.limits import ConcurrencySlots
 from actorvid.media.magic import ASSET_TYPES
 from actorvid.store import assets as asset_store
-from actorvid.store import blobs, stamps
+from actorvid.store import blobs
 from actorvid.store.assets import Asset
 
 logger = logging.getLogger(__name__)
@@ -109,12 +109,13 @@ def url_import(ctx: AppContext, req: falcon.Request) -> Iterator[float]:
         release()
 
 
-def _assets_unchanged(conn: sqlite3.Connection, req: falcon.Request, resp: falcon.Response
-                      ) -> bool:
+def _assets_unchanged(ctx: AppContext, conn: sqlite3.Connection, req: falcon.Request,
+                      resp: falcon.Response) -> bool:
     """Answer 304 to a listing the caller already holds. Assets are never updated in place:
     uploads and deletions (the count, the newest ``uploaded_at``) are what change a list."""
-    return not_modified(req, resp, stamps.table_stamp(conn, "assets", scope=req.context.scope,
-                                                      stamp_column="uploaded_at"))
+    stamp = ctx.stamps.table_stamp(conn, "assets", scope=req.context.scope,
+                                   stamp_column="uploaded_at")
+    return not_modified(req, resp, stamp)
 
 
 class AssetCollection:
@@ -360,7 +361,7 @@ def list_assets(ctx: AppContext, req: falcon.Request, resp: falcon.Response, *,
     limit, offset = pagination(req)
     asset_type = query_enum(req, "asset_type", ASSET_TYPES)
     with ctx.db.read() as conn:
-        if _assets_unchanged(conn, req, resp):
+        if _assets_unchanged(ctx, conn, req, resp):
             return
         assets, total = asset_store.list_assets(
             conn, scope=req.context.scope, limit=limit, offset=offset, client_id=client_id,

@@ -26,7 +26,6 @@ from actorvid.api.validation import Field, Schema, pagination, query_enum, query
 from actorvid.errors import NotFound, ValidationFailed
 from actorvid.store import campaigns as campaign_store
 from actorvid.store import clients as client_store
-from actorvid.store import stamps
 from actorvid.store.campaigns import STATUSES, Campaign
 
 CAMPAIGN = Schema((
@@ -95,7 +94,7 @@ class CampaignCollection:
         limit, offset = pagination(req)
         status = query_enum(req, "status", STATUSES)
         with self.ctx.db.read() as conn:
-            if not_modified(req, resp, stamps.table_stamp(conn, "campaigns",
+            if not_modified(req, resp, self.ctx.stamps.table_stamp(conn, "campaigns",
                                                           scope=req.context.scope)):
                 return
             campaigns, total = campaign_store.list_campaigns(

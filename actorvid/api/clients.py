@@ -15,7 +15,6 @@ from actorvid.api.validation import Field, Schema, pagination, read_json
 from actorvid.errors import NotFound, ValidationFailed
 from actorvid.store import campaigns as campaign_store
 from actorvid.store import clients as client_store
-from actorvid.store import stamps
 from actorvid.store.clients import Client
 
 _STRINGS = Field("", "array", items=Field("item", "string", max_length=2000), max_items=100)
@@ -91,7 +90,7 @@ class ClientCollection:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         limit, offset = pagination(req)
         with self.ctx.db.read() as conn:
-            stamp = stamps.table_stamp(conn, "clients", scope=req.context.scope)
+            stamp = self.ctx.stamps.table_stamp(conn, "clients", scope=req.context.scope)
             if not_modified(req, resp, stamp):
                 return
             # The stamp changes with any of the caller's clients (api/answers.py).

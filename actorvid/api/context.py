@@ -13,6 +13,7 @@ from actorvid.config import Settings
 from actorvid.domain.drafts import SceneDraft
 from actorvid.store.db import Database
 from actorvid.store.ownership import OwnerLock
+from actorvid.store.stamps import StampMemo
 
 
 class Runtime(Protocol):
@@ -52,6 +53,11 @@ class AppContext:
     services: dict[str, Any] = field(default_factory=dict)
     # This process's ownership of the database file (held while serving; see store.ownership).
     owner: OwnerLock | None = None
+    # Change stamps kept between commits: what conditional GETs read (store/stamps.py).
+    stamps: StampMemo = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.stamps = StampMemo(self.db)
 
     def now(self) -> str:
         return isoformat_z(self.clock())

@@ -30,7 +30,7 @@ from actorvid.api.operations import (
 from actorvid.api.scenes import regenerate_scene
 from actorvid.api.validation import read_json
 from actorvid.errors import ValidationFailed
-from actorvid.store import job_views, stamps
+from actorvid.store import job_views
 from actorvid.store import jobs as job_store
 
 _ACTION_OK = {"type": "object", "required": ["message"],
@@ -55,7 +55,7 @@ class JobItem:
         # The stamp covers every row the answer shows (the job, its sub-jobs, its preview),
         # so the answer rendered at this stamp is kept and sent again (api/answers.py).
         with self.ctx.db.read() as conn:
-            stamp = stamps.job_stamp(conn, number, scope=scope)
+            stamp = self.ctx.stamps.job_stamp(conn, number, scope=scope)
             if not_modified(req, resp, stamp):
                 return
             key = answer_key(req, stamp, number)

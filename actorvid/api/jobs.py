@@ -72,7 +72,7 @@ from actorvid.domain.models import scene_count_for_duration
 from actorvid.domain.parameters import RenderWish
 from actorvid.errors import ValidationFailed
 from actorvid.ingest import AssetIngestor, AssetSpec
-from actorvid.store import job_views, stamps
+from actorvid.store import job_views
 from actorvid.store import jobs as job_store
 from actorvid.store.jobs import JOB_STATUSES
 from actorvid.workflows import editing
@@ -186,7 +186,7 @@ class JobCollection:
         limit, offset = pagination(req)
         status = query_enum(req, "status", job_store.JOB_STATUSES)
         with self.ctx.db.read() as conn:
-            if not_modified(req, resp, stamps.jobs_stamp(conn, scope=req.context.scope)):
+            if not_modified(req, resp, self.ctx.stamps.jobs_stamp(conn, scope=req.context.scope)):
                 return
             found, total = job_views.list_jobs(
                 conn, scope=req.context.scope, limit=limit, offset=offset, status=status,

@@ -23,6 +23,7 @@ import queue
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,6 +93,37 @@ def make_private(path: Path) -> None:
             logger.warning("%s is readable by others and not ours to change", companion)
 
 
+class CommitCount:
+    """How many write transactions have committed to one file in this process.
+
+    Shared by every :class:`Database` over that file (tests and ``create_app`` may open one
+    twice), so a cache keyed by it (``store/stamps.StampMemo``) sees every write this process
+    makes; the other processes allowed beside a server (``users create``, ``keys create``)
+    take no owner lock and only add users and keys.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.value = 0
+
+    def bump(self) -> None:
+        with self._lock:
+            self.value += 1
+
+
+_commit_counts: weakref.WeakValueDictionary[str, CommitCount] = weakref.WeakValueDictionary()
+_commit_counts_lock = threading.Lock()
+
+
+def _commit_count(path: Path) -> CommitCount:
+    key = str(path) if str(path) == ":memory:" else os.path.realpath(path)
+    with _commit_counts_lock:
+        count = _commit_counts.get(key)
+        if count is None:
+            count = _commit_counts[key] = CommitCount()
+        return count
+
+
 class DatabaseClosed(StoreError):
     message = "The database is closed"
 
@@ -104,6 +136,7 @@ class Database:
         make_private(self.path)
         self._write_lock = threading.RLock()
         self._write_owner: int | None = None  # the thread inside write(), if any
+        self._commits = _commit_count(self.path)
         self._writer = connect(self.path)
         mode = self._writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         self._checkpointer: Checkpointer | None = None
@@ -146,10 +179,17 @@ class Database:
                 raise
             else:
                 conn.execute("COMMIT")
+                self._commits.bump()
                 if self._checkpointer is not None:
                     self._checkpointer.wrote()
             finally:
                 self._write_owner = None
+
+    @property
+    def commits(self) -> int:
+        """Write transactions committed to this file by this process so far: it moves after
+        every commit, never before the commit is visible to readers."""
+        return self._commits.value
 
     def writing_here(self) -> bool:
         """Whether the calling thread is inside :meth:`write` (another thread that calls
