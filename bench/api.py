@@ -147,6 +147,7 @@ def in_process(calls: int) -> None:
 
     from actorvid.app import build_app, create_context
     from actorvid.config import load_settings
+    from actorvid.domain.scenes import PlannedScene
     from actorvid.store import job_transitions
     from actorvid.store import jobs as job_store
     from actorvid.store.jobs import NewSubJob
@@ -179,8 +180,9 @@ def in_process(calls: int) -> None:
                     estimated_cost=1.0, now=ctx.now())
                 job_transitions.approve_job(conn, job.id, now=ctx.now())
                 job_store.insert_sub_jobs(conn, job.id, [NewSubJob(
-                    id=f"sub{n}", scene_number=n, prompt="The camera moves slowly " * 16,
-                    duration=8.0, model="bench") for n in range(1, 8)], now=ctx.now())
+                    id=f"sub{n}", scene=PlannedScene(
+                        scene_number=n, prompt="The camera moves slowly " * 16, duration=8.0,
+                        model="bench")) for n in range(1, 8)], now=ctx.now())
             paths = {"GET /clients (20)": "/api/v3/clients",
                      "GET /jobs/{id} (7 scenes)": f"/api/v3/jobs/{job.id}"}
             environs = {"bare Falcon, 20-item list (floor)": (

@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from actorvid.clock import now_iso  # noqa: E402
 from actorvid.config import load_settings  # noqa: E402
+from actorvid.domain.scenes import PlannedScene  # noqa: E402
 from actorvid.media import inspect  # noqa: E402
 from actorvid.media.audio import bed_args, style_for  # noqa: E402
 from actorvid.media.ffmpeg import FFmpeg, MediaInfo  # noqa: E402
@@ -137,8 +138,9 @@ def completed(db: Database, job_id: int, kind: str, durations: list[float],
               blob_ids: list[str]) -> None:
     with db.write() as conn:
         job_store.insert_sub_jobs(conn, job_id, [
-            job_store.NewSubJob(f"{kind}-{job_id}-{i}", i, "p", d, "veo3", kind=kind,
-                                input={"resolution": "720p", "aspectRatio": "16:9"})
+            job_store.NewSubJob(f"{kind}-{job_id}-{i}", PlannedScene(
+                i, "p", d, "veo3", input={"resolution": "720p", "aspectRatio": "16:9"}),
+                kind=kind)
             for i, d in enumerate(durations, start=1)], now=now_iso())
     for i, blob_id in enumerate(blob_ids, start=1):
         sub_id = f"{kind}-{job_id}-{i}"

@@ -244,10 +244,8 @@ class JobActor(SupervisedActor):
         provider = self.services.provider_for(kind).name
         with self.services.db.write() as conn:
             jobs.insert_sub_jobs(conn, job.id, [
-                jobs.NewSubJob(self.services.new_id(), s.scene_number, s.prompt, s.duration,
-                               s.model, s.first_asset_id, s.last_asset_id, provider,
-                               dict(s.input), kind=kind)
-                for s in planned], now=self.services.now())
+                jobs.NewSubJob(self.services.new_id(), s, provider, kind=kind) for s in planned],
+                now=self.services.now())
 
     def _advance(self) -> None:
         """A scene or segment moved: carry on with whichever phase the job is in."""

@@ -27,9 +27,11 @@ and the pipeline object is the thin adapter that feeds them rows and stores thei
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+# Re-exported: the pipelines build their plans as ``actors.pipeline.PlannedScene``.
+from actorvid.domain.scenes import PlannedScene as PlannedScene
 from actorvid.providers.base import MusicInput, RenderInput
 from actorvid.store.jobs import Job, SubJob
 
@@ -37,19 +39,6 @@ from actorvid.store.jobs import Job, SubJob
 class StepError(Exception):
     """A pipeline step failed for a reason a retry will not fix (no image left, nothing
     rendered...). The job fails at once with this message instead of being restarted."""
-
-
-@dataclass(frozen=True)
-class PlannedScene:
-    """One scene to render, as ``jobs.storyboard`` (possibly edited by the user) says."""
-
-    scene_number: int
-    prompt: str
-    duration: float
-    model: str
-    first_asset_id: str | None = None
-    last_asset_id: str | None = None
-    input: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from actorvid.domain.parameters import JobParameters
+from actorvid.domain.scenes import PlannedScene
 from actorvid.domain.storyboard import Storyboard
 from actorvid.errors import NotFound
 
@@ -124,17 +125,12 @@ class SubJob:
 
 @dataclass(frozen=True, slots=True)
 class NewSubJob:
-    """A scene to render, as the pipeline planned it."""
+    """A sub-job row to insert: the scene as the pipeline planned it, plus what only the row
+    adds (its id, the provider that will make it, and whether it is a clip or music)."""
 
     id: str
-    scene_number: int
-    prompt: str
-    duration: float
-    model: str
-    first_asset_id: str | None = None
-    last_asset_id: str | None = None
+    scene: PlannedScene
     provider: str | None = None
-    input: dict[str, Any] = field(default_factory=dict)
     kind: str = "clip"
 
 
@@ -227,11 +223,12 @@ def list_active_jobs(conn: sqlite3.Connection) -> list[Job]:
 # --- sub-jobs -----------------------------------------------------------------------------
 
 
-def insert_sub_jobs(conn: sqlite3.Connection, job_id: int, scenes: Iterable[NewSubJob], *,
+def insert_sub_jobs(conn: sqlite3.Connection, job_id: int, rows: Iterable[NewSubJob], *,
                     now: str) -> int:
     """Insert the scenes of a job once: a scene number already present is left alone."""
     count = 0
-    for scene in scenes:
+    for row in rows:
+        scene = row.scene
         cur = conn.execute(
             """
             INSERT INTO sub_jobs (id, job_id, kind, scene_number, first_asset_id, last_asset_id,
@@ -241,11 +238,11 @@ def insert_sub_jobs(conn: sqlite3.Connection, job_id: int, scenes: Iterable[NewS
                     :prompt, :duration, :model, :provider, 'pending', 0, :input, :now, :now)
             ON CONFLICT (job_id, kind, scene_number) DO NOTHING
             """,
-            {"id": scene.id, "job_id": job_id, "kind": scene.kind,
+            {"id": row.id, "job_id": job_id, "kind": row.kind,
              "scene_number": scene.scene_number,
              "first_asset_id": scene.first_asset_id, "last_asset_id": scene.last_asset_id,
              "prompt": scene.prompt, "duration": scene.duration, "model": scene.model,
-             "provider": scene.provider, "input": dump_json(scene.input), "now": now},
+             "provider": row.provider, "input": dump_json(scene.input), "now": now},
         )
         count += cur.rowcount
     return count

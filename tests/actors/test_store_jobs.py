@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from actorvid.clock import now_iso
+from actorvid.domain.scenes import PlannedScene
 from actorvid.errors import Conflict
 from actorvid.store import jobs
 from actorvid.store.blobs import write_blob
@@ -15,7 +16,8 @@ from tests.actors.helpers import job_row, make_job, scene_rows
 
 
 def _scenes(n: int) -> list[jobs.NewSubJob]:
-    return [jobs.NewSubJob(f"s{i}", i, f"prompt {i}", 6.0, "hailuo") for i in range(1, n + 1)]
+    return [jobs.NewSubJob(f"s{i}", PlannedScene(i, f"prompt {i}", 6.0, "hailuo"))
+            for i in range(1, n + 1)]
 
 
 def test_the_happy_path_of_a_job(db: Database, user_id: int) -> None:

@@ -11,6 +11,7 @@ import pytest
 from actorvid.actors import snapshot as snapshots
 from actorvid.actors.runtime import ActorSystem, AlreadyRunning, start_system
 from actorvid.actors.supervision_policy import InjectFailure
+from actorvid.domain.scenes import PlannedScene
 from actorvid.store.blobs import read_blob_bytes
 from actorvid.store.db import Database
 from tests.actors.fakes import FakeProvider, SimplePipeline
@@ -93,8 +94,8 @@ def test_a_lost_create_answer_is_found_by_tag_not_created_again(
         from actorvid.clock import now_iso
         from actorvid.store import jobs
         jobs.approve_job(conn, job_id, now=now_iso())
-        jobs.insert_sub_jobs(conn, job_id, [jobs.NewSubJob("scene-one", 1, "p", 6.0, "hailuo")],
-                             now=now_iso())
+        jobs.insert_sub_jobs(conn, job_id, [jobs.NewSubJob(
+            "scene-one", PlannedScene(1, "p", 6.0, "hailuo"))], now=now_iso())
     provider.lose_create_answer.add("scene-one")
     provider.release.set()
     system.coordinator.start_job(job_id)  # approved above (a second approve is a 409 now)

@@ -19,6 +19,7 @@ from actorvid.app import build_app
 from actorvid.clock import now_iso
 from actorvid.domain.parameters import JobParameters
 from actorvid.domain.preview import job_rendered_for
+from actorvid.domain.scenes import PlannedScene
 from actorvid.domain.storyboard import Storyboard
 from actorvid.store import blobs, job_transitions, job_views
 from actorvid.store import jobs as job_store
@@ -110,7 +111,8 @@ def test_job_answer_follows_every_kind_of_change(ctx, user):
     data = step(lambda c: job_transitions.approve_job(c, job.id, now=now()))
     assert data["status"] == "video_processing" and data["approvedAt"]
     data = step(lambda c: job_store.insert_sub_jobs(c, job.id, [
-        NewSubJob(id=f"sub{n}", scene_number=n, prompt="p", duration=4.0, model="m")
+        NewSubJob(id=f"sub{n}", scene=PlannedScene(scene_number=n, prompt="p", duration=4.0,
+                                                   model="m"))
         for n in (1, 2)], now=now()))
     assert data["progress"]["scenesTotal"] == 2
     for n in (1, 2):

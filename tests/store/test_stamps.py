@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from actorvid.domain.scenes import PlannedScene
 from actorvid.store import clients as client_store
 from actorvid.store import jobs as job_store
 from actorvid.store import stamps
@@ -32,7 +33,7 @@ def test_a_write_with_an_older_now_still_moves_the_listing_stamps(tmp_path: Path
             job = job_store.create_job(conn, user_id=user, type="standard", parameters={},
                                        now="2026-12-02T10:00:00.000Z")
             job_store.insert_sub_jobs(conn, job.id, [
-                NewSubJob(f"s{n}", n, "p", 4.0, "veo3") for n in (1, 2)],
+                NewSubJob(f"s{n}", PlannedScene(n, "p", 4.0, "veo3")) for n in (1, 2)],
                 now="2026-12-02T10:00:00.000Z")
         with db.read() as conn:
             clients_before = stamps.table_stamp(conn, "clients", scope=scope)
