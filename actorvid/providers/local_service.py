@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 from actorvid import tempspace
 from actorvid.clock import isoformat_z, now_iso, utc_now
+from actorvid.domain.predictions import LocalPrediction
 from actorvid.errors import MediaError, ProviderError
 from actorvid.media.ffmpeg import FFmpeg
 from actorvid.providers.base import (
@@ -35,11 +36,7 @@ from actorvid.providers.base import (
     RenderInput,
     inputs_to_dict,
 )
-from actorvid.providers.local_store import (
-    InMemoryPredictions,
-    LocalPredictionStore,
-    PredictionRecord,
-)
+from actorvid.providers.local_store import InMemoryPredictions, LocalPredictionStore
 
 logger = logging.getLogger(__name__)
 
@@ -272,7 +269,7 @@ class LocalPredictionService:
                 out.write(piece)
         return path
 
-    def _view(self, record: PredictionRecord) -> Prediction:
+    def _view(self, record: LocalPrediction) -> Prediction:
         current = self._store.get(record.id) or record
         status: PredictionStatus = current.status  # type: ignore[assignment]
         succeeded = status == "succeeded"

@@ -1,6 +1,6 @@
-"""Where the offline providers keep their predictions: the record, the store's protocol, and
-the in-memory store (the server's is SQLite: ``store/local_predictions.py``, so an id survives
-a restart)."""
+"""Where the offline providers keep their predictions (each a
+:class:`~actorvid.domain.predictions.LocalPrediction`): the store's protocol, and the in-memory
+store (the server's is SQLite: ``store/local_predictions.py``, so an id survives a restart)."""
 
 from __future__ import annotations
 
@@ -9,45 +9,11 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-
-class PredictionRecord(Protocol):
-    """A local prediction as it is kept between restarts: what to make, and how it went."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def kind(self) -> str: ...  # "video" or "music"
-    @property
-    def tag(self) -> str: ...
-    @property
-    def input(self) -> dict[str, Any]: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def created_at(self) -> str: ...
-    @property
-    def error(self) -> str | None: ...
-    @property
-    def has_output(self) -> bool: ...
-
-
-@dataclass(frozen=True)
-class LocalRecord:
-    """The in-memory :class:`PredictionRecord`."""
-
-    id: str
-    kind: str
-    tag: str
-    input: dict[str, Any]
-    status: str
-    created_at: str
-    error: str | None = None
-    has_output: bool = False
-    completed_at: str | None = None
+from actorvid.domain.predictions import LocalPrediction
 
 
 class LocalPredictionStore(Protocol):
@@ -58,9 +24,9 @@ class LocalPredictionStore(Protocol):
                created_at: str) -> None:
         """Keep a new prediction (status ``starting``)."""
 
-    def get(self, prediction_id: str) -> PredictionRecord | None: ...
+    def get(self, prediction_id: str) -> LocalPrediction | None: ...
 
-    def by_tag(self, tag: str) -> PredictionRecord | None: ...
+    def by_tag(self, tag: str) -> LocalPrediction | None: ...
 
     def set_status(self, prediction_id: str, status: str, *, error: str | None = None,
                    output: Path | None = None, completed_at: str | None = None) -> None:
@@ -76,20 +42,20 @@ class InMemoryPredictions:
     """A :class:`LocalPredictionStore` in this process's memory (outputs as files)."""
 
     def __init__(self) -> None:
-        self._records: dict[str, LocalRecord] = {}
+        self._records: dict[str, LocalPrediction] = {}
         self._outputs: dict[str, Path] = {}
         self._lock = threading.Lock()
 
     def insert(self, *, id: str, kind: str, tag: str, input: dict[str, Any],
                created_at: str) -> None:
         with self._lock:
-            self._records[id] = LocalRecord(id, kind, tag, input, "starting", created_at)
+            self._records[id] = LocalPrediction(id, kind, tag, input, "starting", created_at)
 
-    def get(self, prediction_id: str) -> LocalRecord | None:
+    def get(self, prediction_id: str) -> LocalPrediction | None:
         with self._lock:
             return self._records.get(prediction_id)
 
-    def by_tag(self, tag: str) -> LocalRecord | None:
+    def by_tag(self, tag: str) -> LocalPrediction | None:
         with self._lock:
             return next((r for r in self._records.values() if r.tag == tag), None)
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from actorvid.domain.predictions import LocalPrediction
 from actorvid.store import blobs
 from actorvid.store.db import Database
 from actorvid.store.models import dump_json, load_json
@@ -21,25 +21,12 @@ from actorvid.store.models import dump_json, load_json
 COLUMNS = "id, kind, tag, input, status, error, output_blob_id, created_at, completed_at"
 
 
-@dataclass(frozen=True)
-class StoredPrediction:
-    id: str
-    kind: str
-    tag: str
-    input: dict[str, Any]
-    status: str
-    created_at: str
-    error: str | None = None
-    has_output: bool = False
-    completed_at: str | None = None
-
-
-def _record(row: sqlite3.Row) -> StoredPrediction:
-    return StoredPrediction(id=row["id"], kind=row["kind"], tag=row["tag"],
-                       input=load_json(row["input"], {}), status=row["status"],
-                       created_at=row["created_at"], error=row["error"],
-                       has_output=row["output_blob_id"] is not None,
-                       completed_at=row["completed_at"])
+def _record(row: sqlite3.Row) -> LocalPrediction:
+    return LocalPrediction(id=row["id"], kind=row["kind"], tag=row["tag"],
+                           input=load_json(row["input"], {}), status=row["status"],
+                           created_at=row["created_at"], error=row["error"],
+                           has_output=row["output_blob_id"] is not None,
+                           completed_at=row["completed_at"])
 
 
 class DatabasePredictions:
@@ -57,17 +44,17 @@ class DatabasePredictions:
                 {"id": id, "kind": kind, "tag": tag, "input": dump_json(input),
                  "created_at": created_at})
 
-    def _one(self, where: str, value: str) -> StoredPrediction | None:
+    def _one(self, where: str, value: str) -> LocalPrediction | None:
         with self.db.read() as conn:
             row = conn.execute(
                 f"SELECT {COLUMNS} FROM local_predictions WHERE {where} = :value "
                 "ORDER BY created_at DESC LIMIT 1", {"value": value}).fetchone()
         return _record(row) if row else None
 
-    def get(self, prediction_id: str) -> StoredPrediction | None:
+    def get(self, prediction_id: str) -> LocalPrediction | None:
         return self._one("id", prediction_id)
 
-    def by_tag(self, tag: str) -> StoredPrediction | None:
+    def by_tag(self, tag: str) -> LocalPrediction | None:
         return self._one("tag", tag)
 
     def set_status(self, prediction_id: str, status: str, *, error: str | None = None,
