@@ -25,6 +25,12 @@ logger = logging.getLogger(__name__)
 # its 16 MiB default makes four parallel 100 MiB downloads cost ~76 MiB of RSS.
 OUTBUF_HIGH_WATERMARK = 1024 * 1024
 
+# How much waitress asks of a socket per read. Its default, 8 KiB, made receiving a 50 MiB
+# upload take ~160 ms of its one I/O thread (6,400 passes of its loop); 256 KiB takes ~40 ms
+# (64 KiB ~49, 1 MiB ~89: bench/assets_memory.py's floor). A read allocates at most this
+# much, only while bytes are waiting.
+RECV_BYTES = 256 * 1024
+
 # ``actorvid serve``'s defaults (docs/operations.md says how to choose them). A request waits
 # for a thread when more are in flight than there are threads; 16 threads cover the stream
 # slots (ACTORVID_MAX_STREAMS, 4) with room for a dozen concurrent JSON requests.
@@ -147,8 +153,10 @@ class _Channel(HTTPChannel):
 
 def make_server(app: Any, **options: Any) -> BaseWSGIServer | MultiSocketServer:
     """waitress's ``create_server`` as actorvid serves: a 1 MiB output buffer per connection,
-    sampled queue warnings, and connections kept open after 304s."""
+    256 KiB socket reads, sampled queue warnings, no busy loop while a task sends, and
+    connections kept open after 304s."""
     options.setdefault("outbuf_high_watermark", OUTBUF_HIGH_WATERMARK)
+    options.setdefault("recv_bytes", RECV_BYTES)
     quiet_queue_warnings()
     server = create_server(app, **options)
     listeners = (server.map.values() if isinstance(server, MultiSocketServer) else [server])

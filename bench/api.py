@@ -70,13 +70,14 @@ def bare_app() -> Any:
 def serve_bare(port: int, threads: int, stock: bool = False) -> None:
     from waitress.server import create_server
 
-    from actorvid.serving import OUTBUF_HIGH_WATERMARK, make_server
+    from actorvid.serving import make_server
 
-    # The same waitress settings as ``actorvid serve``: only the app differs. ``stock`` keeps
-    # waitress's own channel, which spins while a task sends (actorvid/serving._Channel).
+    # The same waitress settings as ``actorvid serve``: only the app differs. ``stock`` is
+    # waitress as it comes (its channel spins while a task sends, and it reads sockets 8 KiB
+    # at a time; actorvid/serving.py), to show what actorvid's settings are worth.
     build = create_server if stock else make_server
     srv = build(bare_app(), host="127.0.0.1", port=port, threads=threads,
-                max_request_body_size=1 << 30, outbuf_high_watermark=OUTBUF_HIGH_WATERMARK)
+                max_request_body_size=1 << 30)
     print(f"listening on http://127.0.0.1:{srv.effective_port}", file=sys.stderr, flush=True)
     srv.run()
 

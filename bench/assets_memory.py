@@ -7,7 +7,9 @@ subprocess, samples its RSS from ``/proc`` every 10 ms, and prints:
   chunked, through probe and thumbnail), and the upload's time (median of 3) next to the
   floor: a bare Falcon app under the same waitress settings (``bench/api.py bare``)
   receiving and discarding the same body, measured alternately in the same run, each after
-  a pause of :data:`SETTLE_SECONDS` (see there);
+  a pause of :data:`SETTLE_SECONDS` (see there); and the same bare app under waitress as it
+  comes (8 KiB socket reads, ``bench/api.py bare --stock``), which is how much receiving
+  costs without actorvid's ``serving.RECV_BYTES``;
 * peak RSS growth while four clients download it at once;
 * median time to first byte of ``Range: bytes=<middle>-`` against ``bytes=0-``.
 
@@ -201,16 +203,19 @@ def main() -> int:
                 resp.raise_for_status()
                 return time.perf_counter() - started
 
-            uploads, floors = [], []
-            with bare_server(8) as bare:
+            uploads, floors, stock_floors = [], [], []
+            with bare_server(8) as bare, bare_server(8, stock=True) as stock:
                 post(bare + "/upload")  # warm-up
+                post(stock + "/upload")
                 for _ in range(args.rounds):
                     floors.append(post(bare + "/upload"))
+                    stock_floors.append(post(stock + "/upload"))
                     with Sampler(proc.pid) as up:
                         uploads.append(post(base + "/api/v3/assets"))
                     growths.append(up.growth_mib)
             upload_seconds = statistics.median(uploads)
             floor_seconds = statistics.median(floors)
+            stock_seconds = statistics.median(stock_floors)
             resp = requests.post(base + "/api/v3/assets", data=multipart(video, boundary),
                                  headers=upload_headers, timeout=600)
             resp.raise_for_status()
@@ -253,6 +258,8 @@ def main() -> int:
     print(f"{f'{args.upload_mib} MiB upload: time (s)':<44}{upload_seconds:>14.2f}")
     print(f"{'  floor: bare waitress app discarding it (s)':<44}{floor_seconds:>14.2f}")
     print(f"{'  upload / floor':<44}{upload_seconds / floor_seconds:>14.2f}")
+    print(f"{'  floor under stock waitress (s)':<44}{stock_seconds:>14.2f}")
+    print(f"{'  upload / stock floor':<44}{upload_seconds / stock_seconds:>14.2f}")
     print(f"{f'{args.clients} downloads: peak RSS growth (MiB)':<44}{down.growth_mib:>14.1f}")
     print(f"{f'{args.clients} downloads: wall time (s)':<44}{download_seconds:>14.2f}")
     print(f"{'Range first byte: median TTFB (ms)':<44}{ttfb_first:>14.2f}")
