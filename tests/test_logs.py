@@ -73,3 +73,12 @@ def test_a_thread_forgets_the_request_id_once_the_request_is_answered(client) ->
         assert error.status_code in (401, 404)
         assert error.json["meta"]["requestId"] == "req-err"
     assert request_id_var.get() == ""
+
+
+def test_a_request_without_an_id_gets_a_new_32_hex_digit_one(client) -> None:
+    ids = {client.simulate_get("/health").headers["X-Request-ID"] for _ in range(50)}
+    assert len(ids) == 50
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    # An unsafe id from the client is replaced, not echoed.
+    replaced = client.simulate_get("/health", headers={"X-Request-ID": "bad id\n"})
+    assert replaced.headers["X-Request-ID"] not in ("bad id\n", "")
