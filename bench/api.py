@@ -242,7 +242,7 @@ def main() -> None:
                 auth = {"X-API-Key": key}
                 targets = {
                     "bare Falcon, 20-item list (floor)": (bare + "/items", {}),
-                    "bare Falcon, stock waitress channel": (stock + "/items", {}),
+                    "bare Falcon, stock waitress": (stock + "/items", {}),
                     "GET /clients (20)": (url + "/api/v3/clients", auth),
                     "GET /jobs/{id} (7 scenes)": (f"{url}/api/v3/jobs/{job_id}", auth),
                     "GET /clients, If-None-Match": (

@@ -26,7 +26,7 @@ ACTORVID_SERVE = ("-m", "actorvid", "serve", "--port", "0")
 # The flags README and docs/operations.md give for waitress-serve.
 WAITRESS_SERVE = ("-m", "waitress", "--listen=127.0.0.1:0", "--threads=16",
                   "--connection-limit=100", "--outbuf-high-watermark=1048576",
-                  "--call", "actorvid.app:create_app")
+                  "--recv-bytes=262144", "--call", "actorvid.app:create_app")
 _ANNOUNCED = re.compile(r"(?:listening|Serving) on http://127\.0\.0\.1:(\d+)")
 _ADMIN_KEY = re.compile(r"API key (sk_\S+)")
 

@@ -41,6 +41,7 @@ def test_readme_addresses_agree() -> None:
     text = README.read_text()
     assert "API=http://127.0.0.1:8000/api/v3" in text
     assert "--listen=127.0.0.1:8000" in text and "--outbuf-high-watermark=1048576" in text
+    assert "--recv-bytes=262144" in text
 
 
 @pytest.mark.timeout(300)
@@ -57,8 +58,9 @@ def test_readme_walkthrough_makes_a_video(tmp_path: Path) -> None:
     waitress = str(Path(sys.executable).with_name("waitress-serve"))
     # Port 0: waitress picks a free one and names it in its "Serving on" line.
     proc = subprocess.Popen([waitress, "--listen=127.0.0.1:0", "--outbuf-high-watermark=1048576",
-                             "--call", "actorvid.app:create_app"], stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, text=True, env=env, cwd=tmp_path)
+                             "--recv-bytes=262144", "--call", "actorvid.app:create_app"],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            env=env, cwd=tmp_path)
     lines: list[str] = []
     try:
         port = announced_port(proc, r"Serving on http://127\.0\.0\.1:(\d+)", lines)
