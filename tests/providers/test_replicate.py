@@ -21,7 +21,9 @@ from actorvid.providers.base import (
     RenderInput,
 )
 from actorvid.providers.replicate import ReplicateMusic, ReplicateRenderer
+from tests.conftest import wait_until
 from tests.fakes.replicate import FakeReplicate
+from tests.fakes.replicate.models import REGISTRY
 from tests.providers.conftest import Blobs, wait_terminal
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2000
@@ -40,12 +42,17 @@ def renderer(make_client, blobs: Blobs) -> ReplicateRenderer:
 def test_lifecycle_to_success_and_download(renderer: ReplicateRenderer, blobs: Blobs,
                                            fake_replicate: FakeReplicate, tmp_path: Path) -> None:
     inputs = _render(blobs, duration=4)
+    # Held in ``processing`` until the test has seen it there: a poll that comes late (a
+    # loaded machine) would otherwise see ``starting`` and then ``succeeded``.
+    fake_replicate.set_timing("google/veo-3.1", queue=REGISTRY["google/veo-3.1"].queue,
+                              run=1e6)
     created = renderer.create(inputs, tag="job-1/scene-1/a1")
     assert created.status == "starting" and created.model == "google/veo-3.1"
+    wait_until(lambda: renderer.get(created.id).status == "processing", timeout=30)
+    fake_replicate.finish_now(created.id)
 
-    final, seen = wait_terminal(renderer.get, created.id)
+    final, _ = wait_terminal(renderer.get, created.id, timeout=30)
     assert final.status == "succeeded"
-    assert "processing" in seen
     assert final.output and final.output.startswith(fake_replicate.url + "/delivery/")
     assert final.predict_time and final.predict_time > 0
 

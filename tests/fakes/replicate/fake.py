@@ -167,6 +167,14 @@ class FakeReplicate(LoopbackFake):
         for pred in held:
             self._pool.submit(self._make_output, pred)
 
+    def finish_now(self, prediction_id: str) -> None:
+        """End a running prediction's run now: a test that must see it ``processing`` holds
+        it there with a long run (:meth:`set_timing`), then lets it finish."""
+        with self.lock:
+            pred = self.predictions[prediction_id]
+            pred.run = max(0.0, time.monotonic() - pred.created - pred.queue)
+            self.changed.notify_all()
+
     def _timing(self, model: str) -> tuple[float, float]:
         """Simulated (queue, run) seconds of ``model``: :meth:`set_timing`'s or its own."""
         spec = REGISTRY[model]
