@@ -12,6 +12,7 @@ from typing import Any
 
 import backoff
 import requests
+import requests.auth
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,24 @@ class RetryPolicy:
         expo = min(self.cap, self.base * (2 ** (attempt - 1)))
         # Half fixed, half jitter: spreads a burst of clients without ever waiting ~0.
         return expo / 2 + backoff.full_jitter(expo / 2)
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """``Authorization: Bearer <token>`` given as requests' ``auth``, or no credentials at all
+    (``token=None``, for a host that must not get ours).
+
+    Given as a plain header instead, the token would be replaced by a ``~/.netrc`` entry for
+    the host: requests looks one up (reading the file) on every call made without ``auth``, and
+    its credentials win over the headers.
+    """
+
+    def __init__(self, token: str | None) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self._token is not None:
+            request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
 
 
 def new_session(user_agent: str) -> requests.Session:

@@ -34,6 +34,7 @@ from actorvid.config import Secret
 from actorvid.errors import ProviderError
 from actorvid.providers.base import CreateOutcomeUnknown, OutputExpired, Prediction
 from actorvid.providers.http import (
+    BearerAuth,
     ThreadSessions,
     error_detail,
     json_body,
@@ -96,8 +97,8 @@ class ReplicateClient:
     def _session(self) -> requests.Session:
         return self._given_session or self._sessions.get()
 
-    def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token.reveal()}"}
+    def _auth(self) -> BearerAuth:
+        return BearerAuth(self._token.reveal())
 
     def _url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.base_url + path
@@ -111,10 +112,9 @@ class ReplicateClient:
         stuck behind a retry loop.
         """
         url = self._url(path)
-        headers = {**self._auth(), **kwargs.pop("headers", {})}
         try:
             resp = self._session().request(
-                method, url, headers=headers,
+                method, url, auth=self._auth(),
                 timeout=(self.connect_timeout, timeout or self.timeout), **kwargs)
             body = json_body(resp)
         except requests.RequestException as exc:
@@ -280,11 +280,12 @@ class ReplicateClient:
         errors and 5xx are retried while ``dest`` can be rewound.
         """
         # Our token goes only to Replicate's own API host, never to a delivery CDN or elsewhere.
-        headers = self._auth() if urlsplit(url).netloc == urlsplit(self.base_url).netloc else {}
+        ours = urlsplit(url).netloc == urlsplit(self.base_url).netloc
         try:
-            with self._session().get(url, headers=headers, stream=True,
-                                   timeout=(self.connect_timeout, self.download_timeout)
-                                   ) as resp:
+            with self._session().get(url, auth=self._auth() if ours else BearerAuth(None),
+                                     stream=True,
+                                     timeout=(self.connect_timeout, self.download_timeout)
+                                     ) as resp:
                 if resp.status_code in (404, 410):
                     raise OutputExpired(
                         f"The output of prediction {prediction_id or url} has expired "

@@ -22,6 +22,7 @@ from actorvid.config import Secret
 from actorvid.domain import models
 from actorvid.errors import ProviderError
 from actorvid.providers.http import (
+    BearerAuth,
     RetryPolicy,
     Sleep,
     ThreadSessions,
@@ -114,14 +115,14 @@ class ChatClient:
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         url = f"{self.base_url}/chat/completions"
-        headers = {"Authorization": f"Bearer {self._key.reveal()}",
-                   "Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json"}
         attempt = 0
         while True:
             attempt += 1
             try:
                 resp = self._session().post(url, json=body, headers=headers,
-                                          timeout=(self.connect_timeout, self.timeout))
+                                            auth=BearerAuth(self._key.reveal()),
+                                            timeout=(self.connect_timeout, self.timeout))
             except requests.RequestException as exc:
                 if attempt < self.retry.tries:
                     self._sleep(self.retry.delay(attempt))

@@ -72,6 +72,21 @@ def test_lifecycle_to_success_and_download(renderer: ReplicateRenderer, blobs: B
     assert sent["headers"]["Authorization"] == f"Bearer {fake_replicate.token}"
 
 
+def test_a_netrc_entry_for_the_host_never_replaces_the_token(
+        renderer: ReplicateRenderer, blobs: Blobs, fake_replicate: FakeReplicate,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests puts ~/.netrc credentials over an ``Authorization`` header: the token goes
+    as ``auth``, which it leaves alone."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password not-the-token\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    created = renderer.create(_render(blobs), tag="netrc")
+    assert renderer.get(created.id).id == created.id
+    for sent in fake_replicate.journal.requests("create"):
+        assert sent["headers"]["Authorization"] == f"Bearer {fake_replicate.token}"
+
+
 @pytest.mark.parametrize("outcome", ["failed", "aborted"])
 def test_failure_statuses_are_terminal(renderer: ReplicateRenderer, blobs: Blobs,
                                        fake_replicate: FakeReplicate, outcome: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -58,6 +59,20 @@ def test_request_shape_and_usage(client: ChatClient, fake_xai: FakeXAI) -> None:
     assert sent["body"]["response_format"]["type"] == "json_schema"
     assert sent["body"]["response_format"]["json_schema"]["name"] == "check"
     assert sent["headers"]["AUTHORIZATION"] == f"Bearer {fake_xai.key}"
+
+
+def test_a_netrc_entry_for_the_host_never_replaces_the_key(
+        client: ChatClient, fake_xai: FakeXAI, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password not-the-key\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    answer, _ = client.complete_json([{"role": "user", "content": "Still ours?"}],
+                                     schema=schema, schema_name="check")
+    assert answer == {"ok": True}
+    assert fake_xai.requests()[-1]["headers"]["AUTHORIZATION"] == f"Bearer {fake_xai.key}"
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])
