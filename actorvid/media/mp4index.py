@@ -110,12 +110,17 @@ def read_moov(path: Path, *, limit: int | None = None) -> bytes:
     """The file's ``moov`` box (read alone: the media data may be hundreds of MiB), or only
     its first ``limit`` bytes (a file from outside may claim any size for it)."""
     with path.open("rb") as handle:
-        found = _find_moov(handle)
-        if found is None:
-            raise MediaError(f"{path.name} has no MP4 index")
-        position, size = found
-        handle.seek(position)
-        return handle.read(size if limit is None else min(size, limit))
+        return _read_moov(handle, path, limit)[1]
+
+
+def _read_moov(handle: BinaryIO, path: Path, limit: int | None = None) -> tuple[int, bytes]:
+    """Where the ``moov`` box starts in ``handle``, and its bytes (at most ``limit``)."""
+    found = _find_moov(handle)
+    if found is None:
+        raise MediaError(f"{path.name} has no MP4 index")
+    position, size = found
+    handle.seek(position)
+    return position, handle.read(size if limit is None else min(size, limit))
 
 
 def _find_moov(handle: BinaryIO) -> tuple[int, int] | None:
@@ -309,12 +314,7 @@ def set_sound_length(path: Path, samples: int, *, priming: int) -> None:
     muxer sets it from whole frames (the last frame's padding included). Needs the movie time
     scale to be the sample rate and the one edit to start at ``priming``."""
     with path.open("r+b") as handle:
-        found = _find_moov(handle)
-        if found is None:
-            raise MediaError(f"{path.name} has no MP4 index")
-        start, size = found
-        handle.seek(start)
-        moov = handle.read(size)
+        start, moov = _read_moov(handle, path)
         scale = _timescale(first_box(moov, b"mvhd"))
         for trak_start, trak_end in _boxes(moov, 0, len(moov), b"trak"):
             if not _handler_is(moov[trak_start:trak_end], b"soun"):
