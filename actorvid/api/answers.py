@@ -21,8 +21,6 @@ One cache per process (one process owns the database file), bounded by bytes:
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +29,7 @@ import falcon
 
 from actorvid.api.envelope import meta
 from actorvid.jsonsafe import dumps_response
+from actorvid.sizedlru import SizedLRU
 
 # What one entry costs besides its bytes (the key, the tuple, the dict's slot), roughly.
 _ENTRY_OVERHEAD = 200
@@ -44,47 +43,22 @@ class Answer:
     meta_extra: tuple[tuple[str, Any], ...] = ()
 
 
-class AnswerCache:
-    """A thread-safe LRU of :class:`Answer` by key, holding at most ``max_bytes`` of them."""
+class AnswerCache(SizedLRU[Hashable, Answer]):
+    """A thread-safe LRU of :class:`Answer` by key, holding at most ``max_bytes`` of them,
+    counting its hits and misses."""
 
     def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[Hashable, Answer] = OrderedDict()
-        self._bytes = 0
+        super().__init__(max_bytes, size_of=lambda answer: len(answer.data) + _ENTRY_OVERHEAD)
         self.hits = 0
         self.misses = 0
 
     def get(self, key: Hashable) -> Answer | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
+        found = super().get(key)
+        if found is None:
+            self.misses += 1
+        else:
             self.hits += 1
-            return found
-
-    def put(self, key: Hashable, answer: Answer) -> None:
-        size = len(answer.data) + _ENTRY_OVERHEAD
-        if size > self.max_bytes:
-            return  # larger than the whole cache: not worth evicting everything for
-        with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._bytes -= len(old.data) + _ENTRY_OVERHEAD
-            self._entries[key] = answer
-            self._bytes += size
-            while self._bytes > self.max_bytes:
-                _, evicted = self._entries.popitem(last=False)
-                self._bytes -= len(evicted.data) + _ENTRY_OVERHEAD
-
-    @property
-    def size_bytes(self) -> int:
-        return self._bytes
-
-    def __len__(self) -> int:
-        return len(self._entries)
+        return found
 
 
 def answer_key(req: falcon.Request, stamp: str | None, *parts: Hashable) -> Hashable | None:

@@ -11,7 +11,6 @@ import base64
 import os
 import tempfile
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -29,6 +28,7 @@ from actorvid.providers.base import (
     RenderInput,
 )
 from actorvid.providers.replicate_client import ANY_FILE, ReplicateClient, to_prediction
+from actorvid.sizedlru import SizedLRU
 
 __all__ = ["ReplicateClient", "ReplicateMusic", "ReplicateRenderer", "centre_crop"]
 
@@ -50,38 +50,25 @@ class CropCache:
     """
 
     def __init__(self, max_bytes: int = CROP_CACHE_BYTES) -> None:
-        self.max_bytes = max_bytes
+        # A huge photo would evict all the others: at most a quarter of the bound each.
+        self._kept: SizedLRU[tuple[str, str], bytes] = SizedLRU(
+            max_bytes, size_of=len, max_item_bytes=max_bytes // 4)
         self._guard = threading.Lock()
-        self._entries: OrderedDict[tuple[str, str], bytes] = OrderedDict()
-        self._bytes = 0
         self._making: dict[tuple[str, str], threading.Lock] = {}
 
-    def _get(self, key: tuple[str, str]) -> bytes | None:
-        with self._guard:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
-
     def get_or_make(self, key: tuple[str, str], make: Callable[[], bytes]) -> bytes:
-        found = self._get(key)
+        found = self._kept.get(key)
         if found is not None:
             return found
         with self._guard:
             lock = self._making.setdefault(key, threading.Lock())
         with lock:
-            found = self._get(key)
+            found = self._kept.get(key)
             if found is not None:
                 return found
             try:
                 data = make()
-                with self._guard:
-                    if len(data) <= self.max_bytes // 4:  # a huge photo would evict all others
-                        self._entries[key] = data
-                        self._bytes += len(data)
-                        while self._bytes > self.max_bytes:
-                            _, evicted = self._entries.popitem(last=False)
-                            self._bytes -= len(evicted)
+                self._kept.put(key, data)
             finally:  # kept or failed, the next scene finds the cut or tries again itself
                 with self._guard:
                     self._making.pop(key, None)
